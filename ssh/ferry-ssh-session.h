@@ -1,0 +1,67 @@
+/*
+ * ferry-ssh-session.h: one authenticated libssh2 session to a compute host.
+ *
+ * Host keys are verified strictly against a known_hosts file: an unknown or changed key is a
+ * hard error naming the fingerprint, unless the caller explicitly asks to accept (and record) a
+ * new one.  Commands are given as argument vectors and quoted for the remote POSIX shell here,
+ * never pasted together by callers.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define FERRY_SSH_ERROR (ferry_ssh_error_quark())
+GQuark ferry_ssh_error_quark(void);
+
+typedef enum {
+    FERRY_SSH_ERROR_CONNECT,         /* TCP connect / resolve failed or timed out */
+    FERRY_SSH_ERROR_HANDSHAKE,       /* ssh protocol handshake failed */
+    FERRY_SSH_ERROR_HOSTKEY_UNKNOWN, /* host not in known_hosts */
+    FERRY_SSH_ERROR_HOSTKEY_CHANGED, /* known_hosts has a different key for the host */
+    FERRY_SSH_ERROR_KEYFILE,         /* private key missing / unreadable */
+    FERRY_SSH_ERROR_AUTH,            /* server refused our key */
+    FERRY_SSH_ERROR_EXEC,            /* channel / exec failure */
+    FERRY_SSH_ERROR_TIMEOUT,         /* command or I/O timeout */
+    FERRY_SSH_ERROR_SFTP,            /* SFTP operation failed */
+    FERRY_SSH_ERROR_REMOTE,          /* remote command ran and failed (non-zero exit) */
+} FerrySshErrorCode;
+
+typedef struct {
+    const char *host;        /* address or name to connect to */
+    guint port;              /* 0 = 22 */
+    const char *user;        /* NULL = "root" */
+    const char *private_key; /* path; public key is derived from the private key */
+    const char *known_hosts; /* path; required */
+    const char *name;        /* name for messages (inventory host name); NULL = host */
+    gboolean accept_new;     /* record an unknown host key instead of failing */
+    guint connect_timeout_ms; /* 0 = 10000 */
+    guint command_timeout_ms; /* 0 = 600000 */
+} FerrySshConfig;
+
+typedef struct _FerrySshSession FerrySshSession;
+
+FerrySshSession *ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+void ferry_ssh_session_free(FerrySshSession *session);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerrySshSession, ferry_ssh_session_free)
+
+const char *ferry_ssh_session_get_name(const FerrySshSession *session);
+
+/* Quote each element for a POSIX shell and join with spaces. */
+char *ferry_ssh_quote_argv(const char *const *argv);
+
+/* Runs @argv on the remote host.  Output parameters may be NULL.  Returns FALSE only when the
+ * command could not be run (connection, channel, timeout); a non-zero exit is reported through
+ * @exit_status. */
+gboolean ferry_ssh_session_run(FerrySshSession *session, const char *const *argv,
+                               char **out_stdout, char **out_stderr, int *exit_status,
+                               GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Like ferry_ssh_session_run(), but a non-zero exit is an error (FERRY_SSH_ERROR_REMOTE) whose
+ * message holds the command's name and its stderr. */
+gboolean ferry_ssh_session_check(FerrySshSession *session, const char *const *argv,
+                                 char **out_stdout, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS

@@ -1,0 +1,146 @@
+/*
+ * ferry-domain-xml.h: parse a libvirt domain XML, classify its disks for a
+ * source -> destination move, and rewrite it for the destination.
+ *
+ * Everything here is pure: no libvirt connection, no host access.  The
+ * engine fills a FerryXmlMapping from the inventory and calls these.
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define FERRY_XML_ERROR (ferry_xml_error_quark())
+GQuark ferry_xml_error_quark(void);
+
+typedef enum {
+    FERRY_XML_ERROR_PARSE,    /* not well-formed XML */
+    FERRY_XML_ERROR_INVALID,  /* well-formed, but not a usable domain (missing element, bad value) */
+    FERRY_XML_ERROR_UNMAPPED, /* something the destination needs has no mapping */
+    FERRY_XML_ERROR_REFUSED,  /* a device that cannot be moved (e.g. a passthrough) */
+} FerryXmlErrorCode;
+
+typedef struct {
+    char *path;   /* file path (or network name) of this backing layer */
+    char *format; /* qcow2, raw, ... (may be NULL when unknown) */
+} FerryDomainBacking;
+
+typedef struct {
+    char *type;        /* file | block | network | volume | dir | nvme ... */
+    char *device;      /* disk | cdrom | floppy | lun */
+    char *target;      /* vda, sdb, ... */
+    char *bus;         /* virtio, scsi, ... (may be NULL) */
+    char *driver_type; /* qcow2, raw, ... (may be NULL) */
+    char *cache;       /* none, writeback, ... (may be NULL) */
+    char *source;      /* type=file/block/dir: the path; network: the name; volume: "pool/volume";
+                          NULL for an empty drive */
+    char *protocol;    /* network disks: nbd, rbd, iscsi, ... */
+    GPtrArray *hosts;  /* network disks: char* "name" or "name:port" */
+    GPtrArray *backing_chain; /* FerryDomainBacking*, top first; empty when none known */
+    gboolean readonly;
+    gboolean shareable;
+    int line; /* line of the <disk> element in the input, 0 when unknown */
+} FerryDomainDisk;
+
+typedef struct {
+    char *type;   /* network | bridge | direct | ... */
+    char *source; /* network name, bridge name, or direct dev */
+    char *mac;
+    char *model;
+} FerryDomainInterface;
+
+typedef struct {
+    char *type;           /* vnc | spice | ... */
+    char *listen;         /* listen attribute (may be NULL) */
+    GPtrArray *listens;   /* char*: addresses of <listen type='address'> children */
+    int port;             /* -1 when unset */
+    gboolean autoport;
+} FerryDomainGraphics;
+
+typedef struct {
+    char *name;
+    char *uuid;
+    guint64 memory_kib;
+    guint vcpus;
+    char *cpu_mode;       /* custom | host-model | host-passthrough | NULL */
+    char *cpu_model;
+    GPtrArray *cpu_features; /* char* "policy:name", e.g. "require:vmx" */
+    GPtrArray *disks;       /* FerryDomainDisk* */
+    GPtrArray *interfaces;  /* FerryDomainInterface* */
+    GPtrArray *graphics;    /* FerryDomainGraphics* */
+    guint n_hostdevs;
+} FerryDomainDef;
+
+typedef struct _FerryDomainXml FerryDomainXml;
+
+/* @origin names the input in error messages ("domain 'g1' on 'hostA'", a file name). */
+FerryDomainXml *ferry_domain_xml_parse(const char *text, const char *origin, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+void ferry_domain_xml_free(FerryDomainXml *xml);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryDomainXml, ferry_domain_xml_free)
+
+const FerryDomainDef *ferry_domain_xml_get_def(const FerryDomainXml *xml);
+
+/* ---- mapping: how the source's world translates to the destination's ---- */
+
+typedef struct {
+    char *from;
+    char *to;
+} FerryXmlPair;
+
+typedef struct {
+    /* Path prefixes on the source that have a counterpart on the destination, for disks that
+     * are streamed (local storage): source prefix -> destination prefix.  Identity allowed. */
+    GPtrArray *path_maps;       /* FerryXmlPair* */
+    /* Path prefixes that both hosts see as the same storage (shared): not copied, not renamed. */
+    GPtrArray *shared_prefixes; /* char* */
+    GPtrArray *networks;        /* FerryXmlPair*: libvirt network name on source -> destination */
+    GPtrArray *bridges;         /* FerryXmlPair*: bridge name on source -> destination */
+    /* Graphics / serial tcp: source host address -> destination address.  A listen address equal
+     * to @src_address becomes @dst_address ("0.0.0.0" when dst_address is NULL). */
+    char *src_address;
+    char *dst_address;
+    char *new_name;             /* NULL: keep the name */
+} FerryXmlMapping;
+
+FerryXmlMapping *ferry_xml_mapping_new(void);
+void ferry_xml_mapping_free(FerryXmlMapping *map);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryXmlMapping, ferry_xml_mapping_free)
+void ferry_xml_mapping_add_path(FerryXmlMapping *map, const char *from, const char *to);
+void ferry_xml_mapping_add_shared(FerryXmlMapping *map, const char *prefix);
+void ferry_xml_mapping_add_network(FerryXmlMapping *map, const char *from, const char *to);
+void ferry_xml_mapping_add_bridge(FerryXmlMapping *map, const char *from, const char *to);
+
+/* ---- disk plan ---- */
+
+typedef enum {
+    FERRY_DISK_STREAM, /* local, writable: copied by block migration (goes in migrate_disks) */
+    FERRY_DISK_SHARED, /* network protocol, or on storage both hosts see */
+    FERRY_DISK_SKIP,   /* read-only cdrom, empty drive, ... */
+    FERRY_DISK_REFUSE, /* cannot move: unmapped path, passthrough, ... */
+    FERRY_DISK_LAST
+} FerryDiskAction;
+
+const char *ferry_disk_action_to_string(FerryDiskAction action);
+
+typedef struct {
+    const FerryDomainDisk *disk; /* borrowed from the FerryDomainXml */
+    FerryDiskAction action;
+    char *reason;                /* human sentence: why this action */
+    char *dest_source;           /* destination path (stream: mapped path; shared: same); NULL
+                                    for skip/refuse or non-path disks */
+    GPtrArray *dest_backing;     /* char*: destination paths of the backing chain, top first */
+} FerryDiskPlan;
+
+/* Returns a GPtrArray of FerryDiskPlan* (owning, with free func), one per disk in document
+ * order.  Never fails on a REFUSE: that is reported in the plan; the caller decides. */
+GPtrArray *ferry_disk_plan_build(const FerryDomainXml *xml, const FerryXmlMapping *map,
+                                 GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Returns the rewritten domain XML for the destination.  Fails with FERRY_XML_ERROR_UNMAPPED
+ * when a disk to be streamed has no path mapping, naming the disk and line. */
+char *ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map,
+                               GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS
