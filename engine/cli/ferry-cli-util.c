@@ -1,0 +1,89 @@
+/*
+ * ferry-cli-util.c: error printing, option parsing, signals.
+ */
+#include "engine/cli/ferry-cli.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+void
+ferry_cli_error(const char *format, ...)
+{
+    g_autofree char *message = NULL;
+    va_list args;
+
+    va_start(args, format);
+    message = g_strdup_vprintf(format, args);
+    va_end(args);
+    fprintf(stderr, "ferry: %s\n", message);
+}
+
+gboolean
+ferry_cli_parse(GOptionContext *context, int *argc, char ***argv)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!g_option_context_parse(context, argc, argv, &error)) {
+        ferry_cli_error("%s (see --help)", error->message);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gpointer
+signal_thread(gpointer data)
+{
+    GCancellable *cancellable = data;
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (!g_cancellable_is_cancelled(cancellable)) {
+            fprintf(stderr, "\nferry: %s received: aborting the migration, the guest stays on "
+                            "its source\n",
+                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            g_cancellable_cancel(cancellable);
+        }
+    }
+    return NULL;
+}
+
+GCancellable *
+ferry_cli_signal_cancellable(void)
+{
+    GCancellable *cancellable = g_cancellable_new();
+    sigset_t set;
+
+    /* Blocked here, before any other thread exists, so every thread inherits the mask and only
+     * signal_thread receives them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    g_thread_unref(g_thread_new("ferry-signals", signal_thread, g_object_ref(cancellable)));
+    return cancellable;
+}
+
+gboolean
+ferry_cli_stderr_is_tty(void)
+{
+    return isatty(STDERR_FILENO);
+}
+
+char *
+ferry_cli_format_bytes(guint64 bytes)
+{
+    if (bytes >= 1024ull * 1024 * 1024)
+        return g_strdup_printf("%.2f GiB", bytes / (1024.0 * 1024 * 1024));
+    if (bytes >= 1024ull * 1024)
+        return g_strdup_printf("%.1f MiB", bytes / (1024.0 * 1024));
+    if (bytes >= 1024)
+        return g_strdup_printf("%.1f KiB", bytes / 1024.0);
+    return g_strdup_printf("%" G_GUINT64_FORMAT " B", bytes);
+}

@@ -1,0 +1,84 @@
+/*
+ * ferry-inventory.h: the hosts ferry knows, read from an INI file (GKeyFile).
+ *
+ *   [ferry]
+ *   ssh_user = root                      # default login for every host
+ *   ssh_key = /etc/ferry/id_ed25519      # private key ferry logs in with
+ *   known_hosts = /etc/ferry/known_hosts # host keys, checked strictly
+ *
+ *   [host hostA]
+ *   uri = qemu+tcp://10.0.0.11/system    # how ferry reaches this host's libvirtd
+ *   peer_uri = qemu+tcp://hosta/system   # how other hosts' libvirtd reach it (default: uri)
+ *   address = 10.0.0.11                  # the host's address on the migration network
+ *   ssh_host = 10.0.0.11                 # default: address
+ *   ssh_port = 22
+ *   ssh_user = root                      # default: [ferry] ssh_user
+ *   images_dir = /var/lib/libvirt/images # where local guest disks live
+ *   shared_dirs = /mnt/shared;           # directories every host listing them sees alike
+ *   bridges = public=br0;private=br1     # cluster-wide bridge names -> this host's bridges
+ *   networks = default=default           # cluster-wide libvirt network names -> this host's
+ *
+ * The file is selected by --config, else $FERRY_CONFIG, else /etc/ferry/inventory.ini.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "ssh/ferry-ssh-session.h"
+#include "xml/ferry-domain-xml.h"
+
+G_BEGIN_DECLS
+
+#define FERRY_INVENTORY_ERROR (ferry_inventory_error_quark())
+GQuark ferry_inventory_error_quark(void);
+
+typedef enum {
+    FERRY_INVENTORY_ERROR_FILE,         /* cannot read / parse the file */
+    FERRY_INVENTORY_ERROR_INVALID,      /* a value or key that is wrong */
+    FERRY_INVENTORY_ERROR_UNKNOWN_HOST, /* a host name not in the inventory */
+} FerryInventoryErrorCode;
+
+#define FERRY_INVENTORY_DEFAULT_PATH "/etc/ferry/inventory.ini"
+
+typedef struct {
+    char *name;
+    char *uri;
+    char *peer_uri;
+    char *address;
+    char *ssh_host;
+    guint ssh_port;
+    char *ssh_user;
+    char *images_dir;
+    GStrv shared_dirs;
+    GHashTable *bridges;  /* logical -> host bridge */
+    GHashTable *networks; /* logical -> host network */
+} FerryHost;
+
+typedef struct {
+    char *path;
+    GKeyFile *keyfile;   /* the whole file, for modules with sections of their own */
+    char *ssh_key;
+    char *known_hosts;
+    GPtrArray *hosts;    /* FerryHost*, in file order */
+} FerryInventory;
+
+/* @path NULL: $FERRY_CONFIG, else FERRY_INVENTORY_DEFAULT_PATH. */
+FerryInventory *ferry_inventory_load(const char *path, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+void ferry_inventory_free(FerryInventory *inventory);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryInventory, ferry_inventory_free)
+
+const char *ferry_inventory_resolve_path(const char *path);
+
+/* Host by name (exact, then case-insensitive); error names the known hosts. */
+const FerryHost *ferry_inventory_get_host(const FerryInventory *inventory, const char *name,
+                                          GError **error);
+
+/* ssh settings to reach @host from ferry.  Strings are borrowed from the inventory. */
+void ferry_inventory_ssh_config(const FerryInventory *inventory, const FerryHost *host,
+                                FerrySshConfig *config);
+
+/* What changes between @src and @dst: storage prefixes, shared dirs, bridges, networks,
+ * addresses. */
+FerryXmlMapping *ferry_inventory_mapping(const FerryHost *src, const FerryHost *dst);
+
+G_END_DECLS

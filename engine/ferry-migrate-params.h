@@ -1,0 +1,38 @@
+/*
+ * ferry-migrate-params.h: the typed parameters and flags of one migration, built in one place
+ * for both paths (peer-to-peer virDomainMigrateToURI3 and managed virDomainMigrate3).
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+G_BEGIN_DECLS
+
+typedef struct {
+    gboolean p2p;
+    gboolean copy_storage;      /* stream local disks */
+    gboolean copy_full;         /* NON_SHARED_DISK instead of NON_SHARED_INC */
+    const char *dest_xml;       /* goes in both DEST_XML and PERSIST_XML */
+    const char *const *migrate_disks; /* NULL-terminated target names; NULL/empty: none */
+    guint64 bandwidth_mib;      /* 0: unlimited */
+    const char *dest_name;      /* NULL: keep */
+} FerryMigrateSpec;
+
+typedef struct {
+    virTypedParameterPtr params;
+    int nparams;
+    int maxparams;
+    unsigned int flags;
+} FerryMigrateParams;
+
+void ferry_migrate_params_clear(FerryMigrateParams *params);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryMigrateParams, ferry_migrate_params_clear)
+
+gboolean ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *params,
+                                    GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* "LIVE|PEER2PEER|..." for logs and tests. */
+char *ferry_migrate_flags_to_string(unsigned int flags);
+
+G_END_DECLS

@@ -1,0 +1,747 @@
+/*
+ * ferry-migrate.c: one live migration, from finding the guest to cleaning up the source.
+ *
+ * Source-side steps are named ...Src..., destination-side ...Dst..., as in libvirt.
+ */
+#include "engine/ferry-migrate.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <string.h>
+
+#include "engine/ferry-migrate-params.h"
+#include "engine/ferry-monitor.h"
+#include "engine/ferry-virt-util.h"
+#include "ssh/ferry-remote-disk.h"
+#include "ssh/ferry-ssh-session.h"
+
+G_DEFINE_QUARK(ferry-migrate-error-quark, ferry_migrate_error)
+
+static const char *const phase_names[] = {
+    [FERRY_PHASE_PRECHECK] = "precheck", [FERRY_PHASE_PREPARE] = "prepare",
+    [FERRY_PHASE_MIGRATE] = "migrate",   [FERRY_PHASE_VERIFY] = "verify",
+    [FERRY_PHASE_CLEANUP] = "cleanup",   [FERRY_PHASE_DONE] = "done",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(phase_names) == FERRY_PHASE_LAST);
+
+const char *
+ferry_phase_to_string(FerryPhase phase)
+{
+    return phase < FERRY_PHASE_LAST ? phase_names[phase] : "unknown";
+}
+
+static const char *const mode_names[] = {
+    [FERRY_MIGRATE_MODE_AUTO] = "auto",
+    [FERRY_MIGRATE_MODE_SHARED] = "shared",
+    [FERRY_MIGRATE_MODE_BLOCK] = "block",
+    [FERRY_MIGRATE_MODE_BLOCK_FULL] = "block-full",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(mode_names) == FERRY_MIGRATE_MODE_LAST);
+
+const char *
+ferry_migrate_mode_to_string(FerryMigrateMode mode)
+{
+    return mode < FERRY_MIGRATE_MODE_LAST ? mode_names[mode] : "unknown";
+}
+
+gboolean
+ferry_migrate_mode_from_string(const char *name, FerryMigrateMode *mode, GError **error)
+{
+    for (guint i = 0; i < FERRY_MIGRATE_MODE_LAST; i++) {
+        if (g_str_equal(name, mode_names[i])) {
+            *mode = i;
+            return TRUE;
+        }
+    }
+    g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                "unknown mode '%s': use auto, shared, block or block-full", name);
+    return FALSE;
+}
+
+void
+ferry_migrate_result_free(FerryMigrateResult *result)
+{
+    if (!result)
+        return;
+    g_free(result->domain);
+    g_free(result->uuid);
+    g_free(result->src_host);
+    g_free(result->dst_host);
+    g_clear_pointer(&result->disk_plan, g_ptr_array_unref);
+    g_clear_pointer(&result->xml, ferry_domain_xml_free);
+    g_free(result->dest_xml);
+    g_free(result->dst_state);
+    g_free(result);
+}
+
+/* Everything one migration holds; freed (and rolled back) in one place. */
+typedef struct {
+    FerryInventory *inventory;
+    const FerryMigrateOptions *options;
+    FerryPhase phase;
+    const FerryHost *src;
+    const FerryHost *dst;
+    virConnectPtr sconn;
+    virConnectPtr dconn;
+    virDomainPtr sdom;
+    FerryDomainXml *xml;
+    GPtrArray *plan;
+    FerrySshSession *src_ssh;
+    FerrySshSession *dst_ssh;
+    GPtrArray *dst_created; /* char*: images ferry created on the destination (rollback) */
+    gboolean migrated;
+    char *dest_xml;
+    char *domain_name;
+} FerryMigration;
+
+static void
+emit(FerryMigration *m, FerryEventKind kind, const char *message, const FerryJobSample *sample)
+{
+    FerryMigrateEvent ev = {.kind = kind, .phase = m->phase, .message = message, .sample = sample};
+
+    if (m->options->event_func)
+        m->options->event_func(&ev, m->options->event_data);
+}
+
+static void G_GNUC_PRINTF(2, 3) info(FerryMigration *m, const char *format, ...)
+{
+    g_autofree char *message = NULL;
+    va_list args;
+
+    va_start(args, format);
+    message = g_strdup_vprintf(format, args);
+    va_end(args);
+    g_debug("%s", message);
+    emit(m, FERRY_EVENT_INFO, message, NULL);
+}
+
+/* The one place the phase changes; it never goes backwards. */
+static void
+set_phase(FerryMigration *m, FerryPhase phase)
+{
+    g_return_if_fail(phase >= m->phase);
+    m->phase = phase;
+    emit(m, FERRY_EVENT_PHASE, ferry_phase_to_string(phase), NULL);
+}
+
+/* Removes what ferry created on the destination.  Failures are logged: the first error
+ * (why we roll back) is what the caller reports. */
+static void
+rollback_dst(FerryMigration *m)
+{
+    if (m->migrated || !m->dst_created)
+        return;
+    for (guint i = 0; i < m->dst_created->len; i++) {
+        const char *path = g_ptr_array_index(m->dst_created, i);
+        g_autoptr(GError) error = NULL;
+
+        if (!ferry_remote_file_remove(m->dst_ssh, path, &error))
+            g_warning("cannot remove '%s' on '%s' after the failed migration: %s", path,
+                      m->dst->name, error->message);
+        else
+            info(m, "removed '%s' from %s (created for the failed migration)", path,
+                 m->dst->name);
+    }
+    g_ptr_array_set_size(m->dst_created, 0);
+}
+
+static void
+migration_clear(FerryMigration *m)
+{
+    rollback_dst(m);
+    g_clear_pointer(&m->dst_created, g_ptr_array_unref);
+    g_clear_pointer(&m->plan, g_ptr_array_unref);
+    g_clear_pointer(&m->xml, ferry_domain_xml_free);
+    g_clear_pointer(&m->src_ssh, ferry_ssh_session_free);
+    g_clear_pointer(&m->dst_ssh, ferry_ssh_session_free);
+    g_clear_pointer(&m->sdom, virDomainFree);
+    g_clear_pointer(&m->sconn, virConnectClose);
+    g_clear_pointer(&m->dconn, virConnectClose);
+    g_clear_pointer(&m->dest_xml, g_free);
+    g_clear_pointer(&m->domain_name, g_free);
+}
+
+static virDomainPtr
+lookup_domain(virConnectPtr conn, const char *name)
+{
+    virDomainPtr dom = virDomainLookupByName(conn, name);
+
+    if (!dom)
+        dom = virDomainLookupByUUIDString(conn, name);
+    virResetLastError();
+    return dom;
+}
+
+/* Finds the host the domain runs on: --from if given, else every inventory host is asked.  A
+ * guest running on two hosts at once is never touched. */
+static gboolean
+precheck_find_source(FerryMigration *m, GError **error)
+{
+    const char *name = m->options->domain;
+    g_autoptr(GString) unreachable = g_string_new(NULL);
+    g_autoptr(GString) running_on = g_string_new(NULL);
+    guint n_running = 0;
+
+    if (m->options->src_host) {
+        m->src = ferry_inventory_get_host(m->inventory, m->options->src_host, error);
+        if (!m->src)
+            return FALSE;
+        m->sconn = ferry_virt_connect(m->src->uri, m->src->name, error);
+        if (!m->sconn)
+            return FALSE;
+        m->sdom = lookup_domain(m->sconn, name);
+        if (!m->sdom) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND,
+                        "domain '%s' is not defined on '%s'", name, m->src->name);
+            return FALSE;
+        }
+        m->domain_name = g_strdup(virDomainGetName(m->sdom));
+        return TRUE;
+    }
+
+    for (guint i = 0; i < m->inventory->hosts->len; i++) {
+        const FerryHost *host = g_ptr_array_index(m->inventory->hosts, i);
+        g_autoptr(GError) local = NULL;
+        g_autoptr(virConnect) conn = ferry_virt_connect(host->uri, host->name, &local);
+        g_autoptr(virDomain) dom = NULL;
+        gboolean active;
+
+        if (!conn) {
+            g_string_append_printf(unreachable, "%s%s", unreachable->len ? "; " : "",
+                                   local->message);
+            continue;
+        }
+        dom = lookup_domain(conn, name);
+        if (!dom)
+            continue;
+        active = virDomainIsActive(dom) == 1;
+        if (active) {
+            n_running++;
+            g_string_append_printf(running_on, "%s'%s'", running_on->len ? ", " : "",
+                                   host->name);
+        }
+        /* Prefer the host where it runs; a defined-only copy is kept only if none runs. */
+        if (!m->sdom || (active && virDomainIsActive(m->sdom) != 1)) {
+            g_clear_pointer(&m->sdom, virDomainFree);
+            g_clear_pointer(&m->sconn, virConnectClose);
+            m->sdom = g_steal_pointer(&dom);
+            m->sconn = g_steal_pointer(&conn);
+            m->src = host;
+        }
+    }
+    if (n_running > 1) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_AMBIGUOUS,
+                    "domain '%s' is running on several hosts (%s): refusing to touch it", name,
+                    running_on->str);
+        return FALSE;
+    }
+    if (!m->sdom) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND,
+                    "domain '%s' was not found on any host of '%s'%s%s%s", name,
+                    m->inventory->path, unreachable->len ? " (not reachable: " : "",
+                    unreachable->str, unreachable->len ? ")" : "");
+        return FALSE;
+    }
+    if (unreachable->len)
+        info(m, "not reachable, not asked: %s", unreachable->str);
+    m->domain_name = g_strdup(virDomainGetName(m->sdom));
+    info(m, "domain '%s' is on %s", m->domain_name, m->src->name);
+    return TRUE;
+}
+
+static gboolean
+precheck(FerryMigration *m, GError **error)
+{
+    const FerryMigrateOptions *o = m->options;
+    virDomainPtr clash;
+    int state = 0, reason = 0;
+
+    m->dst = ferry_inventory_get_host(m->inventory, o->dst_host, error);
+    if (!m->dst)
+        return FALSE;
+    if (!precheck_find_source(m, error))
+        return FALSE;
+    if (m->src == m->dst) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "domain '%s' is already on '%s': source and destination are the same host",
+                    m->domain_name, m->dst->name);
+        return FALSE;
+    }
+    if (virDomainGetState(m->sdom, &state, &reason, 0) < 0) {
+        ferry_virt_set_error(error, "cannot read the state of '%s' on '%s'", m->domain_name,
+                             m->src->name);
+        return FALSE;
+    }
+    if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "domain '%s' on '%s' is %s: live migration needs a running guest",
+                    m->domain_name, m->src->name, ferry_virt_state_to_string(state));
+        return FALSE;
+    }
+
+    m->dconn = ferry_virt_connect(m->dst->uri, m->dst->name, error);
+    if (!m->dconn)
+        return FALSE;
+    clash = lookup_domain(m->dconn, m->domain_name);
+    if (!clash) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(m->sdom, uuid) == 0)
+            clash = virDomainLookupByUUIDString(m->dconn, uuid);
+        virResetLastError();
+    }
+    if (clash) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "'%s' already has a domain '%s' (same name or UUID): refusing to create a "
+                    "second copy",
+                    m->dst->name, virDomainGetName(clash));
+        virDomainFree(clash);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+plan_disks(FerryMigration *m, GError **error)
+{
+    g_autofree char *xml = NULL;
+    g_autofree char *origin = NULL;
+    g_autoptr(FerryXmlMapping) map = NULL;
+    g_autoptr(GString) refused = g_string_new(NULL);
+
+    /* MIGRATABLE: what the destination must be given; SECURE keeps graphics passwords. */
+    xml = virDomainGetXMLDesc(m->sdom, VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);
+    if (!xml) {
+        ferry_virt_set_error(error, "cannot read the XML of '%s' on '%s'", m->domain_name,
+                             m->src->name);
+        return FALSE;
+    }
+    origin = g_strdup_printf("domain '%s' on '%s'", m->domain_name, m->src->name);
+    m->xml = ferry_domain_xml_parse(xml, origin, error);
+    if (!m->xml)
+        return FALSE;
+    map = ferry_inventory_mapping(m->src, m->dst);
+    m->plan = ferry_disk_plan_build(m->xml, map, error);
+    if (!m->plan)
+        return FALSE;
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        if (p->action == FERRY_DISK_REFUSE)
+            g_string_append_printf(refused, "\n  %s: %s", p->disk->target, p->reason);
+        else
+            info(m, "disk %s: %s (%s)", p->disk->target, ferry_disk_action_to_string(p->action),
+                 p->reason);
+    }
+    if (refused->len) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "domain '%s' cannot move to '%s':%s", m->domain_name, m->dst->name,
+                    refused->str);
+        return FALSE;
+    }
+    m->dest_xml = ferry_domain_xml_rewrite(m->xml, map, error);
+    return m->dest_xml != NULL;
+}
+
+static guint
+count_streamed(GPtrArray *plan)
+{
+    guint n = 0;
+
+    for (guint i = 0; i < plan->len; i++)
+        n += ((const FerryDiskPlan *)g_ptr_array_index(plan, i))->action == FERRY_DISK_STREAM;
+    return n;
+}
+
+static gboolean
+choose_mode(FerryMigration *m, FerryMigrateMode *mode, GError **error)
+{
+    guint streamed = count_streamed(m->plan);
+
+    *mode = m->options->mode;
+    switch (*mode) {
+    case FERRY_MIGRATE_MODE_AUTO:
+        *mode = streamed ? FERRY_MIGRATE_MODE_BLOCK : FERRY_MIGRATE_MODE_SHARED;
+        info(m, "mode %s: %u local disk(s) to stream", ferry_migrate_mode_to_string(*mode),
+             streamed);
+        return TRUE;
+    case FERRY_MIGRATE_MODE_SHARED:
+        if (streamed) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--mode shared, but %u disk(s) of '%s' are local to '%s' and would not "
+                        "be copied (use --mode block, or list their directory in shared_dirs "
+                        "of both hosts)",
+                        streamed, m->domain_name, m->src->name);
+            return FALSE;
+        }
+        return TRUE;
+    case FERRY_MIGRATE_MODE_BLOCK:
+    case FERRY_MIGRATE_MODE_BLOCK_FULL:
+        if (!streamed) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--mode %s, but '%s' has no local writable disk to stream",
+                        ferry_migrate_mode_to_string(*mode), m->domain_name);
+            return FALSE;
+        }
+        return TRUE;
+    case FERRY_MIGRATE_MODE_LAST:
+        break;
+    }
+    g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID, "invalid mode");
+    return FALSE;
+}
+
+static FerrySshSession *
+open_ssh(FerryMigration *m, const FerryHost *host, GError **error)
+{
+    FerrySshConfig config;
+
+    ferry_inventory_ssh_config(m->inventory, host, &config);
+    return ferry_ssh_session_open(&config, error);
+}
+
+/*
+ * libvirt refuses NON_SHARED_INC unless the destination images exist ("pre-creation of storage
+ * targets for incremental storage migration is not supported"), so ferry creates each one: same
+ * format and virtual size, and for an incremental copy the same backing file, which must
+ * already be on the destination.
+ */
+static gboolean
+prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
+{
+    gboolean full = mode == FERRY_MIGRATE_MODE_BLOCK_FULL;
+
+    m->src_ssh = open_ssh(m, m->src, error);
+    if (!m->src_ssh)
+        return FALSE;
+    m->dst_ssh = open_ssh(m, m->dst, error);
+    if (!m->dst_ssh)
+        return FALSE;
+    m->dst_created = g_ptr_array_new_with_free_func(g_free);
+
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        g_autoptr(FerryImageInfo) image = NULL;
+        const char *backing = NULL;
+        gboolean exists = FALSE;
+
+        if (p->action != FERRY_DISK_STREAM)
+            continue;
+        image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
+        if (!image) {
+            g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
+            return FALSE;
+        }
+        if (!ferry_remote_path_exists(m->dst_ssh, p->dest_source, &exists, error))
+            return FALSE;
+        if (exists) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                        "'%s' already exists on '%s' (disk %s of '%s'): refusing to overwrite "
+                        "it; remove it if it is stale",
+                        p->dest_source, m->dst->name, p->disk->target, m->domain_name);
+            return FALSE;
+        }
+        if (!full && image->backing_file) {
+            backing = p->dest_backing && p->dest_backing->len
+                          ? g_ptr_array_index(p->dest_backing, 0)
+                          : image->backing_file;
+            if (!ferry_remote_path_exists(m->dst_ssh, backing, &exists, error))
+                return FALSE;
+            if (!exists) {
+                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                            "backing file '%s' of disk %s ('%s') is missing on '%s': copy it "
+                            "there first, or use --mode block-full to copy the whole chain",
+                            backing, p->disk->target, p->disk->source, m->dst->name);
+                return FALSE;
+            }
+        }
+        if (!ferry_remote_image_create(m->dst_ssh, p->dest_source, image->format,
+                                       image->virtual_size, backing,
+                                       backing ? image->backing_format : NULL, error)) {
+            g_prefix_error(error, "cannot prepare disk %s on '%s': ", p->disk->target,
+                           m->dst->name);
+            return FALSE;
+        }
+        g_ptr_array_add(m->dst_created, g_strdup(p->dest_source));
+        info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s", image->format,
+             p->dest_source, image->virtual_size, backing ? ", backing " : "",
+             backing ? backing : "", m->dst->name);
+    }
+    return TRUE;
+}
+
+typedef struct {
+    FerryMigration *m;
+    FerryMigrateParams *params;
+    gboolean p2p;
+} FerryMigrateCallData;
+
+/* Runs in the monitor's worker thread. */
+static gboolean
+migrate_call(gpointer data, GError **error)
+{
+    FerryMigrateCallData *c = data;
+    FerryMigration *m = c->m;
+
+    if (c->p2p) {
+        if (virDomainMigrateToURI3(m->sdom, m->dst->peer_uri, c->params->params,
+                                   c->params->nparams, c->params->flags) < 0) {
+            ferry_virt_set_error(error, "migration of '%s' from '%s' to '%s' failed",
+                                 m->domain_name, m->src->name, m->dst->name);
+            return FALSE;
+        }
+    } else {
+        virDomainPtr ddom = virDomainMigrate3(m->sdom, m->dconn, c->params->params,
+                                              c->params->nparams, c->params->flags);
+        if (!ddom) {
+            ferry_virt_set_error(error, "migration of '%s' from '%s' to '%s' failed",
+                                 m->domain_name, m->src->name, m->dst->name);
+            return FALSE;
+        }
+        virDomainFree(ddom);
+    }
+    return TRUE;
+}
+
+static void
+on_sample(const FerryJobSample *sample, gpointer user_data)
+{
+    FerryMigration *m = user_data;
+
+    emit(m, FERRY_EVENT_SAMPLE, NULL, sample);
+}
+
+/* After a failed migration the guest must still run on the source, never paused by us. */
+static void
+ensure_source_running(FerryMigration *m, int state_before)
+{
+    int state = 0, reason = 0;
+
+    if (virDomainGetState(m->sdom, &state, &reason, 0) < 0) {
+        g_warning("cannot read the state of '%s' on '%s' after the failed migration: %s",
+                  m->domain_name, m->src->name, virGetLastErrorMessage());
+        virResetLastError();
+        return;
+    }
+    if (state == VIR_DOMAIN_PAUSED && state_before == VIR_DOMAIN_RUNNING) {
+        if (virDomainResume(m->sdom) < 0) {
+            g_warning("cannot resume '%s' on '%s': %s", m->domain_name, m->src->name,
+                      virGetLastErrorMessage());
+            virResetLastError();
+        } else {
+            info(m, "resumed '%s' on %s", m->domain_name, m->src->name);
+        }
+    }
+}
+
+static gboolean
+run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *result,
+              GError **error)
+{
+    g_auto(FerryMigrateParams) params = {0};
+    g_autoptr(GPtrArray) disks = g_ptr_array_new();
+    g_autofree char *flags = NULL;
+    FerryMonitorReport report;
+    FerryMonitorSpec spec = {
+        .domain = m->sdom,
+        .interval_ms = m->options->sample_interval_ms,
+        .cancellable = m->options->cancellable,
+        .sample_func = on_sample,
+        .user_data = m,
+    };
+    FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !m->options->managed};
+    FerryMigrateSpec mspec = {
+        .p2p = !m->options->managed,
+        .copy_storage = mode == FERRY_MIGRATE_MODE_BLOCK || mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
+        .copy_full = mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
+        .dest_xml = m->dest_xml,
+        .bandwidth_mib = m->options->bandwidth_mib,
+    };
+    int state_before = 0, reason = 0;
+
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        if (p->action == FERRY_DISK_STREAM)
+            g_ptr_array_add(disks, p->disk->target);
+    }
+    g_ptr_array_add(disks, NULL);
+    mspec.migrate_disks = (const char *const *)disks->pdata;
+    if (!ferry_migrate_params_build(&mspec, &params, error))
+        return FALSE;
+    flags = ferry_migrate_flags_to_string(params.flags);
+    info(m, "%s %s -> %s with %s", mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3",
+         m->src->name, mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
+
+    if (virDomainGetState(m->sdom, &state_before, &reason, 0) < 0)
+        virResetLastError();
+    if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
+        return FALSE;
+    if (!ferry_monitor_run(&spec, migrate_call, &call, &report, error)) {
+        ensure_source_running(m, state_before);
+        if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+            g_autofree char *msg = g_strdup((*error)->message);
+            g_clear_error(error);
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_CANCELLED,
+                        "%s; '%s' stays on '%s'", msg, m->domain_name, m->src->name);
+        } else {
+            g_prefix_error(error, "%s", "");
+            (*error)->domain = FERRY_MIGRATE_ERROR;
+            (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
+        }
+        return FALSE;
+    }
+    m->migrated = TRUE;
+    result->migration_s = report.elapsed_s;
+    result->mem_bytes = report.last.mem_processed;
+    result->disk_bytes = report.last.disk_processed;
+    result->iterations = report.last.mem_iteration;
+    return TRUE;
+}
+
+/* The guest must now run on the destination, be persistent there, and be gone from the
+ * source. */
+static gboolean
+verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
+{
+    g_autoptr(virDomain) ddom = virDomainLookupByName(m->dconn, m->domain_name);
+    virTypedParameterPtr params = NULL;
+    int nparams = 0, type = 0, state = 0, reason = 0;
+    virDomainPtr left;
+
+    if (!ddom) {
+        ferry_virt_set_error(error, "'%s' is not on '%s' after the migration", m->domain_name,
+                             m->dst->name);
+        (*error)->domain = FERRY_MIGRATE_ERROR;
+        (*error)->code = FERRY_MIGRATE_ERROR_VERIFY;
+        return FALSE;
+    }
+    if (virDomainGetState(ddom, &state, &reason, 0) < 0) {
+        ferry_virt_set_error(error, "cannot read the state of '%s' on '%s'", m->domain_name,
+                             m->dst->name);
+        return FALSE;
+    }
+    result->dst_state = g_strdup(ferry_virt_state_to_string(state));
+    if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
+                    "'%s' is %s on '%s' after the migration", m->domain_name, result->dst_state,
+                    m->dst->name);
+        return FALSE;
+    }
+    if (virDomainIsPersistent(ddom) != 1) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
+                    "'%s' runs on '%s' but is not persistent there", m->domain_name,
+                    m->dst->name);
+        return FALSE;
+    }
+    left = virDomainLookupByName(m->sconn, m->domain_name);
+    if (left) {
+        virDomainFree(left);
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
+                    "'%s' runs on '%s' but is still defined on '%s'", m->domain_name,
+                    m->dst->name, m->src->name);
+        return FALSE;
+    }
+    virResetLastError();
+
+    /* The completed job's statistics live on the destination once the source is gone. */
+    if (virDomainGetJobStats(ddom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) ==
+        0) {
+        unsigned long long v;
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
+            result->downtime_ms = v;
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
+            result->migration_s = v / 1000.0;
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_PROCESSED, &v) == 1)
+            result->mem_bytes = v;
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DISK_PROCESSED, &v) == 1)
+            result->disk_bytes = v;
+        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
+            result->iterations = v;
+        virTypedParamsFree(params, nparams);
+    } else {
+        info(m, "no completed-job statistics on %s: %s", m->dst->name,
+             virGetLastErrorMessage());
+        virResetLastError();
+    }
+    info(m, "'%s' is %s and persistent on %s, gone from %s", m->domain_name, result->dst_state,
+         m->dst->name, m->src->name);
+    return TRUE;
+}
+
+/* The streamed disks now live on the destination; the source's copies are stale. */
+static void
+cleanup_source_disks(FerryMigration *m)
+{
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        g_autoptr(GError) error = NULL;
+
+        if (p->action != FERRY_DISK_STREAM)
+            continue;
+        if (m->options->keep_source_disks) {
+            info(m, "kept the source copy '%s' on %s", p->disk->source, m->src->name);
+            continue;
+        }
+        if (!ferry_remote_file_remove(m->src_ssh, p->disk->source, &error))
+            info(m, "could not remove the source copy '%s' on %s: %s", p->disk->source,
+                 m->src->name, error->message);
+        else
+            info(m, "removed the source copy '%s' on %s", p->disk->source, m->src->name);
+    }
+}
+
+FerryMigrateResult *
+ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GError **error)
+{
+    g_autoptr(FerryMigrateResult) result = g_new0(FerryMigrateResult, 1);
+    FerryMigration m = {.inventory = inventory, .options = options};
+    gint64 start = g_get_monotonic_time();
+    FerryMigrateMode mode;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    gboolean ok = FALSE;
+
+    if (!options->domain || !options->dst_host) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "a domain and a destination host are required");
+        return NULL;
+    }
+    emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL);
+    if (!precheck(&m, error) || !plan_disks(&m, error) || !choose_mode(&m, &mode, error))
+        goto out;
+
+    result->domain = g_strdup(m.domain_name);
+    if (virDomainGetUUIDString(m.sdom, uuid) == 0)
+        result->uuid = g_strdup(uuid);
+    result->src_host = g_strdup(m.src->name);
+    result->dst_host = g_strdup(m.dst->name);
+    result->mode = mode;
+    result->p2p = !options->managed;
+
+    set_phase(&m, FERRY_PHASE_PREPARE);
+    if (mode == FERRY_MIGRATE_MODE_BLOCK || mode == FERRY_MIGRATE_MODE_BLOCK_FULL) {
+        if (!prepare_dst_disks(&m, mode, error))
+            goto out;
+    }
+
+    set_phase(&m, FERRY_PHASE_MIGRATE);
+    if (!run_migration(&m, mode, result, error))
+        goto out;
+
+    set_phase(&m, FERRY_PHASE_VERIFY);
+    if (!verify(&m, result, error))
+        goto out;
+
+    set_phase(&m, FERRY_PHASE_CLEANUP);
+    if (m.src_ssh)
+        cleanup_source_disks(&m);
+
+    set_phase(&m, FERRY_PHASE_DONE);
+    result->dest_xml = g_steal_pointer(&m.dest_xml);
+    /* the plan borrows its disks from the parsed XML: both go to the result */
+    result->disk_plan = g_steal_pointer(&m.plan);
+    result->xml = g_steal_pointer(&m.xml);
+    ok = TRUE;
+
+out:
+    result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+    migration_clear(&m);
+    return ok ? g_steal_pointer(&result) : NULL;
+}

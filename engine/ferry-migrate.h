@@ -1,0 +1,109 @@
+/*
+ * ferry-migrate.h: move one running guest from one host to another.
+ *
+ *   precheck -> prepare destination -> migrate (monitored) -> verify -> clean up source
+ *
+ * The engine never prints: it reports through a FerryMigrateEventFunc.  A failure at any step
+ * leaves the guest running on the source, and removes what ferry created on the destination.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "engine/ferry-inventory.h"
+#include "engine/ferry-job-sample.h"
+#include "xml/ferry-domain-xml.h"
+
+G_BEGIN_DECLS
+
+#define FERRY_MIGRATE_ERROR (ferry_migrate_error_quark())
+GQuark ferry_migrate_error_quark(void);
+
+typedef enum {
+    FERRY_MIGRATE_ERROR_NOT_FOUND,   /* the domain is on no host of the inventory */
+    FERRY_MIGRATE_ERROR_AMBIGUOUS,   /* running on several hosts */
+    FERRY_MIGRATE_ERROR_INVALID,     /* a request that cannot be done (same host, bad mode) */
+    FERRY_MIGRATE_ERROR_PRECHECK,    /* the destination or a disk is not ready */
+    FERRY_MIGRATE_ERROR_FAILED,      /* libvirt's migration failed */
+    FERRY_MIGRATE_ERROR_CANCELLED,   /* aborted by the operator */
+    FERRY_MIGRATE_ERROR_VERIFY,      /* it migrated, but the result is not as it must be */
+} FerryMigrateErrorCode;
+
+typedef enum {
+    FERRY_PHASE_PRECHECK,
+    FERRY_PHASE_PREPARE,
+    FERRY_PHASE_MIGRATE,
+    FERRY_PHASE_VERIFY,
+    FERRY_PHASE_CLEANUP,
+    FERRY_PHASE_DONE,
+    FERRY_PHASE_LAST
+} FerryPhase;
+
+const char *ferry_phase_to_string(FerryPhase phase);
+
+typedef enum {
+    FERRY_MIGRATE_MODE_AUTO,       /* from the disk plan: block if any disk is streamed */
+    FERRY_MIGRATE_MODE_SHARED,     /* no disk copy */
+    FERRY_MIGRATE_MODE_BLOCK,      /* NON_SHARED_INC: copy the top image of local disks */
+    FERRY_MIGRATE_MODE_BLOCK_FULL, /* NON_SHARED_DISK: copy whole local disks */
+    FERRY_MIGRATE_MODE_LAST
+} FerryMigrateMode;
+
+const char *ferry_migrate_mode_to_string(FerryMigrateMode mode);
+gboolean ferry_migrate_mode_from_string(const char *name, FerryMigrateMode *mode, GError **error);
+
+typedef enum {
+    FERRY_EVENT_PHASE,   /* entered ->phase */
+    FERRY_EVENT_INFO,    /* ->message: something worth telling (a disk created, a choice) */
+    FERRY_EVENT_SAMPLE,  /* ->sample: job progress */
+} FerryEventKind;
+
+typedef struct {
+    FerryEventKind kind;
+    FerryPhase phase;
+    const char *message;
+    const FerryJobSample *sample;
+} FerryMigrateEvent;
+
+typedef void (*FerryMigrateEventFunc)(const FerryMigrateEvent *event, gpointer user_data);
+
+typedef struct {
+    const char *domain;          /* name or UUID */
+    const char *src_host;        /* NULL: found by looking across the inventory */
+    const char *dst_host;
+    FerryMigrateMode mode;
+    gboolean managed;            /* --no-p2p: ferry holds both connections (virDomainMigrate3) */
+    guint64 bandwidth_mib;       /* MiB/s, 0 = unlimited */
+    gboolean keep_source_disks;  /* after block migration, leave the source's copies */
+    guint sample_interval_ms;    /* 0 = 500 */
+    FerryMigrateEventFunc event_func;
+    gpointer event_data;
+    GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source */
+} FerryMigrateOptions;
+
+typedef struct {
+    char *domain;
+    char *uuid;
+    char *src_host;
+    char *dst_host;
+    FerryMigrateMode mode;
+    gboolean p2p;
+    FerryDomainXml *xml;         /* the source's parsed XML */
+    GPtrArray *disk_plan;        /* FerryDiskPlan*, borrowing disks from @xml */
+    char *dest_xml;
+    double total_s;              /* wall time of the whole operation */
+    double migration_s;          /* the libvirt job's elapsed time */
+    guint64 mem_bytes;           /* memory transferred */
+    guint64 disk_bytes;          /* disk transferred */
+    guint64 downtime_ms;
+    guint64 iterations;
+    char *dst_state;             /* "running", ... as verified */
+} FerryMigrateResult;
+
+void ferry_migrate_result_free(FerryMigrateResult *result);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryMigrateResult, ferry_migrate_result_free)
+
+FerryMigrateResult *ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options,
+                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS

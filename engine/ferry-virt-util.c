@@ -1,0 +1,120 @@
+/*
+ * ferry-virt-util.c: libvirt error conversion, connections, job stats.
+ */
+#include "engine/ferry-virt-util.h"
+
+#include <libvirt/virterror.h>
+
+G_DEFINE_QUARK(ferry-virt-error-quark, ferry_virt_error)
+
+void
+ferry_virt_set_error(GError **error, const char *context_format, ...)
+{
+    virErrorPtr err = virGetLastError();
+    g_autofree char *context = NULL;
+    va_list args;
+
+    va_start(args, context_format);
+    context = g_strdup_vprintf(context_format, args);
+    va_end(args);
+    g_set_error(error, FERRY_VIRT_ERROR, err ? err->code : VIR_ERR_INTERNAL_ERROR, "%s: %s",
+                context, err && err->message ? err->message : "unknown libvirt error");
+}
+
+static gpointer
+event_loop_thread(gpointer data)
+{
+    for (;;)
+        virEventRunDefaultImpl();
+    return NULL;
+}
+
+static gpointer
+event_loop_start(gpointer data)
+{
+    if (virEventRegisterDefaultImpl() < 0)
+        return GINT_TO_POINTER(FALSE);
+    g_thread_unref(g_thread_new("ferry-libvirt-events", event_loop_thread, NULL));
+    return GINT_TO_POINTER(TRUE);
+}
+
+static void
+silence_libvirt(void *data, virErrorPtr err)
+{
+    /* libvirt prints every error to stderr by default; ferry reports errors itself. */
+}
+
+virConnectPtr
+ferry_virt_connect(const char *uri, const char *host_name, GError **error)
+{
+    static GOnce once = G_ONCE_INIT;
+    virConnectPtr conn;
+
+    g_once(&once, event_loop_start, NULL);
+    virSetErrorFunc(NULL, silence_libvirt);
+    conn = virConnectOpen(uri);
+    if (!conn) {
+        ferry_virt_set_error(error, "cannot connect to libvirt on '%s' (%s)", host_name, uri);
+        return NULL;
+    }
+    /* Notice a dead peer within ~30 s instead of hanging on it. */
+    if (GPOINTER_TO_INT(once.retval))
+        (void)virConnectSetKeepAlive(conn, 5, 6);
+    return conn;
+}
+
+typedef struct {
+    const char *field;
+    gsize offset;
+} FerrySampleField;
+
+#define SAMPLE_FIELD(name, member) {name, G_STRUCT_OFFSET(FerryJobSample, member)}
+
+static const FerrySampleField sample_fields[] = {
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DATA_TOTAL, data_total),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DATA_PROCESSED, data_processed),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DATA_REMAINING, data_remaining),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_TOTAL, mem_total),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_PROCESSED, mem_processed),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_REMAINING, mem_remaining),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_BPS, mem_bps),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE, mem_dirty_rate),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_PAGE_SIZE, mem_page_size),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_MEMORY_ITERATION, mem_iteration),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DISK_TOTAL, disk_total),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DISK_PROCESSED, disk_processed),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DISK_REMAINING, disk_remaining),
+    SAMPLE_FIELD(VIR_DOMAIN_JOB_DISK_BPS, disk_bps),
+};
+
+void
+ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params, int nparams)
+{
+    unsigned long long value;
+    int op = 0;
+
+    for (gsize i = 0; i < G_N_ELEMENTS(sample_fields); i++) {
+        if (virTypedParamsGetULLong(params, nparams, sample_fields[i].field, &value) == 1)
+            G_STRUCT_MEMBER(guint64, sample, sample_fields[i].offset) = value;
+    }
+    if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &value) == 1)
+        sample->expected_downtime_ms = value;
+    if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &op) == 1)
+        (void)op;
+}
+
+static const char *const state_names[] = {
+    [VIR_DOMAIN_NOSTATE] = "no state", [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "blocked",  [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_SHUTDOWN] = "shutting down", [VIR_DOMAIN_SHUTOFF] = "shut off",
+    [VIR_DOMAIN_CRASHED] = "crashed",  [VIR_DOMAIN_PMSUSPENDED] = "pm-suspended",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(state_names) == VIR_DOMAIN_LAST);
+
+const char *
+ferry_virt_state_to_string(int state)
+{
+    if (state < 0 || state >= (int)G_N_ELEMENTS(state_names))
+        return "unknown";
+    return state_names[state];
+}

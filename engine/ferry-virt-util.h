@@ -1,0 +1,36 @@
+/*
+ * ferry-virt-util.h: small helpers around libvirt shared by the engine's files.
+ */
+#pragma once
+
+#include <glib.h>
+#include <libvirt/libvirt.h>
+
+#include "engine/ferry-job-sample.h"
+
+G_BEGIN_DECLS
+
+#define FERRY_VIRT_ERROR (ferry_virt_error_quark())
+GQuark ferry_virt_error_quark(void);
+
+/* The GError code is libvirt's virErrorNumber (VIR_ERR_*), so callers can tell cases apart. */
+
+/* Sets @error from libvirt's last error of this thread: "@context: <libvirt message>".  Call it
+ * before freeing the object that raised the error. */
+void ferry_virt_set_error(GError **error, const char *context_format, ...) G_GNUC_PRINTF(2, 3);
+
+/* Opens @uri with libvirt's default event loop registered once per process (needed for
+ * keepalive and events).  @host_name is for messages. */
+virConnectPtr ferry_virt_connect(const char *uri, const char *host_name, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+
+/* Fills @sample from a job-stats parameter list (fields libvirt does not report stay 0). */
+void ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params,
+                                  int nparams);
+
+const char *ferry_virt_state_to_string(int state);
+
+G_END_DECLS
