@@ -26,6 +26,7 @@ typedef enum {
     FERRY_SSH_ERROR_TIMEOUT,         /* command or I/O timeout */
     FERRY_SSH_ERROR_SFTP,            /* SFTP operation failed */
     FERRY_SSH_ERROR_REMOTE,          /* remote command ran and failed (non-zero exit) */
+    FERRY_SSH_ERROR_INVALID,         /* refused before doing anything (e.g. relative path) */
 } FerrySshErrorCode;
 
 typedef struct {
@@ -63,5 +64,44 @@ gboolean ferry_ssh_session_run(FerrySshSession *session, const char *const *argv
  * message holds the command's name and its stderr. */
 gboolean ferry_ssh_session_check(FerrySshSession *session, const char *const *argv,
                                  char **out_stdout, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* SFTP, over one SFTP channel opened on first use and kept for the session's lifetime. */
+
+typedef struct {
+    gboolean exists;
+    guint64 size;
+    guint32 mode; /* st_mode: type and permission bits */
+} FerrySshStat;
+
+/* stat(2) (follows symlinks; @follow_symlinks FALSE = lstat).  A missing path is not an error:
+ * @out->exists is FALSE. */
+gboolean ferry_ssh_sftp_stat(FerrySshSession *session, const char *path, gboolean follow_symlinks,
+                             FerrySshStat *out, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* mkdir -p: creates @path and missing parents with @mode; an existing directory is fine. */
+gboolean ferry_ssh_sftp_mkdir_p(FerrySshSession *session, const char *path, int mode,
+                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Reads a whole file of at most @max_size bytes; *contents is NUL-terminated. */
+gboolean ferry_ssh_sftp_read_file(FerrySshSession *session, const char *path, gsize max_size,
+                                  char **contents, gsize *length,
+                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Writes a file atomically: into a temporary file in the same directory, fsync, then renamed over
+ * @path.  On failure @path is untouched and the temporary file removed. */
+gboolean ferry_ssh_sftp_write_file(FerrySshSession *session, const char *path, const void *data,
+                                   gsize length, int mode, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Renames @from to @to.  Without @overwrite an existing @to is an error; with it, @to is
+ * replaced atomically (rename(2) on the host). */
+gboolean ferry_ssh_sftp_rename(FerrySshSession *session, const char *from, const char *to,
+                               gboolean overwrite, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+gboolean ferry_ssh_sftp_unlink(FerrySshSession *session, const char *path, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+
+/* Bytes available to unprivileged users on the file system holding @path (df's "Avail"). */
+gboolean ferry_ssh_sftp_statvfs(FerrySshSession *session, const char *path, guint64 *free_bytes,
+                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS
