@@ -3,6 +3,8 @@
  */
 #include "engine/ferry-migrate-params.h"
 
+#include <libvirt/virterror.h>
+
 #include "engine/ferry-virt-util.h"
 
 void
@@ -31,6 +33,12 @@ ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *par
 {
     g_auto(FerryMigrateParams) p = {0};
     guint n_disks = spec->migrate_disks ? g_strv_length((char **)spec->migrate_disks) : 0;
+
+    /* libvirt's typed-parameter helpers use its per-thread error state: initialise it */
+    if (virInitialize() < 0) {
+        g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_INTERNAL_ERROR, "cannot initialise libvirt");
+        return FALSE;
+    }
 
     /* PERSIST_DEST + UNDEFINE_SOURCE: the guest moves with its definition, not just a copy of
      * its running state; nothing is left defined on the source to be started by mistake. */

@@ -90,6 +90,11 @@ typedef struct {
     FerrySshSession *dst_ssh;
     GPtrArray *dst_created; /* char*: images ferry created on the destination (rollback) */
     gboolean migrated;
+    /* the source's completed-job statistics, from libvirt's job-completed event */
+    GMutex stats_lock;
+    gboolean have_completed;
+    FerryJobSample completed;
+    guint64 completed_elapsed_ms;
     char *dest_xml;
     char *domain_name;
 } FerryMigration;
@@ -532,6 +537,48 @@ ensure_source_running(FerryMigration *m, int state_before)
     }
 }
 
+/* Runs in libvirt's event-loop thread. */
+static void
+on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr params, int nparams,
+                 void *opaque)
+{
+    FerryMigration *m = opaque;
+    unsigned long long elapsed = 0;
+
+    g_mutex_lock(&m->stats_lock);
+    memset(&m->completed, 0, sizeof(m->completed));
+    ferry_job_sample_from_params(&m->completed, params, nparams);
+    if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &elapsed) == 1)
+        m->completed_elapsed_ms = elapsed;
+    m->have_completed = TRUE;
+    g_mutex_unlock(&m->stats_lock);
+}
+
+/* The source's own statistics of the finished job: they alone have the disk figures. */
+static void
+apply_completed_stats(FerryMigration *m, FerryMigrateResult *result)
+{
+    for (int i = 0; i < 20; i++) {
+        gboolean have;
+
+        g_mutex_lock(&m->stats_lock);
+        have = m->have_completed;
+        if (have) {
+            result->mem_bytes = m->completed.mem_processed;
+            result->disk_bytes = m->completed.disk_processed;
+            result->iterations = m->completed.mem_iteration;
+            /* for a completed job, DOWNTIME is the real downtime, not an estimate */
+            result->downtime_ms = m->completed.expected_downtime_ms;
+            if (m->completed_elapsed_ms)
+                result->migration_s = m->completed_elapsed_ms / 1000.0;
+        }
+        g_mutex_unlock(&m->stats_lock);
+        if (have)
+            return;
+        g_usleep(50 * 1000);
+    }
+}
+
 static gboolean
 run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *result,
               GError **error)
@@ -556,6 +603,8 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         .bandwidth_mib = m->options->bandwidth_mib,
     };
     int state_before = 0, reason = 0;
+    int callback_id;
+    gboolean ok;
 
     for (guint i = 0; i < m->plan->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
@@ -574,7 +623,24 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         virResetLastError();
     if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
         return FALSE;
-    if (!ferry_monitor_run(&spec, migrate_call, &call, &report, error)) {
+    callback_id = virConnectDomainEventRegisterAny(m->sconn, m->sdom,
+                                                   VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                                                   VIR_DOMAIN_EVENT_CALLBACK(on_job_completed),
+                                                   m, NULL);
+    if (callback_id < 0)
+        virResetLastError();
+    ok = ferry_monitor_run(&spec, migrate_call, &call, &report, error);
+    if (ok) {
+        result->migration_s = report.elapsed_s;
+        result->mem_bytes = report.last.mem_processed;
+        result->disk_bytes = report.last.disk_processed;
+        result->iterations = report.last.mem_iteration;
+        if (callback_id >= 0)
+            apply_completed_stats(m, result);
+    }
+    if (callback_id >= 0 && virConnectDomainEventDeregisterAny(m->sconn, callback_id) < 0)
+        virResetLastError();
+    if (!ok) {
         ensure_source_running(m, state_before);
         if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
             g_autofree char *msg = g_strdup((*error)->message);
@@ -589,10 +655,6 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         return FALSE;
     }
     m->migrated = TRUE;
-    result->migration_s = report.elapsed_s;
-    result->mem_bytes = report.last.mem_processed;
-    result->disk_bytes = report.last.disk_processed;
-    result->iterations = report.last.mem_iteration;
     return TRUE;
 }
 
@@ -641,9 +703,11 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
     }
     virResetLastError();
 
-    /* The completed job's statistics live on the destination once the source is gone. */
-    if (virDomainGetJobStats(ddom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) ==
-        0) {
+    /* Without the source's job-completed event, the destination's completed-job statistics
+     * still tell the downtime. */
+    if (!m->have_completed &&
+        virDomainGetJobStats(ddom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) ==
+            0) {
         unsigned long long v;
         if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
             result->downtime_ms = v;
@@ -652,11 +716,11 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
         if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_PROCESSED, &v) == 1)
             result->mem_bytes = v;
         if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DISK_PROCESSED, &v) == 1)
-            result->disk_bytes = v;
+            result->disk_bytes = MAX(result->disk_bytes, v);
         if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
             result->iterations = v;
         virTypedParamsFree(params, nparams);
-    } else {
+    } else if (!m->have_completed) {
         info(m, "no completed-job statistics on %s: %s", m->dst->name,
              virGetLastErrorMessage());
         virResetLastError();
@@ -698,6 +762,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     char uuid[VIR_UUID_STRING_BUFLEN];
     gboolean ok = FALSE;
 
+    g_mutex_init(&m.stats_lock);
     if (!options->domain || !options->dst_host) {
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
                     "a domain and a destination host are required");
@@ -743,5 +808,6 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 out:
     result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
     migration_clear(&m);
+    g_mutex_clear(&m.stats_lock);
     return ok ? g_steal_pointer(&result) : NULL;
 }

@@ -109,7 +109,7 @@ static const char *const state_names[] = {
     [VIR_DOMAIN_SHUTDOWN] = "shutting down", [VIR_DOMAIN_SHUTOFF] = "shut off",
     [VIR_DOMAIN_CRASHED] = "crashed",  [VIR_DOMAIN_PMSUSPENDED] = "pm-suspended",
 };
-G_STATIC_ASSERT(G_N_ELEMENTS(state_names) == VIR_DOMAIN_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(state_names) == VIR_DOMAIN_PMSUSPENDED + 1);
 
 const char *
 ferry_virt_state_to_string(int state)

@@ -7,8 +7,6 @@
 
 #include "engine/cli/ferry-cli.h"
 
-int ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals);
-
 typedef struct {
     const char *name;
     FerryCommandFunc func;

@@ -18,7 +18,7 @@ test_block_p2p(void)
         .p2p = TRUE, .copy_storage = TRUE, .dest_xml = "<domain/>", .migrate_disks = two_disks,
         .bandwidth_mib = 50,
     };
-    const char **disks = NULL;
+    g_autoptr(GPtrArray) disks = g_ptr_array_new();
     const char *xml = NULL;
     unsigned long long bw = 0;
 
@@ -26,11 +26,13 @@ test_block_p2p(void)
     g_assert_no_error(error);
     flags = ferry_migrate_flags_to_string(p.flags);
     g_assert_cmpstr(flags, ==, "LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|NON_SHARED_INC");
-    g_assert_cmpint(virTypedParamsGetStringList(p.params, p.nparams,
-                                                VIR_MIGRATE_PARAM_MIGRATE_DISKS, &disks), ==, 2);
-    g_assert_cmpstr(disks[0], ==, "vda");
-    g_assert_cmpstr(disks[1], ==, "vdc");
-    g_free(disks);
+    for (int i = 0; i < p.nparams; i++) {
+        if (g_str_equal(p.params[i].field, VIR_MIGRATE_PARAM_MIGRATE_DISKS))
+            g_ptr_array_add(disks, p.params[i].value.s);
+    }
+    g_assert_cmpuint(disks->len, ==, 2);
+    g_assert_cmpstr(g_ptr_array_index(disks, 0), ==, "vda");
+    g_assert_cmpstr(g_ptr_array_index(disks, 1), ==, "vdc");
     /* the rewritten XML goes in both: with DEST_XML alone the saved definition keeps old paths */
     g_assert_cmpint(virTypedParamsGetString(p.params, p.nparams, VIR_MIGRATE_PARAM_DEST_XML, &xml), ==, 1);
     g_assert_cmpstr(xml, ==, "<domain/>");
