@@ -48,3 +48,6 @@ const char *ferry_xml_mapping_map_address(const FerryXmlMapping *map, const char
 FerryDiskPlan *ferry_disk_plan_classify(const FerryDomainDisk *disk, const FerryXmlMapping *map);
 void ferry_disk_plan_free(FerryDiskPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryDiskPlan, ferry_disk_plan_free)
+
+/* The document as libvirt would write it: single-quoted attributes, no XML declaration. */
+char *ferry_xml_save(xmlDoc *doc);

@@ -8,8 +8,6 @@
  */
 #include "xml/ferry-domain-xml-private.h"
 
-#include <libxml/xmlsave.h>
-
 #include <string.h>
 
 typedef struct {
@@ -215,36 +213,6 @@ rewrite_name(const FerryRewrite *rw, xmlNode *root, GError **error)
     return TRUE;
 }
 
-static char *
-dump_document(xmlDoc *doc, const char *origin, GError **error)
-{
-    xmlBuffer *buf = xmlBufferCreate();
-    xmlSaveCtxt *save;
-    char *ret;
-
-    if (buf == NULL)
-        goto fail;
-    /* No <?xml?> declaration: libvirt neither writes nor needs one. */
-    save = xmlSaveToBuffer(buf, "UTF-8", XML_SAVE_NO_DECL | XML_SAVE_AS_XML);
-    if (save == NULL)
-        goto fail;
-    if (xmlSaveDoc(save, doc) < 0) {
-        xmlSaveClose(save);
-        goto fail;
-    }
-    xmlSaveClose(save);
-    ret = g_strndup((const char *)xmlBufferContent(buf), xmlBufferLength(buf));
-    xmlBufferFree(buf);
-    return ret;
-
-fail:
-    if (buf != NULL)
-        xmlBufferFree(buf);
-    g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_INVALID,
-                "%s: cannot serialize the rewritten XML", origin);
-    return NULL;
-}
-
 char *
 ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map, GError **error)
 {
@@ -269,7 +237,7 @@ ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map, 
     root = xmlDocGetRootElement(rw.doc);
     if (rewrite_name(&rw, root, error) && rewrite_disks(&rw, root, error)) {
         rewrite_devices(&rw, root);
-        out = dump_document(rw.doc, xml->origin, error);
+        out = ferry_xml_save(rw.doc);
     }
     xmlFreeDoc(rw.doc);
     return out;
