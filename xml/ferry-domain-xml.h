@@ -24,6 +24,7 @@ typedef enum {
 typedef struct {
     char *path;   /* file path (or network name) of this backing layer */
     char *format; /* qcow2, raw, ... (may be NULL when unknown) */
+    char *type;   /* file | block | network | ... (added: NULL when not given) */
 } FerryDomainBacking;
 
 typedef struct {
@@ -41,6 +42,7 @@ typedef struct {
     gboolean readonly;
     gboolean shareable;
     int line; /* line of the <disk> element in the input, 0 when unknown */
+    gboolean removable_empty; /* (added) TRUE when the drive has no medium / source */
 } FerryDomainDisk;
 
 typedef struct {
@@ -48,6 +50,7 @@ typedef struct {
     char *source; /* network name, bridge name, or direct dev */
     char *mac;
     char *model;
+    int line; /* (added) */
 } FerryDomainInterface;
 
 typedef struct {
@@ -56,7 +59,28 @@ typedef struct {
     GPtrArray *listens;   /* char*: addresses of <listen type='address'> children */
     int port;             /* -1 when unset */
     gboolean autoport;
+    int line;              /* (added) */
+    GPtrArray *listen_networks; /* (added) char*: networks of <listen type='network'> children */
 } FerryDomainGraphics;
+
+/* (added) serial / console / parallel / channel devices. */
+typedef struct {
+    char *kind;    /* serial | console | parallel | channel */
+    char *type;    /* pty | tcp | unix | file | ... */
+    char *mode;    /* tcp/unix: bind | connect (NULL when not given) */
+    char *host;    /* tcp: host attribute (may be NULL) */
+    char *service; /* tcp: port (may be NULL) */
+    char *path;    /* unix/file/dev: path (may be NULL) */
+    int line;
+} FerryDomainChardev;
+
+/* (added) a <hostdev>, or an <interface type='hostdev'>: host hardware passthrough. */
+typedef struct {
+    char *mode;        /* subsystem | capabilities */
+    char *type;        /* pci | usb | scsi | scsi_host | mdev | ... */
+    char *description; /* human text: "pci 0000:03:00.1", "usb 046d:c52b", "mdev <uuid>" */
+    int line;
+} FerryDomainHostdev;
 
 typedef struct {
     char *name;
@@ -70,6 +94,11 @@ typedef struct {
     GPtrArray *interfaces;  /* FerryDomainInterface* */
     GPtrArray *graphics;    /* FerryDomainGraphics* */
     guint n_hostdevs;
+    /* ---- added ---- */
+    guint vcpus_current;    /* <vcpu current='N'>, equal to vcpus when not given */
+    GPtrArray *chardevs;    /* FerryDomainChardev* */
+    GPtrArray *hostdevs;    /* FerryDomainHostdev* (n_hostdevs == hostdevs->len) */
+    char *domain_type;      /* kvm | qemu | ... */
 } FerryDomainDef;
 
 typedef struct _FerryDomainXml FerryDomainXml;
@@ -81,6 +110,11 @@ void ferry_domain_xml_free(FerryDomainXml *xml);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryDomainXml, ferry_domain_xml_free)
 
 const FerryDomainDef *ferry_domain_xml_get_def(const FerryDomainXml *xml);
+
+/* (added) Fails with FERRY_XML_ERROR_REFUSED naming the first device that cannot move at all
+ * whatever the mapping (host device passthrough), with its line. */
+gboolean ferry_domain_xml_check_movable(const FerryDomainXml *xml, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
 
 /* ---- mapping: how the source's world translates to the destination's ---- */
 
@@ -102,6 +136,9 @@ typedef struct {
     char *src_address;
     char *dst_address;
     char *new_name;             /* NULL: keep the name */
+    /* ---- added ---- */
+    GPtrArray *direct_devs;     /* FerryXmlPair*: <interface type='direct'> host NIC on source ->
+                                   destination (macvtap) */
 } FerryXmlMapping;
 
 FerryXmlMapping *ferry_xml_mapping_new(void);
@@ -111,6 +148,11 @@ void ferry_xml_mapping_add_path(FerryXmlMapping *map, const char *from, const ch
 void ferry_xml_mapping_add_shared(FerryXmlMapping *map, const char *prefix);
 void ferry_xml_mapping_add_network(FerryXmlMapping *map, const char *from, const char *to);
 void ferry_xml_mapping_add_bridge(FerryXmlMapping *map, const char *from, const char *to);
+void ferry_xml_mapping_add_direct_dev(FerryXmlMapping *map, const char *from, const char *to);
+/* (added) Setters that replace the previous value (NULL clears). */
+void ferry_xml_mapping_set_addresses(FerryXmlMapping *map, const char *src_address,
+                                     const char *dst_address);
+void ferry_xml_mapping_set_new_name(FerryXmlMapping *map, const char *new_name);
 
 /* ---- disk plan ---- */
 
@@ -131,12 +173,30 @@ typedef struct {
     char *dest_source;           /* destination path (stream: mapped path; shared: same); NULL
                                     for skip/refuse or non-path disks */
     GPtrArray *dest_backing;     /* char*: destination paths of the backing chain, top first */
+    /* ---- added ---- */
+    gboolean unmapped;           /* REFUSE because a local writable file has no path mapping
+                                    (this is what makes ferry_domain_xml_rewrite() fail) */
 } FerryDiskPlan;
 
 /* Returns a GPtrArray of FerryDiskPlan* (owning, with free func), one per disk in document
  * order.  Never fails on a REFUSE: that is reported in the plan; the caller decides. */
 GPtrArray *ferry_disk_plan_build(const FerryDomainXml *xml, const FerryXmlMapping *map,
                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* (added) Human text for the plan, one block per disk, ending in a newline; never NULL. */
+char *ferry_disk_plan_format(GPtrArray *plan);
+
+/* (added) Target names (char*, owned) of the STREAM disks, document order: the migration's
+ * VIR_MIGRATE_PARAM_MIGRATE_DISKS list. */
+GPtrArray *ferry_disk_plan_stream_targets(GPtrArray *plan);
+
+/* (added) Fails with FERRY_XML_ERROR_REFUSED naming the first REFUSE disk and its reason. */
+gboolean ferry_disk_plan_check(GPtrArray *plan, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* (added) JSON-friendly view: an "aa{sv}" GVariant (floating), one dict per disk with keys
+ * target, action, reason, type, device, source (when set), dest_source (when set),
+ * dest_backing (as), line (i).  json_gvariant_serialize() turns it into JSON. */
+GVariant *ferry_disk_plan_to_variant(GPtrArray *plan);
 
 /* Returns the rewritten domain XML for the destination.  Fails with FERRY_XML_ERROR_UNMAPPED
  * when a disk to be streamed has no path mapping, naming the disk and line. */
