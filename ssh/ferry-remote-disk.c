@@ -163,8 +163,8 @@ ferry_remote_image_create(FerrySshSession *session, const char *path, const char
         return FALSE;
     if (backing_file && (*backing_file == '\0' || looks_like_protocol(backing_file))) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
-                    "cannot create image '%s' on '%s': backing file '%s' is not a plain path",
-                    path, name, backing_file);
+                    "cannot create image '%s' on '%s': backing file '%s' is not a plain path", path,
+                    name, backing_file);
         return FALSE;
     }
     if (!ferry_remote_path_exists(session, path, &exists, error))
@@ -238,12 +238,11 @@ ferry_remote_file_sha256(FerrySshSession *session, const char *path, GError **er
     }
     /* sha256sum starts the line with '\' when it escaped the file name. */
     hash = out[0] == '\\' ? out + 1 : out;
-    if (strlen(hash) < SHA256_HEX_LEN ||
-        strspn(hash, "0123456789abcdef") != SHA256_HEX_LEN ||
+    if (strlen(hash) < SHA256_HEX_LEN || strspn(hash, "0123456789abcdef") != SHA256_HEX_LEN ||
         (hash[SHA256_HEX_LEN] != ' ' && hash[SHA256_HEX_LEN] != '\0')) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
-                    "cannot hash '%s' on '%s': sha256sum printed no hash",
-                    path, ferry_ssh_session_get_name(session));
+                    "cannot hash '%s' on '%s': sha256sum printed no hash", path,
+                    ferry_ssh_session_get_name(session));
         return NULL;
     }
     return g_strndup(hash, SHA256_HEX_LEN);

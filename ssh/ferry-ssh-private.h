@@ -12,13 +12,13 @@
 G_BEGIN_DECLS
 
 struct _FerrySshSession {
-    char *name;        /* for messages */
+    char *name; /* for messages */
     char *host;
     guint port;
     char *user;
     char *private_key;
     char *known_hosts;
-    char *address;     /* "10.77.0.12:22" / "[::1]:22" as actually connected, for messages */
+    char *address; /* "10.77.0.12:22" / "[::1]:22" as actually connected, for messages */
     guint connect_timeout_ms;
     guint command_timeout_ms;
     gboolean accept_new;
@@ -31,12 +31,13 @@ struct _FerrySshSession {
 
 /* The one place where libssh2's (and SFTP's) last error becomes a GError.  Must be called before
  * the session is freed.  @code is used unless libssh2 reports a timeout, which always becomes
- * FERRY_SSH_ERROR_TIMEOUT.  The message is @format's sentence followed by ": " and libssh2's text. */
+ * FERRY_SSH_ERROR_TIMEOUT.  The message is @format's sentence followed by ": " and libssh2's text.
+ */
 void ferry_ssh_session_set_error(FerrySshSession *self, GError **error, FerrySshErrorCode code,
                                  const char *format, ...) G_GNUC_PRINTF(4, 5);
 
 /* Opens the SFTP subsystem on first use. */
-LIBSSH2_SFTP *ferry_ssh_session_get_sftp(FerrySshSession *self, GError **error)
-    G_GNUC_WARN_UNUSED_RESULT;
+LIBSSH2_SFTP *ferry_ssh_session_get_sftp(FerrySshSession *self,
+                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

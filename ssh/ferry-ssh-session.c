@@ -16,7 +16,7 @@
 
 #include <glib/gstdio.h>
 
-G_DEFINE_QUARK(ferry-ssh-error-quark, ferry_ssh_error)
+G_DEFINE_QUARK(ferry - ssh - error - quark, ferry_ssh_error)
 
 #define DEFAULT_PORT 22
 #define DEFAULT_USER "root"
@@ -29,9 +29,9 @@ G_DEFINE_QUARK(ferry-ssh-error-quark, ferry_ssh_error)
 /* Host key types we verify, in the order we prefer them.  libssh2 1.10 cannot verify the
  * rsa-sha2-* host key signatures, so ssh-rsa comes last. */
 static const struct {
-    int hostkey_type;   /* LIBSSH2_HOSTKEY_TYPE_* from libssh2_session_hostkey() */
-    int knownhost_key;  /* LIBSSH2_KNOWNHOST_KEY_* for known_hosts matching */
-    const char *name;   /* as written in known_hosts and in the method preference */
+    int hostkey_type;  /* LIBSSH2_HOSTKEY_TYPE_* from libssh2_session_hostkey() */
+    int knownhost_key; /* LIBSSH2_KNOWNHOST_KEY_* for known_hosts matching */
+    const char *name;  /* as written in known_hosts and in the method preference */
 } key_types[] = {
     {LIBSSH2_HOSTKEY_TYPE_ED25519, LIBSSH2_KNOWNHOST_KEY_ED25519, "ssh-ed25519"},
     {LIBSSH2_HOSTKEY_TYPE_ECDSA_256, LIBSSH2_KNOWNHOST_KEY_ECDSA_256, "ecdsa-sha2-nistp256"},
@@ -42,9 +42,9 @@ static const struct {
 
 /* libssh2 errors after which the transport is in an unknown state. */
 static const int transport_errors[] = {
-    LIBSSH2_ERROR_SOCKET_SEND, LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_DISCONNECT,
-    LIBSSH2_ERROR_SOCKET_TIMEOUT, LIBSSH2_ERROR_TIMEOUT, LIBSSH2_ERROR_KEX_FAILURE,
-    LIBSSH2_ERROR_DECRYPT, LIBSSH2_ERROR_PROTO,
+    LIBSSH2_ERROR_SOCKET_SEND,    LIBSSH2_ERROR_SOCKET_RECV, LIBSSH2_ERROR_SOCKET_DISCONNECT,
+    LIBSSH2_ERROR_SOCKET_TIMEOUT, LIBSSH2_ERROR_TIMEOUT,     LIBSSH2_ERROR_KEX_FAILURE,
+    LIBSSH2_ERROR_DECRYPT,        LIBSSH2_ERROR_PROTO,
 };
 
 static const char *const sftp_status_names[] = {
@@ -143,11 +143,15 @@ ferry_ssh_session_free(FerrySshSession *self)
     if (self->ssh) {
         libssh2_session_set_blocking(self->ssh, 1);
         libssh2_session_set_timeout(self->ssh, CLEANUP_TIMEOUT_MS);
-        if (self->sftp && !self->broken)
+        /* After a failure a channel may still wait for the server's close: let libssh2 see the
+         * end of the connection at once instead of blocking (or failing to free) in that wait. */
+        if (self->broken && self->fd >= 0)
+            shutdown(self->fd, SHUT_RDWR);
+        if (self->sftp)
             libssh2_sftp_shutdown(self->sftp);
         if (!self->broken)
             libssh2_session_disconnect(self->ssh, "ferry: done");
-        /* Frees any SFTP handle and channel still attached. */
+        /* Frees any channel still attached. */
         libssh2_session_free(self->ssh);
     }
     if (self->fd >= 0)
@@ -200,8 +204,7 @@ format_address(const struct sockaddr *sa, socklen_t len, guint port)
 static int
 connect_one(const struct addrinfo *ai, gint64 deadline)
 {
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
     int saved;
 
     if (fd < 0)
@@ -247,8 +250,8 @@ fail:
 static gboolean
 connect_socket(FerrySshSession *self, GError **error)
 {
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     struct addrinfo *res = NULL;
     g_autofree char *service = g_strdup_printf("%u", self->port);
     gint64 deadline = deadline_after_ms(self->connect_timeout_ms);
@@ -396,8 +399,8 @@ set_hostkey_preference(FerrySshSession *self, const KnownHosts *kh, gboolean *an
     g_autoptr(GString) rest = g_string_new(NULL);
 
     for (gsize i = 0; i < G_N_ELEMENTS(key_types); i++) {
-        GString *list = known_hosts_has_type(kh->hosts, name, key_types[i].knownhost_key)
-                            ? known : rest;
+        GString *list =
+            known_hosts_has_type(kh->hosts, name, key_types[i].knownhost_key) ? known : rest;
 
         if (list->len)
             g_string_append_c(list, ',');
@@ -448,7 +451,7 @@ known_hosts_append(FerrySshSession *self, const KnownHosts *kh, const char *type
     }
     return TRUE;
 
-fail: {
+fail : {
     int saved = errno;
 
     if (fd >= 0)
@@ -490,14 +493,14 @@ verify_host_key(FerrySshSession *self, const KnownHosts *kh, gboolean other_type
     if (!type_name) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN,
                     "the host key of '%s' (%s) is of a type ferry cannot verify (libssh2 type %d, "
-                    "%s)", self->name, self->address, key_type, fingerprint);
+                    "%s)",
+                    self->name, self->address, key_type, fingerprint);
         return FALSE;
     }
 
-    rc = libssh2_knownhost_check(kh->hosts, name, key, key_len,
-                                 LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW |
-                                     knownhost_key,
-                                 NULL);
+    rc = libssh2_knownhost_check(
+        kh->hosts, name, key, key_len,
+        LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_key, NULL);
     switch (rc) {
     case LIBSSH2_KNOWNHOST_CHECK_MATCH:
         return TRUE;
@@ -516,8 +519,7 @@ verify_host_key(FerrySshSession *self, const KnownHosts *kh, gboolean other_type
             g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_CHANGED,
                         "the host key of '%s' (%s) has changed: the server offered %s key %s, "
                         "but known_hosts file '%s' has only keys of other types for '%s'",
-                        self->name, self->address, type_name, fingerprint, self->known_hosts,
-                        name);
+                        self->name, self->address, type_name, fingerprint, self->known_hosts, name);
             return FALSE;
         }
         if (self->accept_new) {
@@ -611,10 +613,14 @@ authenticate(FerrySshSession *self, GError **error)
     int rc;
 
     /* libssh2 reports a missing file as a failure to extract the public key; say it plainly. */
-    if (!g_file_get_contents(self->private_key, &contents, &len, &local)) {
+    if (g_access(self->private_key, R_OK) != 0 ||
+        !g_file_get_contents(self->private_key, &contents, &len, &local)) {
+        int saved = errno;
+
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_KEYFILE,
                     "cannot log in to '%s' (%s) as '%s': cannot read private key file '%s': %s",
-                    self->name, self->address, self->user, self->private_key, local->message);
+                    self->name, self->address, self->user, self->private_key,
+                    local ? local->message : g_strerror(saved));
         return FALSE;
     }
     key_type = private_key_type(contents);
@@ -625,11 +631,10 @@ authenticate(FerrySshSession *self, GError **error)
     if (rc == 0)
         return TRUE;
 
-    ferry_ssh_session_set_error(self, error,
-                                rc == LIBSSH2_ERROR_FILE ? FERRY_SSH_ERROR_KEYFILE
-                                                         : FERRY_SSH_ERROR_AUTH,
-                                "cannot log in to '%s' (%s) as '%s' with key '%s'", self->name,
-                                self->address, self->user, self->private_key);
+    ferry_ssh_session_set_error(
+        self, error, rc == LIBSSH2_ERROR_FILE ? FERRY_SSH_ERROR_KEYFILE : FERRY_SSH_ERROR_AUTH,
+        "cannot log in to '%s' (%s) as '%s' with key '%s'", self->name, self->address, self->user,
+        self->private_key);
     if (error && *error &&
         (rc == LIBSSH2_ERROR_AUTHENTICATION_FAILED || rc == LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED)) {
         if (g_strcmp0(key_type, "ssh-rsa") == 0)
@@ -854,8 +859,7 @@ ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out
         goto fail_exec;
 
     status = libssh2_channel_get_exit_status(channel);
-    if (libssh2_channel_get_exit_signal(channel, &signal_name, NULL, NULL, NULL, NULL, NULL) ==
-            0 &&
+    if (libssh2_channel_get_exit_signal(channel, &signal_name, NULL, NULL, NULL, NULL, NULL) == 0 &&
         signal_name) {
         g_debug("'%s' on '%s' was killed by signal %s", argv[0], self->name, signal_name);
         libssh2_free(self->ssh, signal_name);
@@ -873,8 +877,8 @@ ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out
 
 fail_timeout:
     g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_TIMEOUT,
-                "'%s' on '%s' (%s) did not finish within %u ms", argv[0], self->name,
-                self->address, self->command_timeout_ms);
+                "'%s' on '%s' (%s) did not finish within %u ms", argv[0], self->name, self->address,
+                self->command_timeout_ms);
     goto out;
 
 fail_exec:
@@ -905,8 +909,8 @@ ferry_ssh_session_check(FerrySshSession *self, const char *const *argv, char **o
                         *err ? ": " : "", err);
         else
             g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
-                        "'%s' on '%s' failed with exit status %d%s%s", argv[0], self->name,
-                        status, *err ? ": " : " and no error output", err);
+                        "'%s' on '%s' failed with exit status %d%s%s", argv[0], self->name, status,
+                        *err ? ": " : " and no error output", err);
         return FALSE;
     }
     if (out_stdout)

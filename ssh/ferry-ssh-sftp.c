@@ -137,8 +137,8 @@ handle_close(LIBSSH2_SFTP_HANDLE *handle)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(LIBSSH2_SFTP_HANDLE, handle_close)
 
 gboolean
-ferry_ssh_sftp_read_file(FerrySshSession *self, const char *path, gsize max_size,
-                         char **contents, gsize *length, GError **error)
+ferry_ssh_sftp_read_file(FerrySshSession *self, const char *path, gsize max_size, char **contents,
+                         gsize *length, GError **error)
 {
     g_autoptr(LIBSSH2_SFTP_HANDLE) handle = NULL;
     g_autoptr(GByteArray) data = g_byte_array_new();
@@ -148,8 +148,8 @@ ferry_ssh_sftp_read_file(FerrySshSession *self, const char *path, gsize max_size
     if (!check_usable(self, "read", path, error) ||
         !(sftp = ferry_ssh_session_get_sftp(self, error)))
         return FALSE;
-    handle = libssh2_sftp_open_ex(sftp, path, strlen(path), LIBSSH2_FXF_READ, 0,
-                                  LIBSSH2_SFTP_OPENFILE);
+    handle =
+        libssh2_sftp_open_ex(sftp, path, strlen(path), LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE);
     if (!handle) {
         ferry_ssh_session_set_error(self, error, FERRY_SSH_ERROR_SFTP,
                                     "cannot open '%s' on '%s' (%s)", path, self->name,
@@ -224,8 +224,8 @@ write_all(FerrySshSession *self, LIBSSH2_SFTP_HANDLE *handle, const char *path, 
 }
 
 gboolean
-ferry_ssh_sftp_write_file(FerrySshSession *self, const char *path, const void *data,
-                          gsize length, int mode, GError **error)
+ferry_ssh_sftp_write_file(FerrySshSession *self, const char *path, const void *data, gsize length,
+                          int mode, GError **error)
 {
     g_autofree char *dir = g_path_get_dirname(path);
     g_autofree char *base = g_path_get_basename(path);
@@ -284,8 +284,8 @@ ferry_ssh_sftp_rename(FerrySshSession *self, const char *from, const char *to, g
     if (libssh2_sftp_rename_ex(sftp, from, strlen(from), to, strlen(to),
                                LIBSSH2_SFTP_RENAME_ATOMIC | LIBSSH2_SFTP_RENAME_NATIVE) != 0) {
         ferry_ssh_session_set_error(self, error, FERRY_SSH_ERROR_SFTP,
-                                    "cannot rename '%s' to '%s' on '%s' (%s)", from, to,
-                                    self->name, self->address);
+                                    "cannot rename '%s' to '%s' on '%s' (%s)", from, to, self->name,
+                                    self->address);
         return FALSE;
     }
     return TRUE;
@@ -309,8 +309,7 @@ ferry_ssh_sftp_unlink(FerrySshSession *self, const char *path, GError **error)
 }
 
 gboolean
-ferry_ssh_sftp_statvfs(FerrySshSession *self, const char *path, guint64 *free_bytes,
-                       GError **error)
+ferry_ssh_sftp_statvfs(FerrySshSession *self, const char *path, guint64 *free_bytes, GError **error)
 {
     LIBSSH2_SFTP_STATVFS st = {0};
     LIBSSH2_SFTP *sftp;
@@ -320,8 +319,8 @@ ferry_ssh_sftp_statvfs(FerrySshSession *self, const char *path, guint64 *free_by
         return FALSE;
     if (libssh2_sftp_statvfs(sftp, path, strlen(path), &st) != 0) {
         ferry_ssh_session_set_error(self, error, FERRY_SSH_ERROR_SFTP,
-                                    "cannot get free space of '%s' on '%s' (%s)", path,
-                                    self->name, self->address);
+                                    "cannot get free space of '%s' on '%s' (%s)", path, self->name,
+                                    self->address);
         return FALSE;
     }
     *free_bytes = (guint64)st.f_bavail * st.f_frsize;
