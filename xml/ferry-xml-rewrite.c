@@ -43,6 +43,50 @@ rewrite_source_path(const FerryRewrite *rw, xmlNode *source, const char *type)
     set_prop_if_changed(source, attr, mapped);
 }
 
+/* A path outside <disk> that lives in the guest's directory (Nova keeps console.log, kernel and
+ * ramdisk next to the disks): it follows the same mapping, or qemu cannot open it there. */
+static void
+rewrite_other_path(const FerryRewrite *rw, xmlNode *node, const char *attr)
+{
+    g_autofree char *path = NULL;
+    g_autofree char *mapped = NULL;
+
+    if (node == NULL)
+        return;
+    if (attr != NULL)
+        path = ferry_xml_prop(node, attr);
+    else if (node->children != NULL && node->children->type == XML_TEXT_NODE &&
+             node->children->next == NULL)
+        path = g_strdup((const char *)node->children->content);
+    if (path == NULL || ferry_xml_mapping_is_shared(rw->map, path))
+        return;
+    mapped = ferry_xml_mapping_map_path(rw->map, path, NULL);
+    if (mapped == NULL)
+        return;
+    if (attr != NULL) {
+        set_prop_if_changed(node, attr, mapped);
+    } else {
+        xmlNodeSetContent(node, NULL);
+        xmlAddChild(node, xmlNewDocText(rw->doc, (const xmlChar *)mapped));
+    }
+}
+
+static const char *const os_path_elements[] = {"kernel", "initrd", "dtb", "nvram"};
+
+static void
+rewrite_os_paths(const FerryRewrite *rw, xmlNode *root)
+{
+    FERRY_XML_FOREACH_CHILD(root, "os", os)
+    {
+        for (size_t i = 0; i < G_N_ELEMENTS(os_path_elements); i++) {
+            FERRY_XML_FOREACH_CHILD(os, os_path_elements[i], node)
+            {
+                rewrite_other_path(rw, node, NULL);
+            }
+        }
+    }
+}
+
 static gboolean
 rewrite_disks(const FerryRewrite *rw, xmlNode *root, GError **error)
 {
@@ -146,8 +190,13 @@ rewrite_graphics(const FerryRewrite *rw, xmlNode *node)
     /* A live XML shows the port the source picked; with autoport the destination picks its own,
      * and keeping the number could collide there. */
     if (ferry_xml_prop_is(node, "autoport", "yes")) {
-        xmlUnsetProp(node, (const xmlChar *)"port");
-        xmlUnsetProp(node, (const xmlChar *)"tlsPort");
+        static const char *const ports[] = {"port", "tlsPort"};
+
+        /* port='-1' is libvirt's own spelling of "pick one": not a number to drop */
+        for (size_t i = 0; i < G_N_ELEMENTS(ports); i++) {
+            if (!ferry_xml_prop_is(node, ports[i], "-1"))
+                xmlUnsetProp(node, (const xmlChar *)ports[i]);
+        }
     }
 }
 
@@ -156,6 +205,16 @@ rewrite_chardev(const FerryRewrite *rw, xmlNode *node)
 {
     g_autofree char *type = ferry_xml_prop(node, "type");
 
+    FERRY_XML_FOREACH_CHILD(node, "log", log)
+    {
+        rewrite_other_path(rw, log, "file");
+    }
+    if (g_strcmp0(type, "file") == 0) {
+        FERRY_XML_FOREACH_CHILD(node, "source", source)
+        {
+            rewrite_other_path(rw, source, "path");
+        }
+    }
     if (g_strcmp0(type, "tcp") != 0 && g_strcmp0(type, "udp") != 0)
         return;
     FERRY_XML_FOREACH_CHILD(node, "source", source)
@@ -236,6 +295,7 @@ ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map, 
     }
     root = xmlDocGetRootElement(rw.doc);
     if (rewrite_name(&rw, root, error) && rewrite_disks(&rw, root, error)) {
+        rewrite_os_paths(&rw, root);
         rewrite_devices(&rw, root);
         out = ferry_xml_save(rw.doc);
     }
