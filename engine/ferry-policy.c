@@ -1,0 +1,534 @@
+/*
+ * ferry-policy.c: what to do with a live migration that does not converge.
+ * See ferry-policy.h for the rules; this file has no libvirt, no clock and no I/O.
+ */
+#include "engine/ferry-policy.h"
+
+#include <math.h>
+#include <stddef.h>
+
+/* clang-format off */
+G_DEFINE_QUARK(ferry-policy-error-quark, ferry_policy_error)
+/* clang-format on */
+
+#define GIB ((double)(1024 * 1024 * 1024))
+#define MIB ((double)(1024 * 1024))
+/* Sample times come from a file or a monotonic clock in ms; this absorbs rounding so that
+ * "exactly at the window" is a stall. */
+#define TIME_EPSILON 1e-6
+
+/* clang-format off */
+static const char *const action_names[] = {
+    [FERRY_POLICY_ACTION_NONE] = "none",
+    [FERRY_POLICY_ACTION_SET_DOWNTIME] = "set-downtime",
+    [FERRY_POLICY_ACTION_SUSPEND] = "suspend",
+    [FERRY_POLICY_ACTION_POSTCOPY] = "postcopy",
+    [FERRY_POLICY_ACTION_ABORT] = "abort",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(action_names) == FERRY_POLICY_ACTION_LAST);
+
+static const char *const phase_names[] = {
+    [FERRY_POLICY_PHASE_SETUP] = "setup",
+    [FERRY_POLICY_PHASE_DISK] = "disk",
+    [FERRY_POLICY_PHASE_MEMORY] = "memory",
+    [FERRY_POLICY_PHASE_POSTCOPY] = "postcopy",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(phase_names) == FERRY_POLICY_PHASE_LAST);
+/* clang-format on */
+
+const char *
+ferry_policy_action_to_string(FerryPolicyAction action)
+{
+    if ((guint)action >= FERRY_POLICY_ACTION_LAST)
+        return NULL;
+    return action_names[action];
+}
+
+const char *
+ferry_policy_phase_to_string(FerryPolicyPhase phase)
+{
+    if ((guint)phase >= FERRY_POLICY_PHASE_LAST)
+        return NULL;
+    return phase_names[phase];
+}
+
+static gboolean
+action_is_final(FerryPolicyAction action)
+{
+    return action != FERRY_POLICY_ACTION_SET_DOWNTIME && action < FERRY_POLICY_ACTION_LAST;
+}
+
+gboolean
+ferry_policy_action_from_string(const char *name, FerryPolicyAction *action, GError **error)
+{
+    for (guint i = 0; i < FERRY_POLICY_ACTION_LAST; i++) {
+        if (action_is_final(i) && g_strcmp0(name, action_names[i]) == 0) {
+            *action = i;
+            return TRUE;
+        }
+    }
+    g_set_error(error, FERRY_POLICY_ERROR, FERRY_POLICY_ERROR_INVALID,
+                "unknown timeout action '%s': expected 'suspend', 'postcopy', 'abort' or 'none'",
+                name ? name : "");
+    return FALSE;
+}
+
+void
+ferry_policy_settings_init_defaults(FerryPolicySettings *settings)
+{
+    *settings = (FerryPolicySettings){
+        .final_action = FERRY_POLICY_ACTION_SUSPEND,
+        .postcopy_allowed = FALSE,
+        .completion_timeout_s = 0,
+        .completion_timeout_per_gib_s = 800,
+        .completion_timeout_min_s = 60,
+        .stall_window_s = 150,
+        .max_downtime_ms = 500,
+        .initial_downtime_ms = 0,
+        .downtime_steps = 10,
+        .downtime_delay_per_gib_s = 75,
+        .downtime_delay_min_s = 1,
+    };
+}
+
+typedef enum {
+    SETTING_ACTION,
+    SETTING_BOOLEAN,
+    SETTING_SECONDS,
+    SETTING_UINT,
+} SettingType;
+
+typedef struct {
+    const char *key;
+    SettingType type;
+    size_t offset;
+} SettingInfo;
+
+static const SettingInfo setting_infos[] = {
+    {"action", SETTING_ACTION, offsetof(FerryPolicySettings, final_action)},
+    {"postcopy-allowed", SETTING_BOOLEAN, offsetof(FerryPolicySettings, postcopy_allowed)},
+    {"completion-timeout", SETTING_SECONDS, offsetof(FerryPolicySettings, completion_timeout_s)},
+    {"completion-timeout-per-gib", SETTING_SECONDS,
+     offsetof(FerryPolicySettings, completion_timeout_per_gib_s)},
+    {"completion-timeout-min", SETTING_SECONDS,
+     offsetof(FerryPolicySettings, completion_timeout_min_s)},
+    {"stall-window", SETTING_SECONDS, offsetof(FerryPolicySettings, stall_window_s)},
+    {"max-downtime", SETTING_UINT, offsetof(FerryPolicySettings, max_downtime_ms)},
+    {"initial-downtime", SETTING_UINT, offsetof(FerryPolicySettings, initial_downtime_ms)},
+    {"downtime-steps", SETTING_UINT, offsetof(FerryPolicySettings, downtime_steps)},
+    {"downtime-delay-per-gib", SETTING_SECONDS,
+     offsetof(FerryPolicySettings, downtime_delay_per_gib_s)},
+    {"downtime-delay-min", SETTING_SECONDS, offsetof(FerryPolicySettings, downtime_delay_min_s)},
+};
+
+static const SettingInfo *
+setting_info_find(const char *key)
+{
+    for (gsize i = 0; i < G_N_ELEMENTS(setting_infos); i++) {
+        if (g_str_equal(setting_infos[i].key, key))
+            return &setting_infos[i];
+    }
+    return NULL;
+}
+
+static gboolean
+setting_load(FerryPolicySettings *settings, const SettingInfo *info, GKeyFile *key_file,
+             const char *group, GError **error)
+{
+    char *field = (char *)settings + info->offset;
+    GError *local_error = NULL;
+
+    switch (info->type) {
+    case SETTING_ACTION: {
+        g_autofree char *name = g_key_file_get_string(key_file, group, info->key, error);
+        FerryPolicyAction action;
+
+        if (!name || !ferry_policy_action_from_string(name, &action, error))
+            return FALSE;
+        *(FerryPolicyAction *)field = action;
+        return TRUE;
+    }
+    case SETTING_BOOLEAN: {
+        gboolean value = g_key_file_get_boolean(key_file, group, info->key, &local_error);
+
+        if (local_error) {
+            g_propagate_error(error, local_error);
+            return FALSE;
+        }
+        *(gboolean *)field = value;
+        return TRUE;
+    }
+    case SETTING_SECONDS: {
+        double value = g_key_file_get_double(key_file, group, info->key, &local_error);
+
+        if (local_error) {
+            g_propagate_error(error, local_error);
+            return FALSE;
+        }
+        if (!isfinite(value) || value < 0) {
+            g_set_error(error, FERRY_POLICY_ERROR, FERRY_POLICY_ERROR_INVALID,
+                        "invalid value '%g' for '%s': expected seconds >= 0", value, info->key);
+            return FALSE;
+        }
+        *(double *)field = value;
+        return TRUE;
+    }
+    case SETTING_UINT: {
+        guint64 value = g_key_file_get_uint64(key_file, group, info->key, &local_error);
+
+        if (local_error) {
+            g_propagate_error(error, local_error);
+            return FALSE;
+        }
+        if (value > G_MAXUINT) {
+            g_set_error(error, FERRY_POLICY_ERROR, FERRY_POLICY_ERROR_INVALID,
+                        "invalid value '%" G_GUINT64_FORMAT "' for '%s': too large", value,
+                        info->key);
+            return FALSE;
+        }
+        *(guint *)field = (guint)value;
+        return TRUE;
+    }
+    }
+    g_assert_not_reached();
+}
+
+gboolean
+ferry_policy_settings_load_key_file(FerryPolicySettings *settings, GKeyFile *key_file,
+                                    const char *group, GError **error)
+{
+    FerryPolicySettings loaded = *settings;
+    g_auto(GStrv) keys = NULL;
+
+    if (!g_key_file_has_group(key_file, group))
+        return TRUE;
+
+    keys = g_key_file_get_keys(key_file, group, NULL, error);
+    if (!keys)
+        return FALSE;
+
+    for (gsize i = 0; keys[i]; i++) {
+        const SettingInfo *info = setting_info_find(keys[i]);
+
+        if (!info) {
+            g_set_error(error, FERRY_POLICY_ERROR, FERRY_POLICY_ERROR_INVALID,
+                        "unknown policy setting '%s' in group '%s'", keys[i], group);
+            return FALSE;
+        }
+        if (!setting_load(&loaded, info, key_file, group, error)) {
+            g_prefix_error(error, "policy setting '%s': ", keys[i]);
+            return FALSE;
+        }
+    }
+
+    if (loaded.max_downtime_ms > 0 && loaded.initial_downtime_ms > loaded.max_downtime_ms) {
+        g_set_error(error, FERRY_POLICY_ERROR, FERRY_POLICY_ERROR_INVALID,
+                    "initial downtime %u ms is above the max downtime %u ms",
+                    loaded.initial_downtime_ms, loaded.max_downtime_ms);
+        return FALSE;
+    }
+
+    *settings = loaded;
+    return TRUE;
+}
+
+double
+ferry_policy_completion_timeout(const FerryPolicySettings *settings, guint64 mem_bytes,
+                                guint64 disk_bytes)
+{
+    double gib = ((double)mem_bytes + (double)disk_bytes) / GIB;
+
+    if (settings->completion_timeout_s > 0)
+        return settings->completion_timeout_s;
+    return MAX(settings->completion_timeout_per_gib_s * gib, settings->completion_timeout_min_s);
+}
+
+guint
+ferry_policy_downtime_step_count(const FerryPolicySettings *settings)
+{
+    if (settings->max_downtime_ms == 0)
+        return 0;
+    return settings->downtime_steps + 1;
+}
+
+FerryPolicyDowntimeStep
+ferry_policy_downtime_step(const FerryPolicySettings *settings, guint64 mem_bytes, guint index)
+{
+    guint max = settings->max_downtime_ms;
+    guint steps = settings->downtime_steps;
+    guint initial;
+    double delay;
+
+    if (steps == 0)
+        return (FerryPolicyDowntimeStep){.at_s = 0, .downtime_ms = max};
+
+    initial = settings->initial_downtime_ms ? MIN(settings->initial_downtime_ms, max) : max / steps;
+    index = MIN(index, steps);
+    delay = MAX(settings->downtime_delay_per_gib_s * ((double)mem_bytes / GIB),
+                settings->downtime_delay_min_s);
+
+    return (FerryPolicyDowntimeStep){
+        .at_s = delay * index,
+        .downtime_ms = initial + (guint)((guint64)(max - initial) * index / steps),
+    };
+}
+
+void
+ferry_policy_state_init(FerryPolicyState *state, guint64 mem_bytes, guint64 disk_bytes)
+{
+    *state = (FerryPolicyState){
+        .phase = FERRY_POLICY_PHASE_SETUP,
+        .mem_bytes = mem_bytes,
+        .disk_bytes = disk_bytes,
+        .learn_sizes = mem_bytes == 0 && disk_bytes == 0,
+        .final_taken = FERRY_POLICY_ACTION_NONE,
+    };
+}
+
+static FerryPolicyPhase
+sample_phase(const FerryJobSample *sample)
+{
+    if (sample->postcopy)
+        return FERRY_POLICY_PHASE_POSTCOPY;
+    if (sample->mem_iteration > 0 || sample->mem_processed > 0)
+        return FERRY_POLICY_PHASE_MEMORY;
+    /* libvirt copies the disks (NBD) before it starts RAM migration; a synced mirror whose RAM
+     * migration has not started yet is still the disk phase. */
+    if (sample->disk_total > 0)
+        return FERRY_POLICY_PHASE_DISK;
+    if (sample->data_total > 0 || sample->mem_total > 0)
+        return FERRY_POLICY_PHASE_MEMORY;
+    return FERRY_POLICY_PHASE_SETUP;
+}
+
+/* The only place the phase changes; a sample that looks like an earlier phase (a field missing
+ * in one poll) never takes the state back. */
+static void
+state_enter_phase(FerryPolicyState *state, FerryPolicyPhase phase, double now)
+{
+    if (phase <= state->phase)
+        return;
+
+    state->phase = phase;
+    switch (phase) {
+    case FERRY_POLICY_PHASE_DISK:
+        state->disk_processed = 0;
+        state->disk_progress_since_s = now;
+        break;
+    case FERRY_POLICY_PHASE_MEMORY:
+        state->memory_phase_start_s = now;
+        state->have_low_water = FALSE;
+        break;
+    case FERRY_POLICY_PHASE_SETUP:
+    case FERRY_POLICY_PHASE_POSTCOPY:
+    case FERRY_POLICY_PHASE_LAST:
+        break;
+    }
+}
+
+/* Remaining guest memory, without the disk mirror's bytes; FALSE if the sample has no data. */
+static gboolean
+sample_memory_remaining(const FerryJobSample *sample, guint64 *remaining)
+{
+    if (sample->mem_total > 0) {
+        *remaining = sample->mem_remaining;
+        return TRUE;
+    }
+    if (sample->data_total > 0) {
+        *remaining = sample->data_remaining > sample->disk_remaining
+                         ? sample->data_remaining - sample->disk_remaining
+                         : 0;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+/* Tracks progress and, if the job stalled, writes why into @why and returns TRUE. */
+static gboolean
+state_track_stall(const FerryPolicySettings *settings, FerryPolicyState *state,
+                  const FerryJobSample *sample, char *why, gsize why_size)
+{
+    double now = sample->elapsed_s;
+    double window = settings->stall_window_s;
+
+    if (state->phase == FERRY_POLICY_PHASE_DISK) {
+        /* Zeros here mean the poll did not report disk stats, not that nothing was copied. */
+        if (sample->disk_total == 0)
+            return FALSE;
+        if (sample->disk_processed > state->disk_processed) {
+            state->disk_processed = sample->disk_processed;
+            state->disk_progress_since_s = now;
+            return FALSE;
+        }
+        if (window > 0 && now - state->disk_progress_since_s >= window - TIME_EPSILON) {
+            g_snprintf(why, why_size,
+                       "disk copy has not progressed beyond %.1f of %.1f MiB for %.1f s (stall)",
+                       state->disk_processed / MIB, sample->disk_total / MIB,
+                       now - state->disk_progress_since_s);
+            return TRUE;
+        }
+        return FALSE;
+    }
+
+    if (state->phase == FERRY_POLICY_PHASE_MEMORY) {
+        guint64 remaining;
+
+        if (!sample_memory_remaining(sample, &remaining))
+            return FALSE;
+        if (!state->have_low_water || remaining < state->low_water) {
+            state->have_low_water = TRUE;
+            state->low_water = remaining;
+            state->low_water_since_s = now;
+            return FALSE;
+        }
+        if (window > 0 && now - state->low_water_since_s >= window - TIME_EPSILON) {
+            g_snprintf(why, why_size,
+                       "remaining memory has not dropped below %.1f MiB for %.1f s (stall)",
+                       state->low_water / MIB, now - state->low_water_since_s);
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* Turns a due final action into the decision, applying the substitutions of ferry-policy.h. */
+static FerryPolicyDecision
+state_take_final(const FerryPolicySettings *settings, FerryPolicyState *state, const char *why)
+{
+    FerryPolicyDecision decision = {.action = FERRY_POLICY_ACTION_NONE};
+    FerryPolicyAction action = settings->final_action;
+    const char *note = "";
+
+    if (action == FERRY_POLICY_ACTION_POSTCOPY && state->postcopy_failed) {
+        action = FERRY_POLICY_ACTION_SUSPEND;
+        note = "; post-copy could not be started, suspending instead";
+    } else if (action == FERRY_POLICY_ACTION_POSTCOPY && !settings->postcopy_allowed) {
+        action = FERRY_POLICY_ACTION_SUSPEND;
+        note = "; post-copy was not enabled for this job, suspending instead";
+    }
+
+    if (action == FERRY_POLICY_ACTION_POSTCOPY && state->phase != FERRY_POLICY_PHASE_MEMORY) {
+        /* QEMU refuses migrate-start-postcopy before RAM migration started. */
+        if (!state->final_pending) {
+            state->final_pending = TRUE;
+            g_strlcpy(state->pending_reason, why, sizeof(state->pending_reason));
+            g_snprintf(decision.reason, sizeof(decision.reason),
+                       "%s; post-copy deferred until the disk copy is done", why);
+        }
+        return decision;
+    }
+
+    if (action == FERRY_POLICY_ACTION_NONE || !action_is_final(action)) {
+        if (!state->none_reported) {
+            state->none_reported = TRUE;
+            g_snprintf(decision.reason, sizeof(decision.reason),
+                       "%s; the policy action is 'none', letting the migration run", why);
+        }
+        return decision;
+    }
+
+    state->final_taken = action;
+    state->final_pending = FALSE;
+    decision.action = action;
+    g_snprintf(decision.reason, sizeof(decision.reason), "%s%s", why, note);
+    return decision;
+}
+
+static gboolean
+state_next_downtime(const FerryPolicySettings *settings, FerryPolicyState *state,
+                    const FerryJobSample *sample, FerryPolicyDecision *decision)
+{
+    guint count = ferry_policy_downtime_step_count(settings);
+    gint due = -1;
+
+    if ((guint)state->next_downtime_step >= count)
+        return FALSE;
+
+    if (state->next_downtime_step == 0)
+        due = 0;
+    if (state->phase == FERRY_POLICY_PHASE_MEMORY) {
+        double in_memory = sample->elapsed_s - state->memory_phase_start_s;
+
+        for (guint i = MAX(state->next_downtime_step, 1); i < count; i++) {
+            FerryPolicyDowntimeStep step =
+                ferry_policy_downtime_step(settings, state->mem_bytes, i);
+
+            if (in_memory < step.at_s - TIME_EPSILON)
+                break;
+            due = i;
+        }
+    }
+    if (due < 0)
+        return FALSE;
+
+    state->next_downtime_step = due + 1;
+    decision->action = FERRY_POLICY_ACTION_SET_DOWNTIME;
+    decision->downtime_ms = ferry_policy_downtime_step(settings, state->mem_bytes, due).downtime_ms;
+    if (due == 0) {
+        g_snprintf(decision->reason, sizeof(decision->reason), "initial max downtime %u ms",
+                   decision->downtime_ms);
+    } else {
+        g_snprintf(decision->reason, sizeof(decision->reason),
+                   "memory phase running for %.1f s: max downtime %u ms (step %d of %u)",
+                   sample->elapsed_s - state->memory_phase_start_s, decision->downtime_ms, due,
+                   count - 1);
+    }
+    return TRUE;
+}
+
+FerryPolicyDecision
+ferry_policy_decide(const FerryPolicySettings *settings, FerryPolicyState *state,
+                    const FerryJobSample *sample)
+{
+    FerryPolicyDecision decision = {.action = FERRY_POLICY_ACTION_NONE};
+    char why[sizeof(decision.reason)] = "";
+    gboolean stalled;
+    double timeout;
+
+    if (state->learn_sizes) {
+        state->mem_bytes = MAX(state->mem_bytes, sample->mem_total);
+        state->disk_bytes = MAX(state->disk_bytes, sample->disk_total);
+    }
+    state_enter_phase(state, sample_phase(sample), sample->elapsed_s);
+
+    if (state->phase == FERRY_POLICY_PHASE_POSTCOPY ||
+        state->final_taken != FERRY_POLICY_ACTION_NONE)
+        return decision;
+
+    /* Progress is tracked even while paused, so that the window restarts sensibly. */
+    stalled = state_track_stall(settings, state, sample, why, sizeof(why));
+    if (sample->paused)
+        return decision;
+
+    timeout = ferry_policy_completion_timeout(settings, state->mem_bytes, state->disk_bytes);
+    /* 0 s: scaled by a size not known yet, with no floor */
+    if (timeout > 0 && sample->elapsed_s >= timeout - TIME_EPSILON) {
+        g_snprintf(why, sizeof(why), "completion timeout %.1f s reached after %.1f s", timeout,
+                   sample->elapsed_s);
+        decision = state_take_final(settings, state, why);
+    } else if (stalled) {
+        decision = state_take_final(settings, state, why);
+    } else if (state->final_pending) {
+        decision = state_take_final(settings, state, state->pending_reason);
+    }
+    /* A final action, or something to say about one, waits for no downtime step; a policy of
+     * 'none' or a deferred post-copy still lets the schedule go on. */
+    if (decision.action != FERRY_POLICY_ACTION_NONE || decision.reason[0] != '\0')
+        return decision;
+
+    state_next_downtime(settings, state, sample, &decision);
+    return decision;
+}
+
+void
+ferry_policy_note_failed(FerryPolicyState *state, FerryPolicyAction action)
+{
+    if (action != FERRY_POLICY_ACTION_POSTCOPY || state->final_taken != action)
+        return;
+
+    state->final_taken = FERRY_POLICY_ACTION_NONE;
+    state->postcopy_failed = TRUE;
+    state->final_pending = TRUE;
+    g_strlcpy(state->pending_reason, "post-copy could not be started",
+              sizeof(state->pending_reason));
+}
