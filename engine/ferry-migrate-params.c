@@ -78,6 +78,28 @@ ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *par
         ferry_virt_set_error(error, "cannot add the bandwidth parameter");
         return FALSE;
     }
+    if (spec->postcopy)
+        p.flags |= VIR_MIGRATE_POSTCOPY;
+    if (spec->auto_converge)
+        p.flags |= VIR_MIGRATE_AUTO_CONVERGE;
+    if (spec->compressed)
+        p.flags |= VIR_MIGRATE_COMPRESSED;
+    if (spec->parallel_connections) {
+        /* QEMU refuses multifd together with post-copy or compression: say so before starting */
+        if (spec->postcopy || spec->compressed) {
+            g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_INVALID_ARG,
+                        "parallel connections cannot be combined with %s",
+                        spec->postcopy ? "post-copy" : "compression");
+            return FALSE;
+        }
+        p.flags |= VIR_MIGRATE_PARALLEL;
+        if (virTypedParamsAddInt(&p.params, &p.nparams, &p.maxparams,
+                                 VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS,
+                                 (int)spec->parallel_connections) < 0) {
+            ferry_virt_set_error(error, "cannot add the parallel-connections parameter");
+            return FALSE;
+        }
+    }
     *params = p;
     p = (FerryMigrateParams){0};
     return TRUE;

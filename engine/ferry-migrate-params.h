@@ -17,6 +17,10 @@ typedef struct {
     const char *const *migrate_disks; /* NULL-terminated target names; NULL/empty: none */
     guint64 bandwidth_mib;      /* 0: unlimited */
     const char *dest_name;      /* NULL: keep */
+    gboolean postcopy;          /* allow switching to post-copy (VIR_MIGRATE_POSTCOPY) */
+    gboolean auto_converge;     /* QEMU throttles the guest's vCPUs while it does not converge */
+    gboolean compressed;        /* VIR_MIGRATE_COMPRESSED (QEMU's default method, xbzrle) */
+    guint parallel_connections; /* > 0: VIR_MIGRATE_PARALLEL with that many connections */
 } FerryMigrateSpec;
 
 typedef struct {

@@ -84,6 +84,48 @@ test_block_without_disks_refused(void)
 }
 
 static void
+test_convergence_flags(void)
+{
+    g_auto(FerryMigrateParams) p = {0};
+    g_autofree char *flags = NULL;
+    FerryMigrateSpec spec = {
+        .p2p = TRUE, .postcopy = TRUE, .auto_converge = TRUE, .compressed = TRUE,
+    };
+
+    g_assert_true(ferry_migrate_params_build(&spec, &p, NULL));
+    flags = ferry_migrate_flags_to_string(p.flags);
+    g_assert_cmpstr(flags, ==,
+                    "LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|COMPRESSED|AUTO_CONVERGE|POSTCOPY");
+    g_assert_cmpint(p.nparams, ==, 0);
+}
+
+static void
+test_parallel(void)
+{
+    g_auto(FerryMigrateParams) p = {0};
+    FerryMigrateSpec spec = {.p2p = TRUE, .parallel_connections = 4};
+    int n = 0;
+
+    g_assert_true(ferry_migrate_params_build(&spec, &p, NULL));
+    g_assert_true(p.flags & VIR_MIGRATE_PARALLEL);
+    g_assert_cmpint(virTypedParamsGetInt(p.params, p.nparams,
+                                         VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, &n), ==, 1);
+    g_assert_cmpint(n, ==, 4);
+}
+
+static void
+test_parallel_with_postcopy_refused(void)
+{
+    g_auto(FerryMigrateParams) p = {0};
+    g_autoptr(GError) error = NULL;
+    FerryMigrateSpec spec = {.p2p = TRUE, .parallel_connections = 2, .postcopy = TRUE};
+
+    g_assert_false(ferry_migrate_params_build(&spec, &p, &error));
+    g_assert_cmpstr(error->message, ==, "parallel connections cannot be combined with post-copy");
+    g_assert_null(p.params);
+}
+
+static void
 test_unknown_flag_bits(void)
 {
     g_autofree char *s = ferry_migrate_flags_to_string(VIR_MIGRATE_LIVE | (1u << 30));
@@ -100,5 +142,10 @@ main(int argc, char **argv)
     g_test_add_func("/migrate-params/block-full/non-shared-disk", test_block_full);
     g_test_add_func("/migrate-params/block/no-disks-refused", test_block_without_disks_refused);
     g_test_add_func("/migrate-params/flags/unknown-bits-shown", test_unknown_flag_bits);
+    g_test_add_func("/migrate-params/converge/postcopy-auto-converge-compressed",
+                    test_convergence_flags);
+    g_test_add_func("/migrate-params/parallel/flag-and-connections", test_parallel);
+    g_test_add_func("/migrate-params/parallel/with-postcopy-refused",
+                    test_parallel_with_postcopy_refused);
     return g_test_run();
 }
