@@ -58,6 +58,16 @@ ferry_migrate_mode_from_string(const char *name, FerryMigrateMode *mode, GError 
     return FALSE;
 }
 
+static void
+action_record_free(gpointer data)
+{
+    FerryMigrateActionRecord *r = data;
+
+    g_free(r->reason);
+    g_free(r->error);
+    g_free(r);
+}
+
 void
 ferry_migrate_result_free(FerryMigrateResult *result)
 {
@@ -71,6 +81,8 @@ ferry_migrate_result_free(FerryMigrateResult *result)
     g_clear_pointer(&result->xml, ferry_domain_xml_free);
     g_free(result->dest_xml);
     g_free(result->dst_state);
+    g_free(result->final_reason);
+    g_clear_pointer(&result->actions, g_ptr_array_unref);
     g_free(result);
 }
 
@@ -97,15 +109,30 @@ typedef struct {
     guint64 completed_elapsed_ms;
     char *dest_xml;
     char *domain_name;
+    guint64 disk_copy_bytes; /* virtual size of the streamed disks, for the policy's scaling */
+    GPtrArray *actions;      /* FerryMigrateActionRecord*: the policy's log */
+    /* the guest paused by ferry's policy: since when, and when the migration call returned */
+    gboolean ferry_suspended;
+    gint64 suspended_since_us;
+    gint64 finished_us;
 } FerryMigration;
+
+static void
+emit_full(FerryMigration *m, FerryEventKind kind, const char *message,
+          const FerryJobSample *sample, const FerryMonitorAction *action)
+{
+    FerryMigrateEvent ev = {
+        .kind = kind, .phase = m->phase, .message = message, .sample = sample, .action = action,
+    };
+
+    if (m->options->event_func)
+        m->options->event_func(&ev, m->options->event_data);
+}
 
 static void
 emit(FerryMigration *m, FerryEventKind kind, const char *message, const FerryJobSample *sample)
 {
-    FerryMigrateEvent ev = {.kind = kind, .phase = m->phase, .message = message, .sample = sample};
-
-    if (m->options->event_func)
-        m->options->event_func(&ev, m->options->event_data);
+    emit_full(m, kind, message, sample, NULL);
 }
 
 static void G_GNUC_PRINTF(2, 3) info(FerryMigration *m, const char *format, ...)
@@ -164,6 +191,7 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->dconn, virConnectClose);
     g_clear_pointer(&m->dest_xml, g_free);
     g_clear_pointer(&m->domain_name, g_free);
+    g_clear_pointer(&m->actions, g_ptr_array_unref);
 }
 
 static virDomainPtr
@@ -466,6 +494,7 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
             return FALSE;
         }
         g_ptr_array_add(m->dst_created, g_strdup(p->dest_source));
+        m->disk_copy_bytes += image->virtual_size;
         info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s", image->format,
              p->dest_source, image->virtual_size, backing ? ", backing " : "",
              backing ? backing : "", m->dst->name);
@@ -514,6 +543,38 @@ on_sample(const FerryJobSample *sample, gpointer user_data)
     emit(m, FERRY_EVENT_SAMPLE, NULL, sample);
 }
 
+/* Runs in the monitor's thread (the one that called ferry_migrate()). */
+static void
+on_action(const FerryMonitorAction *action, gpointer user_data)
+{
+    FerryMigration *m = user_data;
+    FerryMigrateActionRecord *r = g_new0(FerryMigrateActionRecord, 1);
+    g_autofree char *message = NULL;
+    const char *name = ferry_policy_action_to_string(action->action);
+
+    r->at_s = action->elapsed_s;
+    r->action = action->action;
+    r->downtime_ms = action->downtime_ms;
+    r->reason = g_strdup(action->reason);
+    r->error = g_strdup(action->error);
+    g_ptr_array_add(m->actions, r);
+
+    if (action->action == FERRY_POLICY_ACTION_NONE)
+        message = g_strdup_printf("at %.1f s: %s%s%s", action->elapsed_s, action->reason,
+                                  action->error ? ": failed: " : "",
+                                  action->error ? action->error : "");
+    else if (action->error)
+        message = g_strdup_printf("at %.1f s: %s (%s) failed: %s", action->elapsed_s, name,
+                                  action->reason, action->error);
+    else if (action->action == FERRY_POLICY_ACTION_SET_DOWNTIME)
+        message = g_strdup_printf("at %.1f s: max downtime %u ms (%s)", action->elapsed_s,
+                                  action->downtime_ms, action->reason);
+    else
+        message = g_strdup_printf("at %.1f s: %s: %s", action->elapsed_s, name, action->reason);
+    g_debug("policy: %s", message);
+    emit_full(m, FERRY_EVENT_POLICY, message, NULL, action);
+}
+
 /* After a failed migration the guest must still run on the source, never paused by us. */
 static void
 ensure_source_running(FerryMigration *m, int state_before)
@@ -531,9 +592,16 @@ ensure_source_running(FerryMigration *m, int state_before)
             g_warning("cannot resume '%s' on '%s': %s", m->domain_name, m->src->name,
                       virGetLastErrorMessage());
             virResetLastError();
+        } else if (m->ferry_suspended) {
+            info(m, "resumed '%s' on %s after ferry had suspended it for %.2f s",
+                 m->domain_name, m->src->name,
+                 (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
         } else {
             info(m, "resumed '%s' on %s", m->domain_name, m->src->name);
         }
+    } else if (state == VIR_DOMAIN_PAUSED) {
+        info(m, "'%s' stays paused on %s, as it was before the migration", m->domain_name,
+             m->src->name);
     }
 }
 
@@ -587,13 +655,18 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     g_autoptr(GPtrArray) disks = g_ptr_array_new();
     g_autofree char *flags = NULL;
     FerryMonitorReport report;
+    FerryPolicySettings policy;
     FerryMonitorSpec spec = {
         .domain = m->sdom,
         .interval_ms = m->options->sample_interval_ms,
         .cancellable = m->options->cancellable,
         .sample_func = on_sample,
+        .action_func = on_action,
         .user_data = m,
+        .disk_bytes = m->disk_copy_bytes,
+        .control = m->options->control,
     };
+    virDomainInfo dominfo;
     FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !m->options->managed};
     FerryMigrateSpec mspec = {
         .p2p = !m->options->managed,
@@ -601,6 +674,10 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         .copy_full = mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
         .dest_xml = m->dest_xml,
         .bandwidth_mib = m->options->bandwidth_mib,
+        .postcopy = m->options->postcopy,
+        .auto_converge = m->options->auto_converge,
+        .compressed = m->options->compressed,
+        .parallel_connections = m->options->parallel_connections,
     };
     int state_before = 0, reason = 0;
     int callback_id;
@@ -619,6 +696,17 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     info(m, "%s %s -> %s with %s", mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3",
          m->src->name, mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
 
+    if (m->options->policy) {
+        policy = *m->options->policy;
+        policy.postcopy_allowed = m->options->postcopy;
+        spec.policy = &policy;
+    }
+    if (virDomainGetInfo(m->sdom, &dominfo) == 0)
+        spec.mem_bytes = (guint64)dominfo.maxMem * 1024;
+    else
+        virResetLastError();
+    m->actions = g_ptr_array_new_with_free_func(action_record_free);
+
     if (virDomainGetState(m->sdom, &state_before, &reason, 0) < 0)
         virResetLastError();
     if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
@@ -630,6 +718,13 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     if (callback_id < 0)
         virResetLastError();
     ok = ferry_monitor_run(&spec, migrate_call, &call, &report, error);
+    m->ferry_suspended = report.suspended;
+    m->suspended_since_us = report.suspended_since_us;
+    m->finished_us = report.finished_us;
+    result->final_action = report.final_action;
+    result->final_action_s = report.final_action_s;
+    if (report.final_action != FERRY_POLICY_ACTION_NONE)
+        result->final_reason = g_strdup(report.final_reason);
     if (ok) {
         result->migration_s = report.elapsed_s;
         result->mem_bytes = report.last.mem_processed;
@@ -642,7 +737,20 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         virResetLastError();
     if (!ok) {
         ensure_source_running(m, state_before);
-        if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        if (report.postcopy) {
+            /* After the switch the guest's memory is split between the hosts: libvirt keeps it
+             * paused on both until its post-copy recovery runs; ferry cannot resume it. */
+            g_prefix_error(error, "post-copy failed after the switch, '%s' is paused and needs "
+                                  "'virsh migrate --postcopy-resume': ",
+                           m->domain_name);
+            (*error)->domain = FERRY_MIGRATE_ERROR;
+            (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
+        } else if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+            g_autofree char *msg = g_strdup((*error)->message);
+            g_clear_error(error);
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_CONVERGED,
+                        "%s; '%s' stays on '%s'", msg, m->domain_name, m->src->name);
+        } else if (g_error_matches(*error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
             g_autofree char *msg = g_strdup((*error)->message);
             g_clear_error(error);
             g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_CANCELLED,
@@ -651,6 +759,10 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
             g_prefix_error(error, "%s", "");
             (*error)->domain = FERRY_MIGRATE_ERROR;
             (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
+            if (virDomainIsActive(m->sdom) == 1)
+                g_prefix_error(error, "'%s' stays on '%s': ", m->domain_name, m->src->name);
+            else
+                virResetLastError();
         }
         return FALSE;
     }
@@ -680,6 +792,23 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
                              m->dst->name);
         return FALSE;
     }
+    if (state == VIR_DOMAIN_PAUSED && m->ferry_suspended) {
+        /* It arrived paused because ferry paused it: it must not stay so. */
+        if (virDomainResume(ddom) < 0) {
+            ferry_virt_set_error(error, "'%s' arrived paused on '%s' and cannot be resumed",
+                                 m->domain_name, m->dst->name);
+            (*error)->domain = FERRY_MIGRATE_ERROR;
+            (*error)->code = FERRY_MIGRATE_ERROR_VERIFY;
+            return FALSE;
+        }
+        result->resumed_on_dst = TRUE;
+        m->finished_us = g_get_monotonic_time();
+        info(m, "resumed '%s' on %s (ferry had paused it)", m->domain_name, m->dst->name);
+        if (virDomainGetState(ddom, &state, &reason, 0) < 0)
+            virResetLastError();
+    }
+    if (m->ferry_suspended)
+        result->suspended_s = (m->finished_us - m->suspended_since_us) / (double)G_USEC_PER_SEC;
     result->dst_state = g_strdup(ferry_virt_state_to_string(state));
     if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
@@ -802,6 +931,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     result->dest_xml = g_steal_pointer(&m.dest_xml);
     /* the plan borrows its disks from the parsed XML: both go to the result */
     result->disk_plan = g_steal_pointer(&m.plan);
+    result->actions = g_steal_pointer(&m.actions);
     result->xml = g_steal_pointer(&m.xml);
     ok = TRUE;
 

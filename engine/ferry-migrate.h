@@ -12,6 +12,8 @@
 
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-job-sample.h"
+#include "engine/ferry-monitor.h"
+#include "engine/ferry-policy.h"
 #include "xml/ferry-domain-xml.h"
 
 G_BEGIN_DECLS
@@ -27,6 +29,7 @@ typedef enum {
     FERRY_MIGRATE_ERROR_FAILED,      /* libvirt's migration failed */
     FERRY_MIGRATE_ERROR_CANCELLED,   /* aborted by the operator */
     FERRY_MIGRATE_ERROR_VERIFY,      /* it migrated, but the result is not as it must be */
+    FERRY_MIGRATE_ERROR_NOT_CONVERGED, /* the policy aborted a job that did not converge */
 } FerryMigrateErrorCode;
 
 typedef enum {
@@ -56,6 +59,8 @@ typedef enum {
     FERRY_EVENT_PHASE,   /* entered ->phase */
     FERRY_EVENT_INFO,    /* ->message: something worth telling (a disk created, a choice) */
     FERRY_EVENT_SAMPLE,  /* ->sample: job progress */
+    FERRY_EVENT_POLICY,  /* ->action: the policy acted, failed to act, or said why not;
+                          * ->message: one sentence for humans */
 } FerryEventKind;
 
 typedef struct {
@@ -63,6 +68,7 @@ typedef struct {
     FerryPhase phase;
     const char *message;
     const FerryJobSample *sample;
+    const FerryMonitorAction *action;
 } FerryMigrateEvent;
 
 typedef void (*FerryMigrateEventFunc)(const FerryMigrateEvent *event, gpointer user_data);
@@ -76,6 +82,14 @@ typedef struct {
     guint64 bandwidth_mib;       /* MiB/s, 0 = unlimited */
     gboolean keep_source_disks;  /* after block migration, leave the source's copies */
     guint sample_interval_ms;    /* 0 = 500 */
+    /* Convergence.  @policy NULL: watch only, never intervene (like virsh without --timeout).
+     * Its postcopy_allowed is taken from @postcopy. */
+    const FerryPolicySettings *policy;
+    gboolean postcopy;           /* start with VIR_MIGRATE_POSTCOPY: allows switching to it */
+    gboolean auto_converge;      /* VIR_MIGRATE_AUTO_CONVERGE */
+    gboolean compressed;         /* VIR_MIGRATE_COMPRESSED */
+    guint parallel_connections;  /* > 0: VIR_MIGRATE_PARALLEL */
+    FerryMonitorControl *control; /* NULL, or changes during the job (bandwidth) */
     FerryMigrateEventFunc event_func;
     gpointer event_data;
     GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source */
@@ -98,7 +112,21 @@ typedef struct {
     guint64 downtime_ms;
     guint64 iterations;
     char *dst_state;             /* "running", ... as verified */
+    FerryPolicyAction final_action; /* what the policy finally did: NONE, SUSPEND or POSTCOPY */
+    double final_action_s;       /* when, in seconds after the job started */
+    char *final_reason;          /* why (NULL when nothing was done) */
+    double suspended_s;          /* how long ferry kept the guest suspended (0: never) */
+    gboolean resumed_on_dst;     /* it arrived paused because ferry paused it: ferry resumed it */
+    GPtrArray *actions;          /* FerryMigrateActionRecord*: everything the policy did */
 } FerryMigrateResult;
+
+typedef struct {
+    double at_s;
+    FerryPolicyAction action; /* NONE for a bandwidth change or a reason without an action */
+    guint downtime_ms;
+    char *reason;
+    char *error;              /* NULL: applied */
+} FerryMigrateActionRecord;
 
 void ferry_migrate_result_free(FerryMigrateResult *result);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryMigrateResult, ferry_migrate_result_free)

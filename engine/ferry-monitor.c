@@ -1,5 +1,5 @@
 /*
- * ferry-monitor.c: the migration job watcher.
+ * ferry-monitor.c: the migration job watcher and the hand that applies the policy.
  */
 #include "engine/ferry-monitor.h"
 
@@ -9,6 +9,71 @@
 
 #include "engine/ferry-virt-util.h"
 
+struct _FerryMonitorControl {
+    GMutex lock;
+    gboolean bandwidth_pending;
+    guint64 bandwidth_mib;
+};
+
+FerryMonitorControl *
+ferry_monitor_control_new(void)
+{
+    FerryMonitorControl *control = g_new0(FerryMonitorControl, 1);
+
+    g_mutex_init(&control->lock);
+    return control;
+}
+
+void
+ferry_monitor_control_free(FerryMonitorControl *control)
+{
+    if (!control)
+        return;
+    g_mutex_clear(&control->lock);
+    g_free(control);
+}
+
+void
+ferry_monitor_control_set_bandwidth(FerryMonitorControl *control, guint64 mib_per_s)
+{
+    g_mutex_lock(&control->lock);
+    control->bandwidth_pending = TRUE;
+    control->bandwidth_mib = mib_per_s;
+    g_mutex_unlock(&control->lock);
+}
+
+/* Applies a pending bandwidth change; reported like a policy action without one. */
+static void
+apply_control(const FerryMonitorSpec *spec, double elapsed)
+{
+    gboolean pending;
+    guint64 mib;
+    g_autofree char *reason = NULL;
+    FerryMonitorAction action = {.elapsed_s = elapsed, .action = FERRY_POLICY_ACTION_NONE};
+
+    if (!spec->control)
+        return;
+    g_mutex_lock(&spec->control->lock);
+    pending = spec->control->bandwidth_pending;
+    mib = spec->control->bandwidth_mib;
+    spec->control->bandwidth_pending = FALSE;
+    g_mutex_unlock(&spec->control->lock);
+    if (!pending)
+        return;
+    reason = g_strdup_printf("bandwidth limit set to %" G_GUINT64_FORMAT " MiB/s%s", mib,
+                             mib ? "" : " (unlimited)");
+    action.reason = reason;
+    if (virDomainMigrateSetMaxSpeed(spec->domain, mib, 0) < 0) {
+        action.error = virGetLastErrorMessage();
+        if (spec->action_func)
+            spec->action_func(&action, spec->user_data);
+        virResetLastError();
+        return;
+    }
+    if (spec->action_func)
+        spec->action_func(&action, spec->user_data);
+}
+
 typedef struct {
     FerryMonitorCall call;
     gpointer call_data;
@@ -17,6 +82,7 @@ typedef struct {
     gboolean done;
     gboolean ok;
     GError *error;
+    gint64 finished_us;
 } FerryWorker;
 
 static gpointer
@@ -27,6 +93,7 @@ worker_main(gpointer data)
     gboolean ok = w->call(w->call_data, &error);
 
     g_mutex_lock(&w->lock);
+    w->finished_us = g_get_monotonic_time();
     w->ok = ok;
     w->error = error;
     w->done = TRUE;
@@ -84,6 +151,58 @@ take_sample(virDomainPtr domain, double elapsed, FerryJobSample *sample)
     return TRUE;
 }
 
+/* Applies one decision of the policy to the source domain.  Runs in the monitor's thread, while
+ * the worker thread sits in the migration call: libvirt lets these calls into the job. */
+static void
+apply_decision(const FerryMonitorSpec *spec, FerryPolicyState *state,
+               const FerryPolicyDecision *d, double elapsed, FerryMonitorReport *report)
+{
+    FerryMonitorAction action = {
+        .elapsed_s = elapsed, .action = d->action, .downtime_ms = d->downtime_ms,
+        .reason = d->reason,
+    };
+    gint64 now = g_get_monotonic_time();
+    int rc = 0;
+
+    switch (d->action) {
+    case FERRY_POLICY_ACTION_NONE:
+        break;
+    case FERRY_POLICY_ACTION_SET_DOWNTIME:
+        rc = virDomainMigrateSetMaxDowntime(spec->domain, d->downtime_ms, 0);
+        break;
+    case FERRY_POLICY_ACTION_SUSPEND:
+        rc = virDomainSuspend(spec->domain);
+        if (rc == 0) {
+            report->suspended = TRUE;
+            report->suspended_since_us = now;
+        }
+        break;
+    case FERRY_POLICY_ACTION_POSTCOPY:
+        rc = virDomainMigrateStartPostCopy(spec->domain, 0);
+        report->postcopy = rc == 0;
+        break;
+    case FERRY_POLICY_ACTION_ABORT:
+        report->aborted = TRUE;
+        report->policy_aborted = TRUE;
+        rc = virDomainAbortJob(spec->domain);
+        break;
+    case FERRY_POLICY_ACTION_LAST:
+        return;
+    }
+    if (rc < 0) {
+        action.error = virGetLastErrorMessage();
+        ferry_policy_note_failed(state, d->action);
+    } else if (d->action >= FERRY_POLICY_ACTION_SUSPEND) {
+        report->final_action = d->action;
+        report->final_action_s = elapsed;
+        g_strlcpy(report->final_reason, d->reason, sizeof(report->final_reason));
+    }
+    if (spec->action_func)
+        spec->action_func(&action, spec->user_data);
+    if (rc < 0)
+        virResetLastError();
+}
+
 gboolean
 ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer call_data,
                   FerryMonitorReport *report, GError **error)
@@ -92,9 +211,12 @@ ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer 
     guint interval = spec->interval_ms ? spec->interval_ms : 500;
     gint64 start = g_get_monotonic_time();
     GThread *thread;
+    FerryPolicyState policy_state;
     gboolean ok;
 
     memset(report, 0, sizeof(*report));
+    if (spec->policy)
+        ferry_policy_state_init(&policy_state, spec->mem_bytes, spec->disk_bytes);
     g_mutex_init(&w.lock);
     g_cond_init(&w.cond);
     thread = g_thread_new("ferry-migrate", worker_main, &w);
@@ -124,15 +246,29 @@ ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer 
             report->n_samples++;
             if (spec->sample_func)
                 spec->sample_func(&sample, spec->user_data);
+            if (spec->policy && !report->aborted) {
+                FerryPolicyDecision d = ferry_policy_decide(spec->policy, &policy_state, &sample);
+                if (d.action != FERRY_POLICY_ACTION_NONE || d.reason[0])
+                    apply_decision(spec, &policy_state, &d, elapsed, report);
+            }
+            if (!report->aborted)
+                apply_control(spec, elapsed);
         }
     }
 
 finished:
     g_thread_join(thread);
     report->elapsed_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+    report->finished_us = w.finished_us;
     ok = w.ok;
     if (!ok) {
-        if (report->aborted) {
+        if (report->policy_aborted) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                        "the migration did not converge (%s) and the policy aborted it (%s)",
+                        report->final_reason,
+                        w.error ? w.error->message : "no error from libvirt");
+            g_clear_error(&w.error);
+        } else if (report->aborted) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "migration aborted (%s)",
                         w.error ? w.error->message : "no error from libvirt");
             g_clear_error(&w.error);
