@@ -667,6 +667,8 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         .control = m->options->control,
     };
     virDomainInfo dominfo;
+    g_autoptr(virConnect) mconn = NULL;
+    g_autoptr(virDomain) mdom = NULL;
     FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !m->options->managed};
     FerryMigrateSpec mspec = {
         .p2p = !m->options->managed,
@@ -717,6 +719,20 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
                                                    m, NULL);
     if (callback_id < 0)
         virResetLastError();
+    /* The monitor gets a connection of its own: on the one the migration call waits on, its
+     * calls were answered only every keepalive interval (5 s) in the lab. */
+    mconn = ferry_virt_connect(m->src->uri, m->src->name, NULL);
+    if (mconn) {
+        char uuid[VIR_UUID_STRING_BUFLEN];
+        if (virDomainGetUUIDString(m->sdom, uuid) == 0)
+            mdom = virDomainLookupByUUIDString(mconn, uuid);
+        virResetLastError();
+    }
+    if (mdom)
+        spec.domain = mdom;
+    else
+        g_debug("no second connection to '%s' for the monitor: sharing the migration's",
+                m->src->name);
     ok = ferry_monitor_run(&spec, migrate_call, &call, &report, error);
     m->ferry_suspended = report.suspended;
     m->suspended_since_us = report.suspended_since_us;

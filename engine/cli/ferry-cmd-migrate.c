@@ -422,7 +422,7 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
     if (a->on_timeout && !ferry_policy_action_from_string(a->on_timeout, &policy->final_action,
                                                           error))
         return FALSE;
-    if (a->timeout < 0 || a->stall_window < 0 || a->max_downtime < 0 || a->parallel < 0 ||
+    if (a->timeout < 0 || a->stall_window < 0 || a->max_downtime < -1 || a->parallel < 0 ||
         a->bandwidth < 0) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "--timeout, --stall-window, --max-downtime, --parallel and --bandwidth "
@@ -448,7 +448,7 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
     }
     policy->completion_timeout_s = a->timeout;
     policy->stall_window_s = a->stall_window;
-    if (a->max_downtime)
+    if (a->max_downtime >= 0)
         policy->max_downtime_ms = (guint)a->max_downtime;
     policy->postcopy_allowed = a->postcopy;
     return TRUE;
@@ -457,7 +457,7 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
 int
 ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
 {
-    g_auto(FerryMigrateArgs) a = {.stall_window = 150};
+    g_auto(FerryMigrateArgs) a = {.stall_window = 150, .max_downtime = -1};
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &a.to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &a.from, "Source host (default: found by looking)",
@@ -480,7 +480,7 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
         {"stall-window", 0, 0, G_OPTION_ARG_DOUBLE, &a.stall_window,
          "No progress for this long is a stall (default 150; 0: off)", "SECONDS"},
         {"max-downtime", 0, 0, G_OPTION_ARG_INT64, &a.max_downtime,
-         "Allowed downtime reached in steps (default 500)", "MS"},
+         "Allowed downtime, reached in steps (default 500; 0: leave libvirt's)", "MS"},
         {"auto-converge", 0, 0, G_OPTION_ARG_NONE, &a.auto_converge,
          "Let QEMU throttle the guest's CPUs while it does not converge", NULL},
         {"compress", 0, 0, G_OPTION_ARG_NONE, &a.compress, "Compress the memory pages", NULL},
