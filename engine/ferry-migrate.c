@@ -779,6 +779,16 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
                 g_prefix_error(error, "'%s' stays on '%s': ", m->domain_name, m->src->name);
             else
                 virResetLastError();
+            /* libvirt says only "client socket is closed" when the destination's libvirtd
+             * died: ferry's own connection to it tells. */
+            if (m->dconn && virConnectIsAlive(m->dconn) != 1) {
+                g_autofree char *msg = g_strdup((*error)->message);
+                g_free((*error)->message);
+                (*error)->message = g_strdup_printf(
+                    "%s (ferry's own connection to the libvirtd of '%s' is lost too: is it running?)", msg,
+                    m->dst->name);
+                virResetLastError();
+            }
         }
         return FALSE;
     }
