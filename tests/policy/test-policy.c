@@ -225,6 +225,10 @@ static const PolicyCase policy_cases[] = {
     {"/policy/final/taken-only-once", "final-once"},
     {"/policy/final/none-does-nothing", "action-none"},
     {"/policy/samples/zero-and-missing-fields", "missing-fields"},
+    {"/policy/lab/dirty-guest-suspended-at-timeout", "lab-dirty-suspend"},
+    {"/policy/lab/dirty-guest-switched-to-postcopy", "lab-dirty-postcopy"},
+    {"/policy/lab/dirty-guest-without-action-only-steps-downtime", "lab-dirty-none"},
+    {"/policy/lab/dirty-guest-stall-aborts", "lab-dirty-stall"},
 };
 
 static void
