@@ -23,6 +23,7 @@ typedef struct {
     const FerryPolicySettings *policy;
     double last_line;          /* elapsed time of the last plain progress line */
     gboolean display_open;     /* the two-line live display is on the terminal */
+    FerryJobSample prev;       /* the previous sample, for rates libvirt does not report */
 } FerryProgress;
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
@@ -272,9 +273,24 @@ format_policy(const FerryProgress *p, const FerryJobSample *s)
                            timeout - s->elapsed_s);
 }
 
-static void
-print_sample(FerryProgress *p, const FerryJobSample *s)
+/* libvirt reports no rate for the NBD disk mirror: derive it from the previous sample. */
+static FerryJobSample
+sample_with_rates(FerryProgress *p, const FerryJobSample *sample)
 {
+    FerryJobSample s = *sample;
+    double dt = s.elapsed_s - p->prev.elapsed_s;
+
+    if (!s.disk_bps && dt > 0 && s.disk_processed > p->prev.disk_processed)
+        s.disk_bps = (guint64)((s.disk_processed - p->prev.disk_processed) / dt);
+    p->prev = *sample;
+    return s;
+}
+
+static void
+print_sample(FerryProgress *p, const FerryJobSample *sample)
+{
+    const FerryJobSample derived = sample_with_rates(p, sample);
+    const FerryJobSample *s = &derived;
     g_autofree char *mem_done = ferry_cli_format_bytes(s->mem_processed);
     g_autofree char *mem_total = ferry_cli_format_bytes(s->mem_total);
     g_autofree char *mem_pct = format_percent(s->mem_processed, s->mem_total);
@@ -291,9 +307,16 @@ print_sample(FerryProgress *p, const FerryJobSample *s)
     g_autofree char *line2 = NULL;
     const char *state = s->postcopy ? "  [post-copy]" : s->paused ? "  [paused]" : "";
 
-    line1 = g_strdup_printf("[%6.1fs] disk %s / %s %s   memory %s / %s %s, %s left, pass %" G_GUINT64_FORMAT,
-                            s->elapsed_s, disk_done, disk_total, disk_pct, mem_done, mem_total,
-                            mem_pct, mem_left, s->mem_iteration);
+    g_autofree char *disk = s->disk_total ? g_strdup_printf("disk %s / %s %s   ", disk_done,
+                                                            disk_total, disk_pct)
+                                          : g_strdup("");
+    g_autofree char *mem = s->mem_total || !s->disk_total
+                               ? g_strdup_printf("memory %s / %s %s, %s left, pass %" G_GUINT64_FORMAT,
+                                                 mem_done, mem_total, mem_pct, mem_left,
+                                                 s->mem_iteration)
+                               : g_strdup("memory after the disks");
+
+    line1 = g_strdup_printf("[%6.1fs] %s%s", s->elapsed_s, disk, mem);
     line2 = g_strdup_printf("          %s/s  dirty %s/s  downtime ~%" G_GUINT64_FORMAT " ms  ETA %s%s%s",
                             rate, dirty, s->expected_downtime_ms, eta, policy, state);
     if (p->tty) {
