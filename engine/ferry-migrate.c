@@ -593,12 +593,17 @@ ensure_source_running(FerryMigration *m, int state_before)
                       virGetLastErrorMessage());
             virResetLastError();
         } else if (m->ferry_suspended) {
-            info(m, "resumed '%s' on %s after ferry had suspended it for %.2f s",
+            info(m, "'%s' runs on %s again (resumed by ferry); ferry had suspended it for %.2f s",
                  m->domain_name, m->src->name,
                  (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
         } else {
             info(m, "resumed '%s' on %s", m->domain_name, m->src->name);
         }
+    } else if (state == VIR_DOMAIN_RUNNING && m->ferry_suspended) {
+        /* libvirt resumes a guest that ran when the job started once the job is aborted */
+        info(m, "'%s' runs on %s again (resumed by libvirt); ferry had suspended it for %.2f s",
+             m->domain_name, m->src->name,
+             (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
     } else if (state == VIR_DOMAIN_PAUSED) {
         info(m, "'%s' stays paused on %s, as it was before the migration", m->domain_name,
              m->src->name);

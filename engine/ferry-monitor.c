@@ -241,7 +241,9 @@ ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer 
             }
         }
         elapsed = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
-        if (take_sample(spec->domain, elapsed, &sample)) {
+        /* once aborted, libvirt's job has no figures left to show */
+        if (take_sample(spec->domain, elapsed, &sample) &&
+            !(report->aborted && !sample.data_total && !sample.mem_total)) {
             report->last = sample;
             report->n_samples++;
             if (spec->sample_func)
