@@ -141,10 +141,9 @@ take_sample(virDomainPtr domain, double elapsed, FerryJobSample *sample)
     virTypedParamsFree(params, nparams);
     if (virDomainGetState(domain, &state, &reason, 0) == 0) {
         sample->paused = state == VIR_DOMAIN_PAUSED;
-        sample->postcopy = state == VIR_DOMAIN_PAUSED
-                               ? reason == VIR_DOMAIN_PAUSED_POSTCOPY
-                               : (state == VIR_DOMAIN_RUNNING &&
-                                  reason == VIR_DOMAIN_RUNNING_POSTCOPY);
+        sample->postcopy = state == VIR_DOMAIN_PAUSED ? reason == VIR_DOMAIN_PAUSED_POSTCOPY
+                                                      : (state == VIR_DOMAIN_RUNNING &&
+                                                         reason == VIR_DOMAIN_RUNNING_POSTCOPY);
     } else {
         virResetLastError();
     }
@@ -154,11 +153,13 @@ take_sample(virDomainPtr domain, double elapsed, FerryJobSample *sample)
 /* Applies one decision of the policy to the source domain.  Runs in the monitor's thread, while
  * the worker thread sits in the migration call: libvirt lets these calls into the job. */
 static void
-apply_decision(const FerryMonitorSpec *spec, FerryPolicyState *state,
-               const FerryPolicyDecision *d, double elapsed, FerryMonitorReport *report)
+apply_decision(const FerryMonitorSpec *spec, FerryPolicyState *state, const FerryPolicyDecision *d,
+               double elapsed, FerryMonitorReport *report)
 {
     FerryMonitorAction action = {
-        .elapsed_s = elapsed, .action = d->action, .downtime_ms = d->downtime_ms,
+        .elapsed_s = elapsed,
+        .action = d->action,
+        .downtime_ms = d->downtime_ms,
         .reason = d->reason,
     };
     gint64 now = g_get_monotonic_time();
@@ -267,8 +268,7 @@ finished:
         if (report->policy_aborted) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
                         "the migration did not converge (%s) and the policy aborted it (%s)",
-                        report->final_reason,
-                        w.error ? w.error->message : "no error from libvirt");
+                        report->final_reason, w.error ? w.error->message : "no error from libvirt");
             g_clear_error(&w.error);
         } else if (report->aborted) {
             g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "migration aborted (%s)",

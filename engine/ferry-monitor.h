@@ -47,30 +47,30 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryMonitorControl, ferry_monitor_control_free)
 void ferry_monitor_control_set_bandwidth(FerryMonitorControl *control, guint64 mib_per_s);
 
 typedef struct {
-    virDomainPtr domain;           /* the source domain */
-    guint interval_ms;             /* 0 = 500 */
+    virDomainPtr domain; /* the source domain */
+    guint interval_ms;   /* 0 = 500 */
     GCancellable *cancellable;
     FerryMonitorSampleFunc sample_func;
     FerryMonitorActionFunc action_func;
     gpointer user_data;
     const FerryPolicySettings *policy; /* NULL: watch only */
-    guint64 mem_bytes;             /* guest RAM, for the policy's scaling (0: learnt) */
-    guint64 disk_bytes;            /* disk to copy, likewise */
-    FerryMonitorControl *control;  /* NULL: no changes during the job */
+    guint64 mem_bytes;                 /* guest RAM, for the policy's scaling (0: learnt) */
+    guint64 disk_bytes;                /* disk to copy, likewise */
+    FerryMonitorControl *control;      /* NULL: no changes during the job */
 } FerryMonitorSpec;
 
 typedef struct {
-    FerryJobSample last;           /* last sample taken while the job ran */
+    FerryJobSample last; /* last sample taken while the job ran */
     guint n_samples;
-    gboolean aborted;              /* ferry asked libvirt to abort the job (cancel or policy) */
-    gboolean policy_aborted;       /* ... because the policy said so */
+    gboolean aborted;               /* ferry asked libvirt to abort the job (cancel or policy) */
+    gboolean policy_aborted;        /* ... because the policy said so */
     FerryPolicyAction final_action; /* the final action the policy took, NONE if none */
-    double final_action_s;         /* when */
+    double final_action_s;          /* when */
     char final_reason[192];
-    gboolean suspended;            /* ferry suspended the guest */
-    gint64 suspended_since_us;     /* g_get_monotonic_time() of that suspend */
-    gboolean postcopy;             /* ferry switched the job to post-copy */
-    gint64 finished_us;            /* monotonic time the migration call returned */
+    gboolean suspended;        /* ferry suspended the guest */
+    gint64 suspended_since_us; /* g_get_monotonic_time() of that suspend */
+    gboolean postcopy;         /* ferry switched the job to post-copy */
+    gint64 finished_us;        /* monotonic time the migration call returned */
     double elapsed_s;
 } FerryMonitorReport;
 

@@ -19,11 +19,11 @@ typedef struct {
     gboolean tty;
     gboolean quiet;
     gboolean json;
-    FILE *samples_file;        /* --samples-file: the job samples, ferry-job-sample.h format */
+    FILE *samples_file; /* --samples-file: the job samples, ferry-job-sample.h format */
     const FerryPolicySettings *policy;
-    double last_line;          /* elapsed time of the last plain progress line */
-    gboolean display_open;     /* the two-line live display is on the terminal */
-    FerryJobSample prev;       /* the previous sample, for rates libvirt does not report */
+    double last_line;      /* elapsed time of the last plain progress line */
+    gboolean display_open; /* the two-line live display is on the terminal */
+    FerryJobSample prev;   /* the previous sample, for rates libvirt does not report */
 } FerryProgress;
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
@@ -91,13 +91,20 @@ json_add_sample(JsonBuilder *b, const FerryJobSample *s)
         const char *name;
         guint64 value;
     } fields[] = {
-        {"data_total", s->data_total},         {"data_processed", s->data_processed},
-        {"data_remaining", s->data_remaining}, {"mem_total", s->mem_total},
-        {"mem_processed", s->mem_processed},   {"mem_remaining", s->mem_remaining},
-        {"mem_bps", s->mem_bps},               {"mem_dirty_rate", s->mem_dirty_rate},
-        {"mem_page_size", s->mem_page_size},   {"mem_iteration", s->mem_iteration},
-        {"disk_total", s->disk_total},         {"disk_processed", s->disk_processed},
-        {"disk_remaining", s->disk_remaining}, {"disk_bps", s->disk_bps},
+        {"data_total", s->data_total},
+        {"data_processed", s->data_processed},
+        {"data_remaining", s->data_remaining},
+        {"mem_total", s->mem_total},
+        {"mem_processed", s->mem_processed},
+        {"mem_remaining", s->mem_remaining},
+        {"mem_bps", s->mem_bps},
+        {"mem_dirty_rate", s->mem_dirty_rate},
+        {"mem_page_size", s->mem_page_size},
+        {"mem_iteration", s->mem_iteration},
+        {"disk_total", s->disk_total},
+        {"disk_processed", s->disk_processed},
+        {"disk_remaining", s->disk_remaining},
+        {"disk_bps", s->disk_bps},
         {"expected_downtime_ms", s->expected_downtime_ms},
     };
 
@@ -262,14 +269,13 @@ format_policy(const FerryProgress *p, const FerryJobSample *s)
 {
     double timeout;
 
-    if (!p->policy || s->postcopy || s->paused || p->policy->final_action ==
-                                                       FERRY_POLICY_ACTION_NONE)
+    if (!p->policy || s->postcopy || s->paused ||
+        p->policy->final_action == FERRY_POLICY_ACTION_NONE)
         return g_strdup("");
     timeout = ferry_policy_completion_timeout(p->policy, s->mem_total, s->disk_total);
     if (timeout <= 0 || s->elapsed_s >= timeout)
         return g_strdup("");
-    return g_strdup_printf("  %s in %.0fs",
-                           ferry_policy_action_to_string(p->policy->final_action),
+    return g_strdup_printf("  %s in %.0fs", ferry_policy_action_to_string(p->policy->final_action),
                            timeout - s->elapsed_s);
 }
 
@@ -299,25 +305,26 @@ print_sample(FerryProgress *p, const FerryJobSample *sample)
     g_autofree char *disk_pct = format_percent(s->disk_processed, s->disk_total);
     g_autofree char *mem_left = ferry_cli_format_bytes(s->mem_remaining);
     g_autofree char *rate = ferry_cli_format_bytes(s->mem_bps + s->disk_bps);
-    g_autofree char *dirty = ferry_cli_format_bytes(
-        s->mem_dirty_rate * (s->mem_page_size ? s->mem_page_size : 4096));
+    g_autofree char *dirty =
+        ferry_cli_format_bytes(s->mem_dirty_rate * (s->mem_page_size ? s->mem_page_size : 4096));
     g_autofree char *eta = format_eta(s);
     g_autofree char *policy = format_policy(p, s);
     g_autofree char *line1 = NULL;
     g_autofree char *line2 = NULL;
     const char *state = s->postcopy ? "  [post-copy]" : s->paused ? "  [paused]" : "";
 
-    g_autofree char *disk = s->disk_total ? g_strdup_printf("disk %s / %s %s   ", disk_done,
-                                                            disk_total, disk_pct)
-                                          : g_strdup("");
-    g_autofree char *mem = s->mem_total || !s->disk_total
-                               ? g_strdup_printf("memory %s / %s %s, %s left, pass %" G_GUINT64_FORMAT,
-                                                 mem_done, mem_total, mem_pct, mem_left,
-                                                 s->mem_iteration)
-                               : g_strdup("memory after the disks");
+    g_autofree char *disk =
+        s->disk_total ? g_strdup_printf("disk %s / %s %s   ", disk_done, disk_total, disk_pct)
+                      : g_strdup("");
+    g_autofree char *mem =
+        s->mem_total || !s->disk_total
+            ? g_strdup_printf("memory %s / %s %s, %s left, pass %" G_GUINT64_FORMAT, mem_done,
+                              mem_total, mem_pct, mem_left, s->mem_iteration)
+            : g_strdup("memory after the disks");
 
     line1 = g_strdup_printf("[%6.1fs] %s%s", s->elapsed_s, disk, mem);
-    line2 = g_strdup_printf("          %s/s  dirty %s/s  downtime ~%" G_GUINT64_FORMAT " ms  ETA %s%s%s",
+    line2 = g_strdup_printf("          %s/s  dirty %s/s  downtime ~%" G_GUINT64_FORMAT
+                            " ms  ETA %s%s%s",
                             rate, dirty, s->expected_downtime_ms, eta, policy, state);
     if (p->tty) {
         /* redraw the two lines in place */
@@ -442,8 +449,8 @@ static gboolean
 settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GError **error)
 {
     ferry_policy_settings_init_defaults(policy);
-    if (a->on_timeout && !ferry_policy_action_from_string(a->on_timeout, &policy->final_action,
-                                                          error))
+    if (a->on_timeout &&
+        !ferry_policy_action_from_string(a->on_timeout, &policy->final_action, error))
         return FALSE;
     if (a->timeout < 0 || a->stall_window < 0 || a->max_downtime < -1 || a->parallel < 0 ||
         a->bandwidth < 0) {
@@ -485,8 +492,8 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
         {"to", 0, 0, G_OPTION_ARG_STRING, &a.to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &a.from, "Source host (default: found by looking)",
          "HOST"},
-        {"mode", 0, 0, G_OPTION_ARG_STRING, &a.mode,
-         "auto (default), shared, block or block-full", "MODE"},
+        {"mode", 0, 0, G_OPTION_ARG_STRING, &a.mode, "auto (default), shared, block or block-full",
+         "MODE"},
         {"no-p2p", 0, 0, G_OPTION_ARG_NONE, &a.no_p2p,
          "ferry holds both connections (for when the source cannot reach the destination's "
          "libvirtd)",
