@@ -7,6 +7,9 @@ g=t50-dirty
 remove_guest $g
 for h in $LAB_HOSTS; do cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"; done
 "$LAB_DIR/guest.sh" create $g dirty a "mib=64"
+trap '"$LAB_DIR/shape.sh" off; rm -rf "$OUT"' EXIT
+# the same shaped link as 51-converge-suspend-postcopy.sh, where ferry's policy completes it
+"$LAB_DIR/shape.sh" 80mbit
 sleep 1
 
 # --bandwidth 10 (MiB/s) with a 64 MiB hot set: pass after pass, never done (REPORT 3e).
