@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <json-glib/json-glib.h>
+#include <poll.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-inventory.h"
@@ -365,7 +367,8 @@ on_event(const FerryMigrateEvent *ev, gpointer user_data)
         break;
     case FERRY_EVENT_POLICY:
         progress_close(p);
-        fprintf(stderr, "   policy %s\n", ev->message);
+        fprintf(stderr, "   %s%s\n",
+                ev->action->action == FERRY_POLICY_ACTION_NONE ? "" : "policy ", ev->message);
         break;
     case FERRY_EVENT_SAMPLE:
         print_sample(p, ev->sample);
@@ -411,6 +414,41 @@ print_summary(const FerryMigrateResult *r)
     printf("  state:      %s on %s\n", r->dst_state, r->dst_host);
 }
 
+/* ---- changes during the job ---------------------------------------------------------------- */
+
+/* --control-stdin: reads "bandwidth MIB" lines from stdin while the migration runs (for scripts;
+ * operators at a terminal can use `virsh migrate-setspeed` likewise). */
+typedef struct {
+    FerryMonitorControl *control;
+    gint stop;
+} FerryControlReader;
+
+static gpointer
+control_thread(gpointer data)
+{
+    FerryControlReader *r = data;
+    char line[128];
+
+    while (!g_atomic_int_get(&r->stop)) {
+        struct pollfd pfd = {.fd = STDIN_FILENO, .events = POLLIN};
+        g_auto(GStrv) words = NULL;
+        guint64 mib = 0;
+
+        /* wake up now and then to notice the end of the migration */
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        if (!fgets(line, sizeof(line), stdin))
+            break;
+        words = g_strsplit_set(g_strstrip(line), " \t", -1);
+        if (g_strv_length(words) == 2 && g_str_equal(words[0], "bandwidth") &&
+            g_ascii_string_to_unsigned(words[1], 10, 0, G_MAXUINT32, &mib, NULL))
+            ferry_monitor_control_set_bandwidth(r->control, mib);
+        else if (line[0])
+            ferry_cli_error("--control-stdin: ignoring '%s' (expected 'bandwidth MIB')", line);
+    }
+    return NULL;
+}
+
 /* ---- options ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -431,6 +469,7 @@ typedef struct {
     gint64 parallel;
     gboolean postcopy;
     char *samples_file;
+    gboolean control_stdin;
 } FerryMigrateArgs;
 
 static void
@@ -520,6 +559,8 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
          "Allow switching to post-copy (needed by --on-timeout postcopy)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &a.json,
          "JSON lines on stdout: one per event, then one with the summary", NULL},
+        {"control-stdin", 0, 0, G_OPTION_ARG_NONE, &a.control_stdin,
+         "Read 'bandwidth MIB' lines from stdin during the migration (0: unlimited)", NULL},
         {"samples-file", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &a.samples_file,
          "Record the job samples (tests/policy/data format)", "FILE"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "Print only the summary", NULL},
@@ -533,6 +574,9 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     FerryProgress progress = {.tty = ferry_cli_stderr_is_tty()};
     FerryMigrateOptions options = {0};
     FerryPolicySettings policy;
+    g_autoptr(FerryMonitorControl) control = NULL;
+    FerryControlReader reader = {0};
+    GThread *reader_thread = NULL;
     gboolean usage_error;
 
     g_option_context_set_summary(
@@ -592,8 +636,17 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     options.auto_converge = a.auto_converge;
     options.compressed = a.compress;
     options.parallel_connections = (guint)a.parallel;
+    if (a.control_stdin) {
+        reader.control = control = ferry_monitor_control_new();
+        options.control = control;
+        reader_thread = g_thread_new("ferry-control", control_thread, &reader);
+    }
 
     result = ferry_migrate(inventory, &options, &error);
+    if (reader_thread) {
+        g_atomic_int_set(&reader.stop, 1);
+        g_thread_join(reader_thread);
+    }
     progress_close(&progress);
     if (progress.samples_file)
         fclose(progress.samples_file);
