@@ -53,6 +53,11 @@ run_local(const char *const *argv, char **out, GError **error)
 {
     int status = 0;
     g_autofree char *err = NULL;
+    g_autofree char *discard = NULL;
+
+    /* stdout is captured even when unused: it would corrupt the TAP stream */
+    if (!out)
+        out = &discard;
 
     if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err,
                       &status, error))
@@ -547,6 +552,42 @@ test_hostkey_accept_new(void)
     }
     g_assert_true(g_file_get_contents(kh, &contents, NULL, NULL));
     g_assert_nonnull(strstr(contents, "Xbqh\n["));
+
+    /* still found once OpenSSH has hashed the host names */
+    {
+        const char *argv[] = {"ssh-keygen", "-q", "-H", "-f", kh, NULL};
+        g_autofree char *hashed = NULL;
+        g_autoptr(FerrySshSession) session = NULL;
+
+        g_assert_true(run_local(argv, NULL, &error));
+        g_assert_no_error(error);
+        g_assert_true(g_file_get_contents(kh, &hashed, NULL, NULL));
+        g_assert_null(strstr(hashed, name));
+        session = ferry_ssh_session_open(&config, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(session);
+    }
+}
+
+static void
+test_hostkey_port_must_match(void)
+{
+    g_autofree char *kh = NULL;
+    g_autofree char *line = NULL;
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!need_lab())
+        return;
+    /* the right key, but recorded for port 22: OpenSSH would not use it for another port */
+    kh = lab_path("known_hosts.port22");
+    line = g_strdup_printf("127.0.0.1 ssh-ed25519 %s\n", lab.host_pub);
+    g_assert_true(g_file_set_contents(kh, line, -1, NULL));
+    config = config_for(lab.key_ed25519, kh);
+    session = ferry_ssh_session_open(&config, &error);
+    g_assert_null(session);
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN);
 }
 
 static void
@@ -698,6 +739,36 @@ test_connect_refused(void)
     g_test_message("%s", error->message);
     g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
     g_assert_nonnull(strstr(error->message, "refused"));
+}
+
+static void
+test_connect_silent_server_times_out(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 start;
+
+    if (!need_lab())
+        return;
+    /* listens (the kernel completes the TCP handshake) but never says anything */
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(fd, 4), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    config = config_for(lab.key_ed25519, lab.known_hosts);
+    config.port = ntohs(sa.sin_port);
+    config.connect_timeout_ms = 300;
+    start = g_get_monotonic_time();
+    session = ferry_ssh_session_open(&config, &error);
+    close(fd);
+    g_assert_null(session);
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_TIMEOUT);
+    g_test_message("%s", error->message);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
 }
 
 static void
@@ -972,10 +1043,13 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/hostkey/accept-new-records-and-reconnects", test_hostkey_accept_new);
     g_test_add_func("/ssh/hostkey/changed-is-refused-even-with-accept-new", test_hostkey_changed);
     g_test_add_func("/ssh/hostkey/other-type-known-is-refused", test_hostkey_other_type_known);
+    g_test_add_func("/ssh/hostkey/entry-for-port-22-does-not-match-other-port",
+                    test_hostkey_port_must_match);
     g_test_add_func("/ssh/auth/missing-key-file", test_auth_missing_key);
     g_test_add_func("/ssh/auth/unauthorized-key", test_auth_unauthorized_key);
     g_test_add_func("/ssh/auth/rsa-key-refused-with-advice", test_auth_rsa_refused);
     g_test_add_func("/ssh/connect/refused-is-quick", test_connect_refused);
+    g_test_add_func("/ssh/connect/silent-server-times-out", test_connect_silent_server_times_out);
     g_test_add_func("/ssh/connect/unresolvable", test_connect_unresolvable);
     g_test_add_func("/ssh/sftp/file-operations", test_sftp_ops);
     g_test_add_func("/ssh/remote-disk/create-info-hash-remove", test_remote_disk);
