@@ -9,6 +9,8 @@
 #include <libvirt/virterror.h>
 #include <string.h>
 
+#include "engine/ferry-dest-xml.h"
+#include "engine/ferry-locate.h"
 #include "engine/ferry-migrate-params.h"
 #include "engine/ferry-monitor.h"
 #include "engine/ferry-virt-util.h"
@@ -166,90 +168,28 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->domain_name, g_free);
 }
 
-static virDomainPtr
-lookup_domain(virConnectPtr conn, const char *name)
-{
-    virDomainPtr dom = virDomainLookupByName(conn, name);
-
-    if (!dom)
-        dom = virDomainLookupByUUIDString(conn, name);
-    virResetLastError();
-    return dom;
-}
-
-/* Finds the host the domain runs on: --from if given, else every inventory host is asked.  A
- * guest running on two hosts at once is never touched. */
+/* Finds the host the domain runs on: --from if given, else every inventory host is asked. */
 static gboolean
 precheck_find_source(FerryMigration *m, GError **error)
 {
-    const char *name = m->options->domain;
-    g_autoptr(GString) unreachable = g_string_new(NULL);
-    g_autoptr(GString) running_on = g_string_new(NULL);
-    guint n_running = 0;
+    g_autoptr(FerryLocation) loc = ferry_locate_domain(m->inventory, m->options->domain,
+                                                       m->options->src_host, error);
 
-    if (m->options->src_host) {
-        m->src = ferry_inventory_get_host(m->inventory, m->options->src_host, error);
-        if (!m->src)
-            return FALSE;
-        m->sconn = ferry_virt_connect(m->src->uri, m->src->name, error);
-        if (!m->sconn)
-            return FALSE;
-        m->sdom = lookup_domain(m->sconn, name);
-        if (!m->sdom) {
-            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND,
-                        "domain '%s' is not defined on '%s'", name, m->src->name);
-            return FALSE;
+    if (!loc) {
+        if (*error && (*error)->domain == FERRY_LOCATE_ERROR) {
+            (*error)->domain = FERRY_MIGRATE_ERROR;
+            (*error)->code = (*error)->code == FERRY_LOCATE_ERROR_AMBIGUOUS
+                                 ? FERRY_MIGRATE_ERROR_AMBIGUOUS
+                                 : FERRY_MIGRATE_ERROR_NOT_FOUND;
         }
-        m->domain_name = g_strdup(virDomainGetName(m->sdom));
-        return TRUE;
-    }
-
-    for (guint i = 0; i < m->inventory->hosts->len; i++) {
-        const FerryHost *host = g_ptr_array_index(m->inventory->hosts, i);
-        g_autoptr(GError) local = NULL;
-        g_autoptr(virConnect) conn = ferry_virt_connect(host->uri, host->name, &local);
-        g_autoptr(virDomain) dom = NULL;
-        gboolean active;
-
-        if (!conn) {
-            g_string_append_printf(unreachable, "%s%s", unreachable->len ? "; " : "",
-                                   local->message);
-            continue;
-        }
-        dom = lookup_domain(conn, name);
-        if (!dom)
-            continue;
-        active = virDomainIsActive(dom) == 1;
-        if (active) {
-            n_running++;
-            g_string_append_printf(running_on, "%s'%s'", running_on->len ? ", " : "",
-                                   host->name);
-        }
-        /* Prefer the host where it runs; a defined-only copy is kept only if none runs. */
-        if (!m->sdom || (active && virDomainIsActive(m->sdom) != 1)) {
-            g_clear_pointer(&m->sdom, virDomainFree);
-            g_clear_pointer(&m->sconn, virConnectClose);
-            m->sdom = g_steal_pointer(&dom);
-            m->sconn = g_steal_pointer(&conn);
-            m->src = host;
-        }
-    }
-    if (n_running > 1) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_AMBIGUOUS,
-                    "domain '%s' is running on several hosts (%s): refusing to touch it", name,
-                    running_on->str);
         return FALSE;
     }
-    if (!m->sdom) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND,
-                    "domain '%s' was not found on any host of '%s'%s%s%s", name,
-                    m->inventory->path, unreachable->len ? " (not reachable: " : "",
-                    unreachable->str, unreachable->len ? ")" : "");
-        return FALSE;
-    }
-    if (unreachable->len)
-        info(m, "not reachable, not asked: %s", unreachable->str);
-    m->domain_name = g_strdup(virDomainGetName(m->sdom));
+    if (loc->unreachable)
+        info(m, "not reachable, not asked: %s", loc->unreachable);
+    m->src = loc->host;
+    m->sconn = g_steal_pointer(&loc->conn);
+    m->sdom = g_steal_pointer(&loc->domain);
+    m->domain_name = g_steal_pointer(&loc->name);
     info(m, "domain '%s' is on %s", m->domain_name, m->src->name);
     return TRUE;
 }
@@ -287,7 +227,7 @@ precheck(FerryMigration *m, GError **error)
     m->dconn = ferry_virt_connect(m->dst->uri, m->dst->name, error);
     if (!m->dconn)
         return FALSE;
-    clash = lookup_domain(m->dconn, m->domain_name);
+    clash = ferry_locate_lookup(m->dconn, m->domain_name);
     if (!clash) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         if (virDomainGetUUIDString(m->sdom, uuid) == 0)
@@ -310,8 +250,7 @@ plan_disks(FerryMigration *m, GError **error)
 {
     g_autofree char *xml = NULL;
     g_autofree char *origin = NULL;
-    g_autoptr(FerryXmlMapping) map = NULL;
-    g_autoptr(GString) refused = g_string_new(NULL);
+    g_autoptr(FerryDestXml) dest = NULL;
 
     /* MIGRATABLE: what the destination must be given; SECURE keeps graphics passwords. */
     xml = virDomainGetXMLDesc(m->sdom, VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);
@@ -321,29 +260,24 @@ plan_disks(FerryMigration *m, GError **error)
         return FALSE;
     }
     origin = g_strdup_printf("domain '%s' on '%s'", m->domain_name, m->src->name);
-    m->xml = ferry_domain_xml_parse(xml, origin, error);
-    if (!m->xml)
+    dest = ferry_dest_xml_build(xml, origin, m->src, m->dst, error);
+    if (!dest)
         return FALSE;
-    map = ferry_inventory_mapping(m->src, m->dst);
-    m->plan = ferry_disk_plan_build(m->xml, map, error);
-    if (!m->plan)
-        return FALSE;
-    for (guint i = 0; i < m->plan->len; i++) {
-        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
-        if (p->action == FERRY_DISK_REFUSE)
-            g_string_append_printf(refused, "\n  %s: %s", p->disk->target, p->reason);
-        else
-            info(m, "disk %s: %s (%s)", p->disk->target, ferry_disk_action_to_string(p->action),
-                 p->reason);
+    for (guint i = 0; i < dest->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(dest->plan, i);
+        info(m, "disk %s: %s (%s)", p->disk->target, ferry_disk_action_to_string(p->action),
+             p->reason);
     }
-    if (refused->len) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                    "domain '%s' cannot move to '%s':%s", m->domain_name, m->dst->name,
-                    refused->str);
+    if (!ferry_dest_xml_check(dest, error)) {
+        g_prefix_error(error, "domain '%s' cannot move to '%s': ", m->domain_name, m->dst->name);
+        (*error)->domain = FERRY_MIGRATE_ERROR;
+        (*error)->code = FERRY_MIGRATE_ERROR_PRECHECK;
         return FALSE;
     }
-    m->dest_xml = ferry_domain_xml_rewrite(m->xml, map, error);
-    return m->dest_xml != NULL;
+    m->plan = g_steal_pointer(&dest->plan);
+    m->xml = g_steal_pointer(&dest->xml);
+    m->dest_xml = g_steal_pointer(&dest->dest_xml);
+    return TRUE;
 }
 
 static guint
@@ -413,6 +347,8 @@ static gboolean
 prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
 {
     gboolean full = mode == FERRY_MIGRATE_MODE_BLOCK_FULL;
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+    g_autofree char *mapped_backing = NULL;
 
     m->src_ssh = open_ssh(m, m->src, error);
     if (!m->src_ssh)
@@ -445,9 +381,14 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
             return FALSE;
         }
         if (!full && image->backing_file) {
-            backing = p->dest_backing && p->dest_backing->len
-                          ? g_ptr_array_index(p->dest_backing, 0)
-                          : image->backing_file;
+            g_clear_pointer(&mapped_backing, g_free);
+            if (p->dest_backing && p->dest_backing->len)
+                backing = g_ptr_array_index(p->dest_backing, 0);
+            else if (!ferry_xml_mapping_is_shared(map, image->backing_file) &&
+                     (mapped_backing = ferry_xml_mapping_map_path(map, image->backing_file, NULL)))
+                backing = mapped_backing;
+            else
+                backing = image->backing_file;
             if (!ferry_remote_path_exists(m->dst_ssh, backing, &exists, error))
                 return FALSE;
             if (!exists) {
