@@ -54,8 +54,8 @@ exercise(const FerryDomainXml *xml, const FerryXmlMapping *map)
     if (out == NULL)
         return;
     again = ferry_domain_xml_parse(out, "rewritten", &error);
-    if (again == NULL || ferry_domain_xml_get_def(again)->disks->len !=
-                             ferry_domain_xml_get_def(xml)->disks->len)
+    if (again == NULL ||
+        ferry_domain_xml_get_def(again)->disks->len != ferry_domain_xml_get_def(xml)->disks->len)
         abort();
 }
 
