@@ -15,6 +15,7 @@ typedef struct {
 
 static const FerryCommand commands[] = {
     {"migrate", ferry_cmd_migrate, "live-migrate a running guest to another host"},
+    {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
 };
 
 static void
