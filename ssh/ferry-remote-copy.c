@@ -46,8 +46,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryTmpFile, tmp_file_clear)
  * migration user; the command for the destination's shell is quoted here once, and the whole
  * argv once more by the session. */
 static gboolean
-copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
-                  const char *tmp, const FerrySshPeer *peer, GError **error)
+copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_path, const char *tmp,
+                  const FerrySshPeer *peer, GError **error)
 {
     const char *user = peer->user ? peer->user : src->user;
     const char *remote_argv[] = {"sh", "-c", "umask 022 && exec cat > \"$1\"", "sh", tmp, NULL};
@@ -117,8 +117,8 @@ copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, con
                                LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0644,
                                LIBSSH2_SFTP_OPENFILE);
     if (!out) {
-        ferry_ssh_session_set_error(dst, error, FERRY_SSH_ERROR_SFTP,
-                                    "cannot create '%s' on '%s'", tmp, dst->name);
+        ferry_ssh_session_set_error(dst, error, FERRY_SSH_ERROR_SFTP, "cannot create '%s' on '%s'",
+                                    tmp, dst->name);
         return FALSE;
     }
     if (progress)
@@ -190,8 +190,8 @@ ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *s
     if (!ferry_ssh_sftp_stat(src, src_path, TRUE, &st, error))
         goto fail;
     if (!st.exists || !S_ISREG(st.mode)) {
-        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID, "'%s' is %s on '%s'",
-                    src_path, st.exists ? "not a regular file" : "missing", src->name);
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID, "'%s' is %s on '%s'", src_path,
+                    st.exists ? "not a regular file" : "missing", src->name);
         goto fail;
     }
     if (!ferry_remote_path_exists(dst, dst_path, &exists, error))

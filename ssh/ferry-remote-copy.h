@@ -35,9 +35,8 @@ typedef struct {
  * @dst_path is refused.  @peer says how @src reaches @dst (host to host); it may be NULL only
  * with FERRY_COPY_RELAY.  @result may be NULL. */
 gboolean ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
-                                const char *dst_path, const FerrySshPeer *peer,
-                                FerryCopyMode mode, FerryCopyProgressFunc progress,
-                                gpointer progress_data, FerryCopyResult *result,
-                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
+                                const char *dst_path, const FerrySshPeer *peer, FerryCopyMode mode,
+                                FerryCopyProgressFunc progress, gpointer progress_data,
+                                FerryCopyResult *result, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

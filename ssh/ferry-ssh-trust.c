@@ -86,8 +86,8 @@ ferry_trust_result_free(FerryTrustResult *result)
     g_free(result);
 }
 
-static FerryTrustResult *
-result_new(FerryTrustClass klass, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static FerryTrustResult *result_new(FerryTrustClass klass, const char *format, ...)
+    G_GNUC_PRINTF(2, 3);
 
 static FerryTrustResult *
 result_new(FerryTrustClass klass, const char *format, ...)
@@ -229,8 +229,8 @@ user_home(FerrySshSession *a, const char *user, FerryTrustResult **failure)
         return NULL;
     }
     if (status == 2) {
-        *failure = result_new(FERRY_TRUST_USER_MISSING, "user '%s' does not exist on '%s'", user,
-                              a->name);
+        *failure =
+            result_new(FERRY_TRUST_USER_MISSING, "user '%s' does not exist on '%s'", user, a->name);
         return NULL;
     }
     fields = g_strsplit(g_strchomp(out), ":", -1);
@@ -265,8 +265,9 @@ find_key(FerrySshSession *a, const char *user, const char *home, const char *con
             return g_steal_pointer(&path);
         g_string_append_printf(tried, "%s'%s'", i ? ", " : "", path);
     }
-    *failure = result_new(FERRY_TRUST_NO_KEY, "user '%s' has no private key on '%s' (looked for %s)",
-                          user, a->name, tried->str);
+    *failure =
+        result_new(FERRY_TRUST_NO_KEY, "user '%s' has no private key on '%s' (looked for %s)", user,
+                   a->name, tried->str);
     return NULL;
 }
 
@@ -334,7 +335,8 @@ ferry_trust_check_session(FerrySshSession *a, const FerrySshPeer *b)
 
     g_return_val_if_fail(b && b->host, NULL);
 
-    if (!(home = user_home(a, user, &failure)) || !(key = find_key(a, user, home, b->key, &failure)))
+    if (!(home = user_home(a, user, &failure)) ||
+        !(key = find_key(a, user, home, b->key, &failure)))
         return failure;
     if (!(type = key_type(a, user, key, &failure))) {
         failure->key_path = g_strdup(key);

@@ -31,8 +31,7 @@ test_exit_status(void)
 {
     g_assert_cmpint(ferry_trust_classify_ssh(0, "Permission denied"), ==, FERRY_TRUST_OK);
     /* the remote `true` failing is not ssh failing */
-    g_assert_cmpint(ferry_trust_classify_ssh(1, "Permission denied"), ==,
-                    FERRY_TRUST_CHECK_FAILED);
+    g_assert_cmpint(ferry_trust_classify_ssh(1, "Permission denied"), ==, FERRY_TRUST_CHECK_FAILED);
     g_assert_cmpint(ferry_trust_classify_ssh(255, ""), ==, FERRY_TRUST_CHECK_FAILED);
     g_assert_cmpint(ferry_trust_classify_ssh(255, NULL), ==, FERRY_TRUST_CHECK_FAILED);
 }
@@ -106,8 +105,7 @@ main(int argc, char **argv)
         g_autofree char *test_path = g_strdup_printf("/ssh/trust/stderr/%s", case_name);
 
         g_ptr_array_add(paths, g_build_filename(dir, n, NULL));
-        g_test_add_data_func(test_path, g_ptr_array_index(paths, paths->len - 1),
-                             test_stderr_file);
+        g_test_add_data_func(test_path, g_ptr_array_index(paths, paths->len - 1), test_stderr_file);
     }
     return g_test_run();
 }
