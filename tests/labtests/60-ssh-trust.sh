@@ -85,6 +85,12 @@ inv=$(inventory no-key "/^\[ferry\]/a migration_key = /root/.ssh/id_missing")
 ferry --config "$inv" check ssh --from hostA --to hostB
 expect_class "no key" no-key
 
+# -- another user (run through runuser) who cannot read the configured key
+inv=$(inventory unreadable-key "/^\[ferry\]/a migration_user = nobody\nmigration_key = /root/.ssh/id_ed25519")
+ferry --config "$inv" check ssh --from hostA --to hostB
+expect_class "key unreadable for the migration user" no-key
+check "key unreadable: says user 'nobody' cannot use it" ferry_output_has "user 'nobody' cannot use private key"
+
 # -- B's host key unknown to A
 sed -i '/^hostb,/d' "$LAB/a/rootssh/known_hosts"
 ferry check ssh --from hostA --to hostB
