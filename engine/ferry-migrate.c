@@ -14,6 +14,7 @@
 #include "engine/ferry-migrate-params.h"
 #include "engine/ferry-monitor.h"
 #include "engine/ferry-virt-util.h"
+#include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
 
@@ -392,11 +393,37 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
             if (!ferry_remote_path_exists(m->dst_ssh, backing, &exists, error))
                 return FALSE;
             if (!exists) {
-                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                            "backing file '%s' of disk %s ('%s') is missing on '%s': copy it "
-                            "there first, or use --mode block-full to copy the whole chain",
-                            backing, p->disk->target, p->disk->source, m->dst->name);
-                return FALSE;
+                /* Copied from the source (host to host over the checked trust, else relayed
+                 * through ferry), checksum-verified, and removed again on rollback. */
+                g_autofree char *src_dir = g_path_get_dirname(p->disk->source);
+                g_autofree char *src_backing =
+                    g_path_is_absolute(image->backing_file)
+                        ? g_strdup(image->backing_file)
+                        : g_build_filename(src_dir, image->backing_file, NULL);
+                g_autoptr(FerryImageInfo) backing_info = NULL;
+                FerrySshPeer peer;
+                FerryCopyResult copied = {0};
+
+                if (!(backing_info = ferry_remote_image_info(m->src_ssh, src_backing, error)))
+                    return FALSE;
+                if (backing_info->backing_file) {
+                    g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                                "backing file '%s' of disk %s is missing on '%s' and has a "
+                                "backing file of its own: copy the chain there first, or use "
+                                "--mode block-full",
+                                backing, p->disk->target, m->dst->name);
+                    return FALSE;
+                }
+                ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+                if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, src_backing, backing, &peer,
+                                            FERRY_COPY_AUTO, NULL, NULL, &copied, error)) {
+                    g_prefix_error(error, "backing file of disk %s: ", p->disk->target);
+                    return FALSE;
+                }
+                g_ptr_array_add(m->dst_created, g_strdup(backing));
+                info(m, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s",
+                     backing, copied.bytes, ferry_copy_mode_to_string(copied.mode_used),
+                     copied.sha256, m->dst->name);
             }
         }
         if (!ferry_remote_image_create(m->dst_ssh, p->dest_source, image->format,

@@ -16,6 +16,7 @@ typedef struct {
 static const FerryCommand commands[] = {
     {"migrate", ferry_cmd_migrate, "live-migrate a running guest to another host"},
     {"xml", ferry_cmd_xml, "show the destination XML and disk plan, without migrating"},
+    {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
 };
 
 static void

@@ -7,7 +7,9 @@
  * private mount namespace of the sshd process, so nothing is created outside the temp dir.
  */
 #define _GNU_SOURCE
+#include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
+#include "ssh/ferry-ssh-storage.h"
 #include "ssh/ferry-ssh-session.h"
 
 #include <arpa/inet.h>
@@ -1026,6 +1028,152 @@ test_remote_disk(void)
     g_assert_false(g_file_test(pwn, G_FILE_TEST_EXISTS));
 }
 
+/* ---- copy between hosts (relayed; both ends are the loopback sshd) ---- */
+
+static void
+count_progress(guint64 done, guint64 total, gpointer data)
+{
+    guint64 *last = data;
+
+    g_assert_cmpuint(done, <=, total);
+    g_assert_cmpuint(done, >=, *last);
+    *last = done;
+}
+
+/* Files in @dir whose name starts with @prefix: leftovers of a copy. */
+static guint
+count_entries(const char *dir, const char *prefix)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    while (d && (name = g_dir_read_name(d)))
+        n += g_str_has_prefix(name, prefix);
+    return n;
+}
+
+static void
+test_copy_relay(void)
+{
+    g_autoptr(FerrySshSession) src = NULL;
+    g_autoptr(FerrySshSession) dst = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *from = NULL;
+    g_autofree char *to = NULL;
+    g_autofree char *pwn = NULL;
+    g_autofree char *data = NULL;
+    g_autofree char *copied = NULL;
+    g_autofree char *sum = NULL;
+    gsize len = 3 * 1024 * 1024 + 17, copied_len = 0;
+    guint64 last = 0;
+    FerryCopyResult result = {0};
+
+    if (!need_lab())
+        return;
+    src = open_good();
+    dst = open_good();
+    dir = lab_path("copy");
+    pwn = lab_path("pwned");
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+    from = g_build_filename(dir, "base it's $(touch PWN).qcow2", NULL);
+    to = g_strdup_printf("%s/dst \"dir\"\n`x`/base $(touch %s).qcow2", dir, pwn);
+    data = g_malloc(len);
+    for (gsize i = 0; i < len; i++)
+        data[i] = (char)(i * 7 + i / 4096);
+    g_assert_true(g_file_set_contents(from, data, len, NULL));
+
+    g_assert_true(ferry_remote_copy_file(src, dst, from, to, NULL, FERRY_COPY_RELAY,
+                                         count_progress, &last, &result, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(last, ==, len);
+    g_assert_cmpuint(result.bytes, ==, len);
+    g_assert_cmpint(result.mode_used, ==, FERRY_COPY_RELAY);
+    sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+    g_assert_cmpstr(result.sha256, ==, sum);
+    g_assert_true(g_file_get_contents(to, &copied, &copied_len, NULL));
+    g_assert_cmpuint(copied_len, ==, len);
+    g_assert_true(memcmp(copied, data, len) == 0);
+    g_assert_false(g_file_test(pwn, G_FILE_TEST_EXISTS));
+
+    /* an existing destination is never overwritten */
+    g_assert_false(ferry_remote_copy_file(src, dst, from, to, NULL, FERRY_COPY_RELAY, NULL, NULL,
+                                          NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
+    g_test_message("%s", error->message);
+    g_clear_error(&error);
+    g_assert_cmpuint(count_entries(dir, ".base"), ==, 0);
+}
+
+/* A source whose contents differ between reads (a /proc file) fails the checksum check, and
+ * neither the final name nor a temporary file is left behind. */
+static void
+test_copy_checksum_mismatch_leaves_nothing(void)
+{
+    g_autoptr(FerrySshSession) src = NULL;
+    g_autoptr(FerrySshSession) dst = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *to = NULL;
+
+    if (!need_lab())
+        return;
+    src = open_good();
+    dst = open_good();
+    dir = lab_path("copy-fail");
+    to = g_build_filename(dir, "img.raw", NULL);
+
+    g_assert_false(ferry_remote_copy_file(src, dst, "/proc/self/stat", to, NULL, FERRY_COPY_RELAY,
+                                          NULL, NULL, NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
+    g_assert_nonnull(strstr(error->message, "checksum mismatch"));
+    g_test_message("%s", error->message);
+    g_clear_error(&error);
+    g_assert_false(g_file_test(to, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint(count_entries(dir, "."), ==, 0);
+
+    /* refused before anything is created */
+    g_assert_false(ferry_remote_copy_file(src, dst, "relative", to, NULL, FERRY_COPY_RELAY, NULL,
+                                          NULL, NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(ferry_remote_copy_file(src, dst, dir, to, NULL, FERRY_COPY_RELAY, NULL, NULL,
+                                          NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_test_message("%s", error->message);
+}
+
+/* ---- shared-storage detection ---- */
+
+static void
+test_storage_same_host_is_shared(void)
+{
+    g_autoptr(FerrySshSession) src = NULL;
+    g_autoptr(FerrySshSession) dst = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *missing = NULL;
+    gboolean shared = FALSE;
+
+    if (!need_lab())
+        return;
+    src = open_good();
+    dst = open_good();
+    dir = lab_path("shared dir 'x' $(y)");
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+
+    g_assert_true(ferry_storage_is_shared(src, dst, dir, &shared, &error));
+    g_assert_no_error(error);
+    g_assert_true(shared);
+    g_assert_cmpuint(count_entries(dir, "."), ==, 0); /* the marker is gone */
+
+    missing = g_build_filename(dir, "missing", NULL);
+    g_assert_false(ferry_storage_is_shared(src, dst, missing, &shared, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_test_message("%s", error->message);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1053,6 +1201,10 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/connect/unresolvable", test_connect_unresolvable);
     g_test_add_func("/ssh/sftp/file-operations", test_sftp_ops);
     g_test_add_func("/ssh/remote-disk/create-info-hash-remove", test_remote_disk);
+    g_test_add_func("/ssh/copy/relay-hostile-names-verified", test_copy_relay);
+    g_test_add_func("/ssh/copy/checksum-mismatch-leaves-nothing",
+                    test_copy_checksum_mismatch_leaves_nothing);
+    g_test_add_func("/ssh/storage/same-host-is-shared", test_storage_same_host_is_shared);
 
     if (!g_file_test(SSHD, G_FILE_TEST_IS_EXECUTABLE))
         lab.skip_reason = g_strdup(SSHD " is not installed (openssh-server)");
