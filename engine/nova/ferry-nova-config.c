@@ -14,7 +14,9 @@
 #define NOVA_GROUP "nova"
 #define PASSWORD_MAX 4096
 
+/* clang-format off */
 G_DEFINE_QUARK(ferry-nova-error-quark, ferry_nova_error)
+/* clang-format on */
 
 static const char *const role_names[] = {
     [FERRY_NOVA_ROLE_NOVA] = "nova",

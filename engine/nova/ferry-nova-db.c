@@ -16,15 +16,15 @@ struct _FerryNovaDb {
     MYSQL *conn;
     FerryNovaRole role;
     char *database;
-    char *where; /* "nova@127.0.0.1:3306", for messages */
+    char *where;        /* "nova@127.0.0.1:3306", for messages */
     GPtrArray *dry_log; /* borrowed; non-NULL in dry runs */
 };
 
 static gboolean
 errno_is_unreachable(unsigned int code)
 {
-    static const unsigned int codes[] = {CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR,
-                                         CR_UNKNOWN_HOST, CR_SERVER_GONE_ERROR, CR_SERVER_LOST};
+    static const unsigned int codes[] = {CR_CONNECTION_ERROR, CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST,
+                                         CR_SERVER_GONE_ERROR, CR_SERVER_LOST};
 
     for (gsize i = 0; i < G_N_ELEMENTS(codes); i++) {
         if (codes[i] == code)
@@ -40,8 +40,8 @@ set_db_error(GError **error, FerryNovaDb *db, unsigned int code, const char *mes
 {
     g_set_error(error, FERRY_NOVA_ERROR,
                 errno_is_unreachable(code) ? FERRY_NOVA_ERROR_UNREACHABLE : FERRY_NOVA_ERROR_DB,
-                "%s on database '%s' (%s): %s (error %u)", doing, db->database, db->where,
-                message, code);
+                "%s on database '%s' (%s): %s (error %u)", doing, db->database, db->where, message,
+                code);
 }
 
 void
@@ -91,8 +91,7 @@ ferry_nova_db_open(const FerryNovaConfig *config, FerryNovaRole role, GError **e
     if (!mysql_real_connect(db->conn, config->socket ? NULL : config->host, config->user,
                             config->password, db->database, config->socket ? 0 : config->port,
                             config->socket, CLIENT_FOUND_ROWS)) {
-        set_db_error(error, db, mysql_errno(db->conn), mysql_error(db->conn),
-                     "cannot connect");
+        set_db_error(error, db, mysql_errno(db->conn), mysql_error(db->conn), "cannot connect");
         return NULL;
     }
     if (mysql_autocommit(db->conn, 0) != 0) {
@@ -140,8 +139,8 @@ gboolean
 ferry_nova_db_commit(FerryNovaDb *db, GError **error)
 {
     if (db->dry_log) {
-        g_ptr_array_add(db->dry_log, g_strdup_printf("-- %s: COMMIT (not sent: dry run)",
-                                                     db->database));
+        g_ptr_array_add(db->dry_log,
+                        g_strdup_printf("-- %s: COMMIT (not sent: dry run)", db->database));
         ferry_nova_db_rollback(db);
         return TRUE;
     }
@@ -206,8 +205,8 @@ stmt_close(MYSQL_STMT *stmt)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MYSQL_STMT, stmt_close)
 
 static MYSQL_STMT *
-prepare_and_execute(FerryNovaDb *db, const char *sql, const FerryNovaParam *params,
-                    gsize n_params, GError **error)
+prepare_and_execute(FerryNovaDb *db, const char *sql, const FerryNovaParam *params, gsize n_params,
+                    GError **error)
 {
     g_autoptr(MYSQL_STMT) stmt = mysql_stmt_init(db->conn);
     g_autofree MYSQL_BIND *bind = g_new0(MYSQL_BIND, MAX(n_params, 1));
@@ -248,8 +247,7 @@ prepare_and_execute(FerryNovaDb *db, const char *sql, const FerryNovaParam *para
         return NULL;
     }
     if (mysql_stmt_execute(stmt) != 0) {
-        set_db_error(error, db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt),
-                     "statement failed");
+        set_db_error(error, db, mysql_stmt_errno(stmt), mysql_stmt_error(stmt), "statement failed");
         return NULL;
     }
     return g_steal_pointer(&stmt);
@@ -289,8 +287,8 @@ ferry_nova_rows_get_int(const FerryNovaRows *rows, guint row, const char *column
 }
 
 FerryNovaRows *
-ferry_nova_db_query(FerryNovaDb *db, const char *sql, const FerryNovaParam *params,
-                    gsize n_params, GError **error)
+ferry_nova_db_query(FerryNovaDb *db, const char *sql, const FerryNovaParam *params, gsize n_params,
+                    GError **error)
 {
     g_autoptr(MYSQL_STMT) stmt = NULL;
     g_autoptr(FerryNovaRows) rows = g_new0(FerryNovaRows, 1);
@@ -304,7 +302,6 @@ ferry_nova_db_query(FerryNovaDb *db, const char *sql, const FerryNovaParam *para
 
     if (db->dry_log)
         g_ptr_array_add(db->dry_log, ferry_nova_format_statement(sql, params, n_params));
-    g_debug("nova %s: %s", db->database, sql);
     stmt = prepare_and_execute(db, sql, params, n_params, error);
     if (!stmt)
         return NULL;
@@ -370,9 +367,8 @@ ferry_nova_db_query(FerryNovaDb *db, const char *sql, const FerryNovaParam *para
 }
 
 gboolean
-ferry_nova_db_exec(FerryNovaDb *db, const char *what, const char *sql,
-                   const FerryNovaParam *params, gsize n_params, gint64 expect,
-                   gint64 *insert_id, GError **error)
+ferry_nova_db_exec(FerryNovaDb *db, const char *what, const char *sql, const FerryNovaParam *params,
+                   gsize n_params, gint64 expect, gint64 *insert_id, GError **error)
 {
     g_autoptr(MYSQL_STMT) stmt = NULL;
     my_ulonglong affected;
@@ -383,7 +379,6 @@ ferry_nova_db_exec(FerryNovaDb *db, const char *what, const char *sql,
             *insert_id = 0;
         return TRUE;
     }
-    g_debug("nova %s: %s", db->database, sql);
     stmt = prepare_and_execute(db, sql, params, n_params, error);
     if (!stmt) {
         g_prefix_error(error, "%s: ", what);

@@ -152,8 +152,8 @@ ferry_nova_journal_capture(FerryNovaJournal *journal, FerryNovaDb *db, const cha
             if (value && !g_utf8_validate(value, -1, NULL)) {
                 json_object_unref(row);
                 g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_JOURNAL,
-                            "cannot save %s.%s column '%s' of row %s: not UTF-8 text", role,
-                            table, name, id);
+                            "cannot save %s.%s column '%s' of row %s: not UTF-8 text", role, table,
+                            name, id);
                 return FALSE;
             }
             if (value)

@@ -27,9 +27,9 @@ static const struct {
     const char *name;
     int state;
 } power_names[] = {
-    {"nostate", FERRY_NOVA_POWER_NOSTATE},     {"running", FERRY_NOVA_POWER_RUNNING},
-    {"paused", FERRY_NOVA_POWER_PAUSED},       {"shutdown", FERRY_NOVA_POWER_SHUTDOWN},
-    {"crashed", FERRY_NOVA_POWER_CRASHED},     {"suspended", FERRY_NOVA_POWER_SUSPENDED},
+    {"nostate", FERRY_NOVA_POWER_NOSTATE}, {"running", FERRY_NOVA_POWER_RUNNING},
+    {"paused", FERRY_NOVA_POWER_PAUSED},   {"shutdown", FERRY_NOVA_POWER_SHUTDOWN},
+    {"crashed", FERRY_NOVA_POWER_CRASHED}, {"suspended", FERRY_NOVA_POWER_SUSPENDED},
 };
 
 int

@@ -54,8 +54,7 @@ typedef struct {
     ((FerryNovaParam){.type = (s) ? FERRY_NOVA_PARAM_STR : FERRY_NOVA_PARAM_NULL, .str = (s)})
 #define NP_INT(n) ((FerryNovaParam){.type = FERRY_NOVA_PARAM_INT, .num = (n)})
 #define NP_ARGS(...)                                                                               \
-    (const FerryNovaParam[]){__VA_ARGS__},                                                         \
-        G_N_ELEMENTS(((const FerryNovaParam[]){__VA_ARGS__}))
+    (const FerryNovaParam[]){__VA_ARGS__}, G_N_ELEMENTS(((const FerryNovaParam[]){__VA_ARGS__}))
 #define NP_NONE NULL, 0
 
 /* Rows of a result, every value as text (NULL for SQL NULL). */
@@ -117,9 +116,8 @@ const char *ferry_nova_journal_get_string(const FerryNovaJournal *journal, const
 
 /* Saves the before-image of every row of @table matching @where (a constant SQL condition
  * with ? placeholders), locking them.  A row saved before keeps its first image. */
-gboolean ferry_nova_journal_capture(FerryNovaJournal *journal, FerryNovaDb *db,
-                                    const char *table, const char *where,
-                                    const FerryNovaParam *params, gsize n_params,
+gboolean ferry_nova_journal_capture(FerryNovaJournal *journal, FerryNovaDb *db, const char *table,
+                                    const char *where, const FerryNovaParam *params, gsize n_params,
                                     GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* A row this step inserted: undo deletes it. */
 void ferry_nova_journal_add_inserted(FerryNovaJournal *journal, FerryNovaRole role,
@@ -162,8 +160,7 @@ char *ferry_nova_pending_add(FerryNovaConfig *config, const FerryNovaRequest *re
                              GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Applies @request; on UNREACHABLE queues it and fails with QUEUED. */
-FerryNovaResult *ferry_nova_apply_or_queue(FerryNovaConfig *config,
-                                           const FerryNovaRequest *request,
+FerryNovaResult *ferry_nova_apply_or_queue(FerryNovaConfig *config, const FerryNovaRequest *request,
                                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -22,7 +22,7 @@
 
 /* Statuses of a migration that is still in flight (nova/objects/migration.py). */
 #define IN_FLIGHT_STATUSES                                                                         \
-    "('queued', 'accepted', 'pre-migrating', 'preparing', 'running', 'post-migrating', "         \
+    "('queued', 'accepted', 'pre-migrating', 'preparing', 'running', 'post-migrating', "           \
     "'migrating')"
 
 typedef enum {
@@ -96,8 +96,8 @@ sync_set_phase(FerryNovaSync *sync, SyncPhase phase, GError **error)
 {
     if (sync->phase != SYNC_PHASE_BEGUN) {
         g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED,
-                    "Nova sync of instance '%s' is already %s, cannot make it %s",
-                    sync->instance, sync_phase_names[sync->phase], sync_phase_names[phase]);
+                    "Nova sync of instance '%s' is already %s, cannot make it %s", sync->instance,
+                    sync_phase_names[sync->phase], sync_phase_names[phase]);
         return FALSE;
     }
     sync->phase = phase;
@@ -252,8 +252,7 @@ placement_plan_clear(PlacementPlan *plan)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PlacementPlan, placement_plan_clear)
 
 static gint64
-count_rows(FerryNovaDb *db, const char *sql, const FerryNovaParam *params, gsize n,
-           GError **error)
+count_rows(FerryNovaDb *db, const char *sql, const FerryNovaParam *params, gsize n, GError **error)
 {
     g_autoptr(FerryNovaRows) rows = ferry_nova_db_query(db, sql, params, n, error);
 
@@ -349,8 +348,7 @@ placement_prepare(FerryNovaDb *pl, const char *instance, const ComputeNode *src,
         "OR MOD(a.used, inv.step_size) <> 0 "
         "OR COALESCE(u.used, 0) + a.used > (inv.total - inv.reserved) * inv.allocation_ratio) "
         "ORDER BY class",
-        NP_ARGS(NP_INT(plan->dst_rp), NP_INT(plan->dst_rp), NP_STR(instance),
-                NP_INT(plan->src_rp)),
+        NP_ARGS(NP_INT(plan->dst_rp), NP_INT(plan->dst_rp), NP_STR(instance), NP_INT(plan->src_rp)),
         error);
     if (!bad)
         return FALSE;
@@ -365,11 +363,10 @@ placement_prepare(FerryNovaDb *pl, const char *instance, const ComputeNode *src,
                                        ferry_nova_rows_get(bad, i, "class"),
                                        ferry_nova_rows_get(bad, i, "used"));
             else
-                g_string_append_printf(why, "%s %s: %s of %s used",
-                                       ferry_nova_rows_get(bad, i, "class"),
-                                       ferry_nova_rows_get(bad, i, "used"),
-                                       ferry_nova_rows_get(bad, i, "usage_now"),
-                                       ferry_nova_rows_get(bad, i, "capacity"));
+                g_string_append_printf(
+                    why, "%s %s: %s of %s used", ferry_nova_rows_get(bad, i, "class"),
+                    ferry_nova_rows_get(bad, i, "used"), ferry_nova_rows_get(bad, i, "usage_now"),
+                    ferry_nova_rows_get(bad, i, "capacity"));
         }
         g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CAPACITY,
                     "destination provider '%s' cannot hold the allocations of instance '%s' "
@@ -388,8 +385,8 @@ placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance
 
     if (!ferry_nova_journal_capture(journal, pl, "allocations", "consumer_id = ?",
                                     NP_ARGS(NP_STR(instance)), error) ||
-        !ferry_nova_journal_capture(journal, pl, "consumers", "uuid = ?",
-                                    NP_ARGS(NP_STR(instance)), error) ||
+        !ferry_nova_journal_capture(journal, pl, "consumers", "uuid = ?", NP_ARGS(NP_STR(instance)),
+                                    error) ||
         !ferry_nova_journal_capture(journal, pl, "resource_providers", "id = ?",
                                     NP_ARGS(NP_INT(plan->dst_rp)), error))
         return FALSE;
@@ -399,8 +396,8 @@ placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance
 
         if (!ferry_nova_journal_capture(journal, pl, "allocations", "consumer_id = ?",
                                         NP_ARGS(NP_STR(uuid)), error) ||
-            !ferry_nova_journal_capture(journal, pl, "consumers", "uuid = ?",
-                                        NP_ARGS(NP_STR(uuid)), error))
+            !ferry_nova_journal_capture(journal, pl, "consumers", "uuid = ?", NP_ARGS(NP_STR(uuid)),
+                                        error))
             return FALSE;
         n_allocs = count_rows(pl, "SELECT COUNT(*) AS n FROM allocations WHERE consumer_id = ?",
                               NP_ARGS(NP_STR(uuid)), error);
@@ -421,41 +418,41 @@ placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance
         return TRUE;
 
     if (plan->n_dst == 0) {
-        if (!ferry_nova_db_exec(pl, "move the instance's allocations to the destination",
-                                "UPDATE allocations SET resource_provider_id = ?, "
-                                "updated_at = UTC_TIMESTAMP() "
-                                "WHERE consumer_id = ? AND resource_provider_id = ?",
-                                NP_ARGS(NP_INT(plan->dst_rp), NP_STR(instance),
-                                        NP_INT(plan->src_rp)),
-                                plan->n_src, NULL, error))
+        if (!ferry_nova_db_exec(
+                pl, "move the instance's allocations to the destination",
+                "UPDATE allocations SET resource_provider_id = ?, "
+                "updated_at = UTC_TIMESTAMP() "
+                "WHERE consumer_id = ? AND resource_provider_id = ?",
+                NP_ARGS(NP_INT(plan->dst_rp), NP_STR(instance), NP_INT(plan->src_rp)), plan->n_src,
+                NULL, error))
             return FALSE;
     } else {
         /* A dead Nova attempt already claimed the destination for the instance. */
         if (!ferry_nova_db_exec(pl, "drop the instance's allocations on the source",
                                 "DELETE FROM allocations "
                                 "WHERE consumer_id = ? AND resource_provider_id = ?",
-                                NP_ARGS(NP_STR(instance), NP_INT(plan->src_rp)), plan->n_src,
-                                NULL, error))
+                                NP_ARGS(NP_STR(instance), NP_INT(plan->src_rp)), plan->n_src, NULL,
+                                error))
             return FALSE;
     }
     /* Placement bumps the providers that receive allocations, and the consumer. */
     if (!ferry_nova_db_exec(pl, "bump the destination provider's generation",
                             "UPDATE resource_providers SET generation = generation + 1, "
                             "updated_at = UTC_TIMESTAMP() WHERE id = ? AND generation = ?",
-                            NP_ARGS(NP_INT(plan->dst_rp), NP_INT(plan->dst_generation)), 1,
-                            NULL, error))
+                            NP_ARGS(NP_INT(plan->dst_rp), NP_INT(plan->dst_generation)), 1, NULL,
+                            error))
         return FALSE;
     consumer = ferry_nova_db_query(pl, "SELECT generation FROM consumers WHERE uuid = ?",
                                    NP_ARGS(NP_STR(instance)), error);
     if (!consumer)
         return FALSE;
     if (consumer->rows->len == 1 &&
-        !ferry_nova_db_exec(pl, "bump the instance consumer's generation",
-                            "UPDATE consumers SET generation = generation + 1, "
-                            "updated_at = UTC_TIMESTAMP() WHERE uuid = ? AND generation = ?",
-                            NP_ARGS(NP_STR(instance),
-                                    NP_INT(ferry_nova_rows_get_int(consumer, 0, "generation"))),
-                            1, NULL, error))
+        !ferry_nova_db_exec(
+            pl, "bump the instance consumer's generation",
+            "UPDATE consumers SET generation = generation + 1, "
+            "updated_at = UTC_TIMESTAMP() WHERE uuid = ? AND generation = ?",
+            NP_ARGS(NP_STR(instance), NP_INT(ferry_nova_rows_get_int(consumer, 0, "generation"))),
+            1, NULL, error))
         return FALSE;
     return TRUE;
 }
@@ -581,20 +578,21 @@ complete_migration(FerryNovaDb *nova, gboolean has_dest_compute_id, gint64 id,
                    const ComputeNode *dst, GError **error)
 {
     if (has_dest_compute_id)
-        return ferry_nova_db_exec(nova, "complete the migration",
-                                  "UPDATE migrations SET status = 'completed', dest_compute = ?, "
-                                  "dest_node = ?, dest_host = ?, dest_compute_id = ?, "
-                                  "updated_at = UTC_TIMESTAMP() WHERE id = ? AND status = 'running'",
-                                  NP_ARGS(NP_STR(dst->host), NP_STR(dst->node),
-                                          NP_STR(dst->host_ip), NP_INT(dst->id), NP_INT(id)),
-                                  1, NULL, error);
-    return ferry_nova_db_exec(nova, "complete the migration",
-                              "UPDATE migrations SET status = 'completed', dest_compute = ?, "
-                              "dest_node = ?, dest_host = ?, updated_at = UTC_TIMESTAMP() "
-                              "WHERE id = ? AND status = 'running'",
-                              NP_ARGS(NP_STR(dst->host), NP_STR(dst->node), NP_STR(dst->host_ip),
-                                      NP_INT(id)),
-                              1, NULL, error);
+        return ferry_nova_db_exec(
+            nova, "complete the migration",
+            "UPDATE migrations SET status = 'completed', dest_compute = ?, "
+            "dest_node = ?, dest_host = ?, dest_compute_id = ?, "
+            "updated_at = UTC_TIMESTAMP() WHERE id = ? AND status = 'running'",
+            NP_ARGS(NP_STR(dst->host), NP_STR(dst->node), NP_STR(dst->host_ip), NP_INT(dst->id),
+                    NP_INT(id)),
+            1, NULL, error);
+    return ferry_nova_db_exec(
+        nova, "complete the migration",
+        "UPDATE migrations SET status = 'completed', dest_compute = ?, "
+        "dest_node = ?, dest_host = ?, updated_at = UTC_TIMESTAMP() "
+        "WHERE id = ? AND status = 'running'",
+        NP_ARGS(NP_STR(dst->host), NP_STR(dst->node), NP_STR(dst->host_ip), NP_INT(id)), 1, NULL,
+        error);
 }
 
 static char *
@@ -607,8 +605,8 @@ request_id_for(const char *migration_uuid)
  * A crash between the two leaves a "prepared" entry and a finish that replays cleanly:
  * the cell part is then found done, the placement part is idempotent. */
 static gboolean
-commit_all(FerryNovaConfig *config, FerryNovaJournal *journal, FerryNovaDb *nova,
-           FerryNovaDb *pl, GError **error)
+commit_all(FerryNovaConfig *config, FerryNovaJournal *journal, FerryNovaDb *nova, FerryNovaDb *pl,
+           GError **error)
 {
     if (ferry_nova_db_is_dry_run(nova)) {
         ferry_nova_db_rollback(nova);
@@ -704,8 +702,8 @@ ferry_nova_sync_begin(FerryNovaConfig *config, const char *instance_uuid, const 
     ferry_nova_journal_set_string(journal, "after_host", src_host);
     ferry_nova_journal_set_string(journal, "after_task_state", "migrating");
     ferry_nova_journal_set_string(journal, "migration_uuid", sync->migration_uuid);
-    if (!ferry_nova_journal_capture(journal, nova, "instances", "id = ?",
-                                    NP_ARGS(NP_INT(inst.id)), error) ||
+    if (!ferry_nova_journal_capture(journal, nova, "instances", "id = ?", NP_ARGS(NP_INT(inst.id)),
+                                    error) ||
         !ferry_nova_db_exec(nova, "take Nova's lock on the instance",
                             "UPDATE instances SET task_state = 'migrating', "
                             "updated_at = UTC_TIMESTAMP() WHERE id = ? AND uuid = ? "
@@ -714,8 +712,7 @@ ferry_nova_sync_begin(FerryNovaConfig *config, const char *instance_uuid, const 
                             NP_ARGS(NP_INT(inst.id), NP_STR(instance_uuid), NP_STR(src_host)), 1,
                             NULL, error) ||
         !insert_migration(nova, journal, has_dest_compute_id, sync->migration_uuid, "running",
-                          migration_type, instance_uuid, &inst, src_host, src.node, &dst,
-                          error) ||
+                          migration_type, instance_uuid, &inst, src_host, src.node, &dst, error) ||
         !insert_action(nova, journal, instance_uuid, &inst, request_id, FALSE, error) ||
         !commit_all(config, journal, nova, NULL, error))
         goto fail;
@@ -733,8 +730,7 @@ fail:
 /* ------------------------------------------------------------------ finish */
 
 static FerryNovaResult *
-apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_run,
-             GError **error)
+apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_run, GError **error)
 {
     g_autoptr(FerryNovaResult) result = g_new0(FerryNovaResult, 1);
     g_autoptr(FerryNovaDb) nova = NULL;
@@ -781,8 +777,7 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
     mig = ferry_nova_db_query(nova,
                               "SELECT id, status, source_compute, source_node FROM migrations "
                               "WHERE uuid = ? AND instance_uuid = ? AND deleted = 0 FOR UPDATE",
-                              NP_ARGS(NP_STR(req->migration_uuid), NP_STR(req->instance)),
-                              error);
+                              NP_ARGS(NP_STR(req->migration_uuid), NP_STR(req->instance)), error);
     if (!mig)
         goto fail;
     if (mig->rows->len == 1 && g_strcmp0(ferry_nova_rows_get(mig, 0, "status"), "completed") == 0) {
@@ -857,12 +852,12 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
 
     if (!cell_done) {
         /* Attempts of Nova's own that died half-way: closed as its rollback would. */
-        stale = ferry_nova_db_query(nova,
-                                    "SELECT id, uuid, status FROM migrations "
-                                    "WHERE instance_uuid = ? AND deleted = 0 AND uuid <> ? "
-                                    "AND status IN " IN_FLIGHT_STATUSES " FOR UPDATE",
-                                    NP_ARGS(NP_STR(req->instance), NP_STR(req->migration_uuid)),
-                                    error);
+        stale =
+            ferry_nova_db_query(nova,
+                                "SELECT id, uuid, status FROM migrations "
+                                "WHERE instance_uuid = ? AND deleted = 0 AND uuid <> ? "
+                                "AND status IN " IN_FLIGHT_STATUSES " FOR UPDATE",
+                                NP_ARGS(NP_STR(req->instance), NP_STR(req->migration_uuid)), error);
         if (!stale ||
             !ferry_nova_journal_capture(journal, nova, "instances", "id = ?",
                                         NP_ARGS(NP_INT(inst.id)), error) ||
@@ -872,13 +867,11 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
             !ferry_nova_journal_capture(journal, nova, "migrations",
                                         "instance_uuid = ? AND deleted = 0 AND (uuid = ? OR "
                                         "status IN " IN_FLIGHT_STATUSES ")",
-                                        NP_ARGS(NP_STR(req->instance),
-                                                NP_STR(req->migration_uuid)),
+                                        NP_ARGS(NP_STR(req->instance), NP_STR(req->migration_uuid)),
                                         error) ||
             !ferry_nova_journal_capture(journal, nova, "instance_actions",
                                         "instance_uuid = ? AND request_id = ?",
-                                        NP_ARGS(NP_STR(req->instance), NP_STR(request_id)),
-                                        error))
+                                        NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), error))
             goto fail;
         for (guint i = 0; i < stale->rows->len; i++)
             g_ptr_array_add(stale_uuids, g_strdup(ferry_nova_rows_get(stale, i, "uuid")));
@@ -904,8 +897,8 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
                        "updated_at = UTC_TIMESTAMP() WHERE id = ? AND uuid = ? AND deleted = 0 "
                        "AND host = ? AND node = ? AND task_state <=> ?",
                        NP_ARGS(NP_STR(dst.host), NP_STR(dst.node), NP_INT(req->power_state),
-                               NP_STR(az), NP_INT(inst.id), NP_STR(req->instance),
-                               NP_STR(src.host), NP_STR(src.node), NP_STR(inst.task_state)),
+                               NP_STR(az), NP_INT(inst.id), NP_STR(req->instance), NP_STR(src.host),
+                               NP_STR(src.node), NP_STR(inst.task_state)),
                        1, NULL, error)) {
             goto fail;
         }
@@ -937,8 +930,7 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
         } else if (!insert_migration(nova, journal, has_dest_compute_id, req->migration_uuid,
                                      "completed", req->migration_type, req->instance, &inst,
                                      src.host, src.node, &dst, error) ||
-                   !insert_action(nova, journal, req->instance, &inst, request_id, TRUE,
-                                  error)) {
+                   !insert_action(nova, journal, req->instance, &inst, request_id, TRUE, error)) {
             goto fail;
         }
     }
@@ -957,8 +949,7 @@ fail:
 /* ------------------------------------------------------------------ abort */
 
 static FerryNovaResult *
-apply_abort(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_run,
-            GError **error)
+apply_abort(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_run, GError **error)
 {
     g_autoptr(FerryNovaResult) result = g_new0(FerryNovaResult, 1);
     g_autoptr(FerryNovaDb) nova = NULL;
@@ -979,8 +970,7 @@ apply_abort(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_r
     mig = ferry_nova_db_query(nova,
                               "SELECT id, status FROM migrations WHERE uuid = ? "
                               "AND instance_uuid = ? AND deleted = 0 FOR UPDATE",
-                              NP_ARGS(NP_STR(req->migration_uuid), NP_STR(req->instance)),
-                              error);
+                              NP_ARGS(NP_STR(req->migration_uuid), NP_STR(req->instance)), error);
     if (!mig)
         goto fail;
     if (mig->rows->len != 1) {
@@ -997,8 +987,8 @@ apply_abort(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_r
     ferry_nova_journal_set_string(journal, "after_host", inst.host);
     ferry_nova_journal_set_string(journal, "after_task_state", NULL);
     ferry_nova_journal_set_string(journal, "migration_uuid", req->migration_uuid);
-    if (!ferry_nova_journal_capture(journal, nova, "instances", "id = ?",
-                                    NP_ARGS(NP_INT(inst.id)), error) ||
+    if (!ferry_nova_journal_capture(journal, nova, "instances", "id = ?", NP_ARGS(NP_INT(inst.id)),
+                                    error) ||
         !ferry_nova_journal_capture(journal, nova, "migrations", "id = ?",
                                     NP_ARGS(NP_INT(ferry_nova_rows_get_int(mig, 0, "id"))),
                                     error) ||
@@ -1019,8 +1009,7 @@ apply_abort(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_r
                             "UPDATE instance_actions SET finish_time = UTC_TIMESTAMP(), "
                             "updated_at = UTC_TIMESTAMP(), message = 'Error' "
                             "WHERE instance_uuid = ? AND request_id = ?",
-                            NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), -1, NULL,
-                            error) ||
+                            NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), -1, NULL, error) ||
         !commit_all(config, journal, nova, NULL, error))
         goto fail;
     if (!dry_run)
@@ -1042,8 +1031,7 @@ ferry_nova_apply(FerryNovaConfig *config, const FerryNovaRequest *request, gbool
 }
 
 FerryNovaResult *
-ferry_nova_apply_or_queue(FerryNovaConfig *config, const FerryNovaRequest *request,
-                          GError **error)
+ferry_nova_apply_or_queue(FerryNovaConfig *config, const FerryNovaRequest *request, GError **error)
 {
     g_autoptr(GError) local = NULL;
     g_autofree char *id = NULL;
@@ -1091,8 +1079,7 @@ ferry_nova_sync_finish(FerryNovaSync *sync, int power_state, GError **error)
             sync->phase = SYNC_PHASE_QUEUED;
         else
             sync->phase = SYNC_PHASE_BEGUN; /* nothing was written: abort is still possible */
-        g_propagate_prefixed_error(error, g_steal_pointer(&local),
-                                   "cannot finish the Nova sync: ");
+        g_propagate_prefixed_error(error, g_steal_pointer(&local), "cannot finish the Nova sync: ");
         return FALSE;
     }
     g_free(sync->journal_id);
@@ -1122,8 +1109,7 @@ ferry_nova_sync_abort(FerryNovaSync *sync, GError **error)
             sync->phase = SYNC_PHASE_QUEUED;
         else
             sync->phase = SYNC_PHASE_BEGUN;
-        g_propagate_prefixed_error(error, g_steal_pointer(&local),
-                                   "cannot abort the Nova sync: ");
+        g_propagate_prefixed_error(error, g_steal_pointer(&local), "cannot abort the Nova sync: ");
         return FALSE;
     }
     g_free(sync->journal_id);

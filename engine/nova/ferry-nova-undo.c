@@ -54,8 +54,8 @@ restore_row(FerryNovaDb *db, const char *table, JsonObject *row, GError **error)
     gboolean update;
 
     if (!id) {
-        g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_JOURNAL,
-                    "a saved %s row has no id", table);
+        g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_JOURNAL, "a saved %s row has no id",
+                    table);
         return FALSE;
     }
     row_id = g_ascii_strtoll(id, NULL, 10);
@@ -124,8 +124,8 @@ undo_role(FerryNovaJournal *journal, FerryNovaDb *db, GError **error)
             continue;
         sql = g_strdup_printf("DELETE FROM `%s` WHERE id = ?", table);
         if (!ferry_nova_db_exec(db, "remove a row the step inserted", sql,
-                                NP_ARGS(NP_INT(json_object_get_int_member(ins, "id"))), 1,
-                                NULL, error))
+                                NP_ARGS(NP_INT(json_object_get_int_member(ins, "id"))), 1, NULL,
+                                error))
             return FALSE;
     }
     for (guint i = 0; i < json_array_get_length(images); i++) {
@@ -169,8 +169,10 @@ check_after_state(FerryNovaJournal *journal, FerryNovaDb *nova, GError **error)
                     "instance '%s' changed since this step (host '%s', task_state '%s'; the "
                     "step left host '%s', task_state '%s'): refusing to undo over it",
                     instance, ferry_nova_rows_get(rows, 0, "host"),
-                    ferry_nova_rows_get(rows, 0, "task_state") ? ferry_nova_rows_get(rows, 0, "task_state") : "none", host,
-                    task_state ? task_state : "none");
+                    ferry_nova_rows_get(rows, 0, "task_state")
+                        ? ferry_nova_rows_get(rows, 0, "task_state")
+                        : "none",
+                    host, task_state ? task_state : "none");
         return FALSE;
     }
     return TRUE;

@@ -119,10 +119,10 @@ const char *ferry_nova_sync_get_migration_uuid(const FerryNovaSync *sync);
 const char *ferry_nova_sync_get_journal_id(const FerryNovaSync *sync);
 
 typedef struct {
-    char *journal_id;     /* undo id; NULL for dry runs and no-ops */
-    char *migration_uuid; /* the migration row written */
-    gboolean already_done;   /* the instance was already synced by this id: nothing written */
-    GPtrArray *statements;   /* char*: every statement with its values (dry run only) */
+    char *journal_id;      /* undo id; NULL for dry runs and no-ops */
+    char *migration_uuid;  /* the migration row written */
+    gboolean already_done; /* the instance was already synced by this id: nothing written */
+    GPtrArray *statements; /* char*: every statement with its values (dry run only) */
 } FerryNovaResult;
 
 void ferry_nova_result_free(FerryNovaResult *result);
@@ -148,9 +148,9 @@ gboolean ferry_nova_undo(FerryNovaConfig *config, const char *journal_id,
                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 typedef struct {
-    guint replayed;   /* applied now */
-    guint already;    /* had been applied already: dropped from the queue */
-    guint remaining;  /* still queued (database still unreachable) */
+    guint replayed;    /* applied now */
+    guint already;     /* had been applied already: dropped from the queue */
+    guint remaining;   /* still queued (database still unreachable) */
     GPtrArray *failed; /* char*: "ID: reason" for entries moved aside (refused) */
 } FerryNovaReplay;
 

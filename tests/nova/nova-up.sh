@@ -191,9 +191,10 @@ cmd_start() {
         [ -s "$LAB/etc/$f" ] || (umask 077; new_secret > "$LAB/etc/$f")
     done
     DB_PORT=$(free_port); PLACEMENT_PORT=$(free_port); NOVA_PORT=$(free_port); NEUTRON_PORT=$(free_port)
+    DOWN_PORT=$(free_port)  # nothing listens there: "the database is down"
     start_mariadb
     write_config
-    [ -f "$LAB/pristine.sql" ] || sync_schemas
+    if [ -f "$LAB/pristine.sql" ]; then fix_cell_mappings "$DB_PORT"; else sync_schemas; fi
     start_apis
     # Taken after placement-api's first start, which fills resource_classes and traits.
     if [ ! -f "$LAB/pristine.sql" ]; then
@@ -204,6 +205,7 @@ cmd_start() {
 lab=$LAB
 db_host=127.0.0.1
 db_port=$DB_PORT
+down_port=$DOWN_PORT
 db_user=ferry
 db_password_file=$LAB/etc/ferry-db-password
 nova_url=http://127.0.0.1:$NOVA_PORT/v2.1
@@ -214,9 +216,18 @@ ENV
     echo "$LAB/state.env"
 }
 
+# cell_mappings hold the URL of the cell databases, with the port of the run that
+# created them: point them at this run's server.
+fix_cell_mappings() {
+    echo "UPDATE nova_api.cell_mappings SET database_connection =
+          REGEXP_REPLACE(database_connection, '@127\\.0\\.0\\.1:[0-9]+/', '@127.0.0.1:$1/');" |
+        "${ROOT[@]}"
+}
+
 cmd_reset_db() {
-    [ -f "$LAB/pristine.sql" ] || die "not started"
+    [ -f "$LAB/pristine.sql" ] && [ -f "$LAB/state.env" ] || die "not started"
     "${ROOT[@]}" < "$LAB/pristine.sql"
+    fix_cell_mappings "$(sed -n 's/^db_port=//p' "$LAB/state.env")"
     "${ROOT[@]}" < "$HERE/data/seed.sql"
 }
 
