@@ -6,6 +6,7 @@
 #
 #   nova-up.sh start      install what is missing, start everything, write $LAB/state.env
 #   nova-up.sh reset-db   restore the freshly synced databases and load data/seed.sql
+#   nova-up.sh newer-schema  add the columns of Nova 2023.2 (instances.compute_id, ...)
 #   nova-up.sh stop       stop what start started (by recorded PID only)
 #
 # Env: FERRY_NOVA_LAB (default /tmp/ferry-nova-lab.$UID), FERRY_NOVA_SKIP_APT=1.
@@ -79,7 +80,8 @@ CNF
     local fresh=0
     if [ ! -d "$LAB/mysql/mysql" ]; then
         mariadb-install-db --defaults-file="$LAB/etc/my.cnf" --skip-test-db \
-            --auth-root-authentication-method=socket > "$LAB/log/install-db.log" 2>&1
+            --auth-root-authentication-method=socket > "$LAB/log/install-db.log" 2>&1 \
+            || { head -5 "$LAB/log/install-db.log" >&2; die "mariadb-install-db failed"; }
         fresh=1
     fi
     /usr/sbin/mariadbd --defaults-file="$LAB/etc/my.cnf" > "$LAB/log/mariadbd.log" 2>&1 &
@@ -182,6 +184,8 @@ start_apis() {
 
 cmd_start() {
     mkdir -p "$LAB"/{mysql,run,log,etc,state}
+    # mariadbd runs as mysql and must reach its datadir; the secrets stay in etc/ (0700).
+    chmod 755 "$LAB"
     chmod 700 "$LAB/etc"
     install_packages
     alive mariadbd && die "already started (state in $LAB/state.env)"
@@ -231,6 +235,15 @@ cmd_reset_db() {
     "${ROOT[@]}" < "$HERE/data/seed.sql"
 }
 
+# The columns Nova 2023.2 (alembic 1acf2c98e646) adds, to test schema detection with the
+# Zed tools Debian 12 ships.  reset-db drops them again (the dump recreates the tables).
+cmd_newer_schema() {
+    "${ROOT[@]}" <<'SQL'
+ALTER TABLE nova.instances ADD COLUMN compute_id BIGINT NULL;
+ALTER TABLE nova.migrations ADD COLUMN dest_compute_id BIGINT NULL;
+SQL
+}
+
 cmd_stop() {
     local n p
     for n in nova-api neutron-stub placement-api mariadbd; do
@@ -246,6 +259,7 @@ cmd_stop() {
 case "${1:-}" in
 start) cmd_start ;;
 reset-db) cmd_reset_db ;;
+newer-schema) cmd_newer_schema ;;
 stop) cmd_stop ;;
-*) die "usage: $0 start|reset-db|stop" ;;
+*) die "usage: $0 start|reset-db|newer-schema|stop" ;;
 esac

@@ -82,14 +82,27 @@ load_config(const char *port, GError **error)
     return ferry_nova_config_load(lab.inventory, lab.inventory_path, error);
 }
 
+static void
+run_harness(const char *command)
+{
+    const char *argv[] = {state("harness"), command, NULL};
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "FERRY_NOVA_LAB", state("lab"), TRUE);
+    int status = 0;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                               &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}
+
 /* Each test starts from the synced schemas plus data/seed.sql, and an empty journal. */
 static gboolean
 lab_reset(void)
 {
-    const char *argv[] = {NULL, "reset-db", NULL};
+    const char *rm[] = {"rm", "-rf", NULL, NULL};
     g_autofree char *journal = NULL;
     g_autoptr(GError) error = NULL;
-    g_auto(GStrv) envp = NULL;
     int status = 0;
 
     if (!lab.env) {
@@ -97,20 +110,11 @@ lab_reset(void)
                     "(FERRY_NOVA_STATE names its state.env)");
         return FALSE;
     }
-    argv[0] = state("harness");
-    envp = g_environ_setenv(g_get_environ(), "FERRY_NOVA_LAB", state("lab"), TRUE);
-    g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
-                               &status, &error));
-    g_assert_no_error(error);
-    g_assert_true(g_spawn_check_wait_status(status, NULL));
-
+    run_harness("reset-db");
     journal = g_build_filename(lab.tmpdir, "journal", NULL);
-    {
-        const char *rm[] = {"rm", "-rf", journal, NULL};
-
-        g_assert_true(g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL,
-                                   NULL, &status, NULL));
-    }
+    rm[2] = journal;
+    g_assert_true(g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                               &status, NULL));
     g_clear_pointer(&lab.config, ferry_nova_config_free);
     lab.config = load_config(state("db_port"), &error);
     g_assert_no_error(error);
@@ -629,6 +633,62 @@ test_unreachable_queued_replayed_once(void)
     assert_synced_to_b();
 }
 
+/* ferry migrate's path: begin reached the database, finish does not. */
+static void
+test_two_phase_finish_queued(void)
+{
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(FerryNovaReplay) replay = NULL;
+    g_autoptr(GError) error = NULL;
+    guint port;
+
+    if (!lab_reset())
+        return;
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    port = lab.config->port;
+    lab.config->port = atoi(state("down_port"));
+    g_assert_false(ferry_nova_sync_finish(sync, FERRY_NOVA_POWER_RUNNING, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED);
+    g_clear_error(&error);
+    assert_api_shows("hostA", "hostA", RP_A, "MIGRATING");
+    lab.config->port = port;
+
+    replay = ferry_nova_replay_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->replayed, ==, 1);
+    assert_synced_to_b();
+    g_assert_cmpuint(count_migrations(), ==, 1);
+}
+
+/* Nova 2023.2 adds instances.compute_id and migrations.dest_compute_id: detected, filled. */
+static void
+test_newer_schema_compute_id(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dst_id = NULL;
+    g_autofree char *compute_id = NULL;
+    g_autofree char *dest_compute_id = NULL;
+
+    if (!lab_reset())
+        return;
+    run_harness("newer-schema");
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    dst_id =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT id FROM compute_nodes WHERE host = ?", "hostB");
+    compute_id = query_value(FERRY_NOVA_ROLE_NOVA,
+                             "SELECT compute_id FROM instances WHERE uuid = ?", INSTANCE);
+    dest_compute_id =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT dest_compute_id FROM migrations WHERE uuid = ?",
+                    result->migration_uuid);
+    g_assert_cmpstr(compute_id, ==, dst_id);
+    g_assert_cmpstr(dest_compute_id, ==, dst_id);
+    assert_synced_to_b();
+}
+
 static void
 test_undo_restores_identical_rows(void)
 {
@@ -874,6 +934,9 @@ main(int argc, char **argv)
     g_test_add_func("/nova/sync/hostile-names-cannot-inject", test_hostile_names);
     g_test_add_func("/nova/queue/unreachable-queued-replayed-once",
                     test_unreachable_queued_replayed_once);
+    g_test_add_func("/nova/queue/two-phase-finish-queued-then-replayed",
+                    test_two_phase_finish_queued);
+    g_test_add_func("/nova/sync/newer-schema-fills-compute-id", test_newer_schema_compute_id);
     g_test_add_func("/nova/undo/restores-identical-rows", test_undo_restores_identical_rows);
     g_test_add_func("/nova/cli/dry-run-prints-statements", test_cli_dry_run);
     rc = g_test_run();
