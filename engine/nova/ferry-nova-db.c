@@ -222,7 +222,12 @@ prepare_and_execute(FerryNovaDb *db, const char *sql, const FerryNovaParam *para
                      "cannot prepare a statement");
         return NULL;
     }
-    g_return_val_if_fail(mysql_stmt_param_count(stmt) == n_params, NULL);
+    if (mysql_stmt_param_count(stmt) != n_params) {
+        g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_DB,
+                    "statement has %lu placeholders but %" G_GSIZE_FORMAT " values: %s",
+                    mysql_stmt_param_count(stmt), n_params, sql);
+        return NULL;
+    }
     for (gsize i = 0; i < n_params; i++) {
         switch (params[i].type) {
         case FERRY_NOVA_PARAM_NULL:

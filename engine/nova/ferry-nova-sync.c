@@ -924,7 +924,7 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
                                     "UPDATE instance_actions SET finish_time = UTC_TIMESTAMP(), "
                                     "updated_at = UTC_TIMESTAMP() "
                                     "WHERE instance_uuid = ? AND request_id = ?",
-                                    NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), -1, NULL,
+                                    NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), 1, NULL,
                                     error))
                 goto fail;
         } else if (!insert_migration(nova, journal, has_dest_compute_id, req->migration_uuid,
@@ -1009,7 +1009,7 @@ apply_abort(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_r
                             "UPDATE instance_actions SET finish_time = UTC_TIMESTAMP(), "
                             "updated_at = UTC_TIMESTAMP(), message = 'Error' "
                             "WHERE instance_uuid = ? AND request_id = ?",
-                            NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), -1, NULL, error) ||
+                            NP_ARGS(NP_STR(req->instance), NP_STR(request_id)), 1, NULL, error) ||
         !commit_all(config, journal, nova, NULL, error))
         goto fail;
     if (!dry_run)

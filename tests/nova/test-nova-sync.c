@@ -745,6 +745,8 @@ test_dead_attempt_cleaned(void)
     g_autoptr(GError) error = NULL;
     g_autoptr(JsonNode) dead = NULL;
     g_autofree char *status = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
 
     if (!lab_reset())
         return;
@@ -775,6 +777,7 @@ test_dead_attempt_cleaned(void)
              "used FROM allocations WHERE consumer_id = ?",
              DEAD_MIGRATION);
 
+    before = snapshot();
     result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
                                      &error);
     g_assert_no_error(error);
@@ -786,6 +789,12 @@ test_dead_attempt_cleaned(void)
     g_assert_cmpuint(json_object_get_size(
                          json_object_get_object_member(json_node_get_object(dead), "allocations")),
                      ==, 0);
+
+    /* Undo puts the deleted consumer and allocations back too. */
+    g_assert_true(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_no_error(error);
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
 }
 
 static void
