@@ -14,6 +14,7 @@
 #include "engine/ferry-migrate-params.h"
 #include "engine/ferry-monitor.h"
 #include "engine/ferry-virt-util.h"
+#include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
@@ -74,6 +75,7 @@ ferry_migrate_result_free(FerryMigrateResult *result)
     g_clear_pointer(&result->xml, ferry_domain_xml_free);
     g_free(result->dest_xml);
     g_free(result->dst_state);
+    g_free(result->nova_status);
     g_free(result);
 }
 
@@ -100,6 +102,12 @@ typedef struct {
     guint64 completed_elapsed_ms;
     char *dest_xml;
     char *domain_name;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    int dst_state;              /* libvirt state on the destination, once verified */
+    /* Nova state-sync, when the inventory has [nova] */
+    FerryNovaConfig *nova;
+    FerryNovaSync *nova_sync;   /* begun: Nova's lock is held */
+    gboolean nova_unlocked;     /* the database was unreachable at begin: sync later */
 } FerryMigration;
 
 static void
@@ -157,6 +165,8 @@ static void
 migration_clear(FerryMigration *m)
 {
     rollback_dst(m);
+    g_clear_pointer(&m->nova_sync, ferry_nova_sync_free);
+    g_clear_pointer(&m->nova, ferry_nova_config_free);
     g_clear_pointer(&m->dst_created, g_ptr_array_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);
     g_clear_pointer(&m->xml, ferry_domain_xml_free);
@@ -649,6 +659,7 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
         return FALSE;
     }
     result->dst_state = g_strdup(ferry_virt_state_to_string(state));
+    m->dst_state = state;
     if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
                     "'%s' is %s on '%s' after the migration", m->domain_name, result->dst_state,
@@ -720,6 +731,93 @@ cleanup_source_disks(FerryMigration *m)
     }
 }
 
+/* Phase 1 of the Nova sync: Nova's own lock on the instance, and a running migration record,
+ * so that Nova leaves it alone while it moves.  With the database down the guest still moves
+ * (that is when ferry is needed most) and the sync is queued after the move. */
+static gboolean
+nova_begin(FerryMigration *m, GError **error)
+{
+    g_autofree char *src = NULL;
+    g_autofree char *dst = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (m->options->no_nova)
+        return TRUE;
+    m->nova = ferry_nova_config_load(m->inventory->keyfile, m->inventory->path, error);
+    if (!m->nova)
+        return error == NULL || *error == NULL;
+    src = ferry_nova_config_service_host(m->inventory->keyfile, m->src->name);
+    dst = ferry_nova_config_service_host(m->inventory->keyfile, m->dst->name);
+    m->nova_sync = ferry_nova_sync_begin(m->nova, m->uuid, src, dst, "live-migration", &local);
+    if (m->nova_sync) {
+        info(m, "nova: instance %s locked (task_state migrating), migration %s recorded",
+             m->uuid, ferry_nova_sync_get_migration_uuid(m->nova_sync));
+        return TRUE;
+    }
+    if (g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
+        info(m, "nova: %s: moving without Nova's lock; the sync will be queued", local->message);
+        m->nova_unlocked = TRUE;
+        return TRUE;
+    }
+    g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                               "nova refuses the move of '%s' (nothing was moved): ",
+                               m->domain_name);
+    return FALSE;
+}
+
+/* Phase 2 after the move.  A sync that cannot run now is queued: the migration has happened
+ * and is not undone for it. */
+static void
+nova_finish(FerryMigration *m, FerryMigrateResult *result)
+{
+    g_autoptr(GError) error = NULL;
+    int power = ferry_nova_power_state_from_libvirt(m->dst_state);
+    gboolean ok;
+
+    if (!m->nova)
+        return;
+    if (m->nova_sync) {
+        ok = ferry_nova_sync_finish(m->nova_sync, power, &error);
+        if (ok)
+            result->nova_status = g_strdup_printf(
+                "synced (undo with: ferry nova-sync --undo %s)",
+                ferry_nova_sync_get_journal_id(m->nova_sync));
+    } else {
+        g_autofree char *src = ferry_nova_config_service_host(m->inventory->keyfile,
+                                                              m->src->name);
+        g_autofree char *dst = ferry_nova_config_service_host(m->inventory->keyfile,
+                                                              m->dst->name);
+        g_autoptr(FerryNovaResult) r = ferry_nova_sync_oneshot(
+            m->nova, m->uuid, src, dst, power, "live-migration", 0, &error);
+        ok = r != NULL;
+        if (ok)
+            result->nova_status = g_strdup_printf("synced (undo with: ferry nova-sync --undo %s)",
+                                                  r->journal_id ? r->journal_id : "-");
+    }
+    if (!ok)
+        result->nova_status = g_strdup_printf(
+            "%s: %s",
+            g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED)
+                ? "queued (run: ferry nova-sync --pending)"
+                : "NOT SYNCED",
+            error->message);
+    info(m, "nova: %s", result->nova_status);
+}
+
+/* The guest did not move: release Nova's lock (queued if the database is away). */
+static void
+nova_abort(FerryMigration *m)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!m->nova_sync)
+        return;
+    if (!ferry_nova_sync_abort(m->nova_sync, &error))
+        g_warning("nova: releasing the lock on %s: %s", m->uuid, error->message);
+    else
+        info(m, "nova: lock on %s released, migration marked failed", m->uuid);
+}
+
 FerryMigrateResult *
 ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GError **error)
 {
@@ -727,7 +825,6 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     FerryMigration m = {.inventory = inventory, .options = options};
     gint64 start = g_get_monotonic_time();
     FerryMigrateMode mode;
-    char uuid[VIR_UUID_STRING_BUFLEN];
     gboolean ok = FALSE;
 
     g_mutex_init(&m.stats_lock);
@@ -741,12 +838,15 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
         goto out;
 
     result->domain = g_strdup(m.domain_name);
-    if (virDomainGetUUIDString(m.sdom, uuid) == 0)
-        result->uuid = g_strdup(uuid);
+    if (virDomainGetUUIDString(m.sdom, m.uuid) == 0)
+        result->uuid = g_strdup(m.uuid);
     result->src_host = g_strdup(m.src->name);
     result->dst_host = g_strdup(m.dst->name);
     result->mode = mode;
     result->p2p = !options->managed;
+
+    if (!nova_begin(&m, error))
+        goto out;
 
     set_phase(&m, FERRY_PHASE_PREPARE);
     if (mode == FERRY_MIGRATE_MODE_BLOCK || mode == FERRY_MIGRATE_MODE_BLOCK_FULL) {
@@ -762,6 +862,8 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     if (!verify(&m, result, error))
         goto out;
 
+    nova_finish(&m, result);
+
     set_phase(&m, FERRY_PHASE_CLEANUP);
     if (m.src_ssh)
         cleanup_source_disks(&m);
@@ -774,6 +876,8 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     ok = TRUE;
 
 out:
+    if (!ok && !m.migrated)
+        nova_abort(&m);
     result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
     migration_clear(&m);
     g_mutex_clear(&m.stats_lock);

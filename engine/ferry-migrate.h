@@ -76,6 +76,7 @@ typedef struct {
     guint64 bandwidth_mib;       /* MiB/s, 0 = unlimited */
     gboolean keep_source_disks;  /* after block migration, leave the source's copies */
     guint sample_interval_ms;    /* 0 = 500 */
+    gboolean no_nova;            /* do not sync Nova even when the inventory has [nova] */
     FerryMigrateEventFunc event_func;
     gpointer event_data;
     GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source */
@@ -98,6 +99,7 @@ typedef struct {
     guint64 downtime_ms;
     guint64 iterations;
     char *dst_state;             /* "running", ... as verified */
+    char *nova_status;           /* NULL without [nova]; "synced ...", "queued ...", ... */
 } FerryMigrateResult;
 
 void ferry_migrate_result_free(FerryMigrateResult *result);

@@ -82,6 +82,8 @@ print_summary(const FerryMigrateResult *r)
     printf("  disk:       %s\n", disk);
     printf("  downtime:   %" G_GUINT64_FORMAT " ms\n", r->downtime_ms);
     printf("  state:      %s on %s\n", r->dst_state, r->dst_host);
+    if (r->nova_status)
+        printf("  nova:       %s\n", r->nova_status);
 }
 
 int
@@ -91,7 +93,7 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     g_autofree char *from = NULL;
     g_autofree char *mode_name = NULL;
     gint64 bandwidth = 0;
-    gboolean no_p2p = FALSE, keep = FALSE, quiet = FALSE;
+    gboolean no_p2p = FALSE, keep = FALSE, quiet = FALSE, no_nova = FALSE;
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &from, "Source host (default: found by looking)",
@@ -106,6 +108,8 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
         {"keep-source-disks", 0, 0, G_OPTION_ARG_NONE, &keep,
          "After block migration, keep the source's copies of the streamed disks", NULL},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "Print only the summary", NULL},
+        {"no-nova", 0, 0, G_OPTION_ARG_NONE, &no_nova,
+         "Do not tell Nova, even when the inventory has a [nova] section", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("DOMAIN --to HOST");
@@ -153,6 +157,7 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     options.managed = no_p2p;
     options.bandwidth_mib = (guint64)bandwidth;
     options.keep_source_disks = keep;
+    options.no_nova = no_nova;
     options.event_func = on_event;
     options.event_data = &progress;
     options.cancellable = cancellable;
