@@ -116,6 +116,7 @@ ferry check ssh --from hostA --to hostB
 expect_class "destination unreachable" dst-unreachable
 ferry check ssh --all
 check "--all with hostB down: exit 1" test "$FERRY_RC" = 1
+[ "$FERRY_RC" = 1 ] || { echo "# exit status $FERRY_RC"; diag "$OUT/out" "$OUT/err"; }
 check "--all: hostA row shows dst-unreachable for hostB" grep -qE '^hostA +- +dst-unreachable +ok' "$OUT/out"
 check "--all: hostB row is src-unreachable" grep -qE '^hostB +src-unreachable +- +src-unreachable' "$OUT/out"
 check "--all: says how many pairs failed" grep -q "^4 of 6 pairs failed" "$OUT/out"
