@@ -46,6 +46,8 @@ typedef enum {
     FERRY_MIGRATE_MODE_SHARED,     /* no disk copy */
     FERRY_MIGRATE_MODE_BLOCK,      /* NON_SHARED_INC: copy the top image of local disks */
     FERRY_MIGRATE_MODE_BLOCK_FULL, /* NON_SHARED_DISK: copy whole local disks */
+    FERRY_MIGRATE_MODE_COLD,       /* shut-off guest: ferry copies the disks, libvirt moves the
+                                      definition (VIR_MIGRATE_OFFLINE) */
     FERRY_MIGRATE_MODE_LAST
 } FerryMigrateMode;
 
