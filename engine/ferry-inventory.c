@@ -10,7 +10,8 @@ G_DEFINE_QUARK(ferry-inventory-error-quark, ferry_inventory_error)
 #define HOST_GROUP_PREFIX "host "
 
 /* Keys each section may hold; anything else is a typo we refuse rather than ignore. */
-static const char *const ferry_keys[] = {"ssh_user", "ssh_key", "known_hosts", NULL};
+static const char *const ferry_keys[] = {"ssh_user",       "ssh_key",       "known_hosts",
+                                         "migration_user", "migration_key", NULL};
 static const char *const host_keys[] = {
     "uri",        "peer_uri",    "address", "ssh_host", "ssh_port", "ssh_user",
     "images_dir", "shared_dirs", "bridges", "networks", "nova_host", NULL};
@@ -43,6 +44,8 @@ ferry_inventory_free(FerryInventory *inventory)
     g_clear_pointer(&inventory->keyfile, g_key_file_unref);
     g_free(inventory->ssh_key);
     g_free(inventory->known_hosts);
+    g_free(inventory->migration_user);
+    g_free(inventory->migration_key);
     g_clear_pointer(&inventory->hosts, g_ptr_array_unref);
     g_free(inventory);
 }
@@ -219,6 +222,14 @@ ferry_inventory_load(const char *path, GError **error)
         default_user = get_string(inv->keyfile, "ferry", "ssh_user");
         inv->ssh_key = get_string(inv->keyfile, "ferry", "ssh_key");
         inv->known_hosts = get_string(inv->keyfile, "ferry", "known_hosts");
+        inv->migration_user = get_string(inv->keyfile, "ferry", "migration_user");
+        inv->migration_key = get_string(inv->keyfile, "ferry", "migration_key");
+        if (inv->migration_key && !g_path_is_absolute(inv->migration_key)) {
+            g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                        "%s: [ferry] migration_key '%s' is not an absolute path", inv->path,
+                        inv->migration_key);
+            return NULL;
+        }
     }
 
     groups = g_key_file_get_groups(inv->keyfile, NULL);
@@ -282,6 +293,18 @@ ferry_inventory_ssh_config(const FerryInventory *inventory, const FerryHost *hos
     config->private_key = inventory->ssh_key;
     config->known_hosts = inventory->known_hosts;
     config->name = host->name;
+}
+
+void
+ferry_inventory_peer(const FerryInventory *inventory, const FerryHost *src, const FerryHost *dst,
+                     FerrySshPeer *peer)
+{
+    memset(peer, 0, sizeof(*peer));
+    peer->user = inventory->migration_user ? inventory->migration_user : src->ssh_user;
+    peer->key = inventory->migration_key;
+    peer->host = dst->address ? dst->address : dst->ssh_host ? dst->ssh_host : dst->name;
+    peer->port = dst->ssh_port;
+    peer->name = dst->name;
 }
 
 /* For each cluster-wide name both hosts define, source's value -> destination's value. */

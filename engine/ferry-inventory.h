@@ -5,6 +5,9 @@
  *   ssh_user = root                      # default login for every host
  *   ssh_key = /etc/ferry/id_ed25519      # private key ferry logs in with
  *   known_hosts = /etc/ferry/known_hosts # host keys, checked strictly
+ *   migration_user = nova                # who runs ssh between hosts (default: ssh_user)
+ *   migration_key = /var/lib/nova/.ssh/id_ed25519 # its key on the hosts (default: first of
+ *                                        # ~/.ssh/id_ed25519, id_ecdsa, id_rsa)
  *
  *   [host hostA]
  *   uri = qemu+tcp://10.0.0.11/system    # how ferry reaches this host's libvirtd
@@ -25,6 +28,7 @@
 #include <glib.h>
 
 #include "ssh/ferry-ssh-session.h"
+#include "ssh/ferry-ssh-trust.h"
 #include "xml/ferry-domain-xml.h"
 
 G_BEGIN_DECLS
@@ -59,6 +63,8 @@ typedef struct {
     GKeyFile *keyfile;   /* the whole file, for modules with sections of their own */
     char *ssh_key;
     char *known_hosts;
+    char *migration_user; /* NULL: each host's ssh_user */
+    char *migration_key;  /* path on the hosts; NULL: the user's default keys */
     GPtrArray *hosts;    /* FerryHost*, in file order */
 } FerryInventory;
 
@@ -76,6 +82,10 @@ const FerryHost *ferry_inventory_get_host(const FerryInventory *inventory, const
 /* ssh settings to reach @host from ferry.  Strings are borrowed from the inventory. */
 void ferry_inventory_ssh_config(const FerryInventory *inventory, const FerryHost *host,
                                 FerrySshConfig *config);
+
+/* How @src reaches @dst over ssh (host to host, as the migration user).  Strings are borrowed. */
+void ferry_inventory_peer(const FerryInventory *inventory, const FerryHost *src,
+                          const FerryHost *dst, FerrySshPeer *peer);
 
 /* What changes between @src and @dst: storage prefixes, shared dirs, bridges, networks,
  * addresses. */

@@ -9,9 +9,13 @@
 #include <libvirt/virterror.h>
 #include <string.h>
 
+#include "engine/ferry-dest-xml.h"
+#include "engine/ferry-locate.h"
 #include "engine/ferry-migrate-params.h"
 #include "engine/ferry-monitor.h"
 #include "engine/ferry-virt-util.h"
+#include "engine/nova/ferry-nova.h"
+#include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
 
@@ -35,6 +39,7 @@ static const char *const mode_names[] = {
     [FERRY_MIGRATE_MODE_SHARED] = "shared",
     [FERRY_MIGRATE_MODE_BLOCK] = "block",
     [FERRY_MIGRATE_MODE_BLOCK_FULL] = "block-full",
+    [FERRY_MIGRATE_MODE_COLD] = "cold",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(mode_names) == FERRY_MIGRATE_MODE_LAST);
 
@@ -54,7 +59,7 @@ ferry_migrate_mode_from_string(const char *name, FerryMigrateMode *mode, GError 
         }
     }
     g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
-                "unknown mode '%s': use auto, shared, block or block-full", name);
+                "unknown mode '%s': use auto, shared, block, block-full or cold", name);
     return FALSE;
 }
 
@@ -83,6 +88,7 @@ ferry_migrate_result_free(FerryMigrateResult *result)
     g_free(result->dst_state);
     g_free(result->final_reason);
     g_clear_pointer(&result->actions, g_ptr_array_unref);
+    g_free(result->nova_status);
     g_free(result);
 }
 
@@ -115,6 +121,13 @@ typedef struct {
     gboolean ferry_suspended;
     gint64 suspended_since_us;
     gint64 finished_us;
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    int dst_state;              /* libvirt state on the destination, once verified */
+    /* Nova state-sync, when the inventory has [nova] */
+    FerryNovaConfig *nova;
+    FerryNovaSync *nova_sync;   /* begun: Nova's lock is held */
+    gboolean nova_unlocked;     /* the database was unreachable at begin: sync later */
+    gboolean cold;              /* the guest is shut off: cold migration */
 } FerryMigration;
 
 static void
@@ -181,6 +194,8 @@ static void
 migration_clear(FerryMigration *m)
 {
     rollback_dst(m);
+    g_clear_pointer(&m->nova_sync, ferry_nova_sync_free);
+    g_clear_pointer(&m->nova, ferry_nova_config_free);
     g_clear_pointer(&m->dst_created, g_ptr_array_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);
     g_clear_pointer(&m->xml, ferry_domain_xml_free);
@@ -194,90 +209,28 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->actions, g_ptr_array_unref);
 }
 
-static virDomainPtr
-lookup_domain(virConnectPtr conn, const char *name)
-{
-    virDomainPtr dom = virDomainLookupByName(conn, name);
-
-    if (!dom)
-        dom = virDomainLookupByUUIDString(conn, name);
-    virResetLastError();
-    return dom;
-}
-
-/* Finds the host the domain runs on: --from if given, else every inventory host is asked.  A
- * guest running on two hosts at once is never touched. */
+/* Finds the host the domain runs on: --from if given, else every inventory host is asked. */
 static gboolean
 precheck_find_source(FerryMigration *m, GError **error)
 {
-    const char *name = m->options->domain;
-    g_autoptr(GString) unreachable = g_string_new(NULL);
-    g_autoptr(GString) running_on = g_string_new(NULL);
-    guint n_running = 0;
+    g_autoptr(FerryLocation) loc = ferry_locate_domain(m->inventory, m->options->domain,
+                                                       m->options->src_host, error);
 
-    if (m->options->src_host) {
-        m->src = ferry_inventory_get_host(m->inventory, m->options->src_host, error);
-        if (!m->src)
-            return FALSE;
-        m->sconn = ferry_virt_connect(m->src->uri, m->src->name, error);
-        if (!m->sconn)
-            return FALSE;
-        m->sdom = lookup_domain(m->sconn, name);
-        if (!m->sdom) {
-            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND,
-                        "domain '%s' is not defined on '%s'", name, m->src->name);
-            return FALSE;
+    if (!loc) {
+        if (*error && (*error)->domain == FERRY_LOCATE_ERROR) {
+            (*error)->domain = FERRY_MIGRATE_ERROR;
+            (*error)->code = (*error)->code == FERRY_LOCATE_ERROR_AMBIGUOUS
+                                 ? FERRY_MIGRATE_ERROR_AMBIGUOUS
+                                 : FERRY_MIGRATE_ERROR_NOT_FOUND;
         }
-        m->domain_name = g_strdup(virDomainGetName(m->sdom));
-        return TRUE;
-    }
-
-    for (guint i = 0; i < m->inventory->hosts->len; i++) {
-        const FerryHost *host = g_ptr_array_index(m->inventory->hosts, i);
-        g_autoptr(GError) local = NULL;
-        g_autoptr(virConnect) conn = ferry_virt_connect(host->uri, host->name, &local);
-        g_autoptr(virDomain) dom = NULL;
-        gboolean active;
-
-        if (!conn) {
-            g_string_append_printf(unreachable, "%s%s", unreachable->len ? "; " : "",
-                                   local->message);
-            continue;
-        }
-        dom = lookup_domain(conn, name);
-        if (!dom)
-            continue;
-        active = virDomainIsActive(dom) == 1;
-        if (active) {
-            n_running++;
-            g_string_append_printf(running_on, "%s'%s'", running_on->len ? ", " : "",
-                                   host->name);
-        }
-        /* Prefer the host where it runs; a defined-only copy is kept only if none runs. */
-        if (!m->sdom || (active && virDomainIsActive(m->sdom) != 1)) {
-            g_clear_pointer(&m->sdom, virDomainFree);
-            g_clear_pointer(&m->sconn, virConnectClose);
-            m->sdom = g_steal_pointer(&dom);
-            m->sconn = g_steal_pointer(&conn);
-            m->src = host;
-        }
-    }
-    if (n_running > 1) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_AMBIGUOUS,
-                    "domain '%s' is running on several hosts (%s): refusing to touch it", name,
-                    running_on->str);
         return FALSE;
     }
-    if (!m->sdom) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND,
-                    "domain '%s' was not found on any host of '%s'%s%s%s", name,
-                    m->inventory->path, unreachable->len ? " (not reachable: " : "",
-                    unreachable->str, unreachable->len ? ")" : "");
-        return FALSE;
-    }
-    if (unreachable->len)
-        info(m, "not reachable, not asked: %s", unreachable->str);
-    m->domain_name = g_strdup(virDomainGetName(m->sdom));
+    if (loc->unreachable)
+        info(m, "not reachable, not asked: %s", loc->unreachable);
+    m->src = loc->host;
+    m->sconn = g_steal_pointer(&loc->conn);
+    m->sdom = g_steal_pointer(&loc->domain);
+    m->domain_name = g_steal_pointer(&loc->name);
     info(m, "domain '%s' is on %s", m->domain_name, m->src->name);
     return TRUE;
 }
@@ -305,17 +258,24 @@ precheck(FerryMigration *m, GError **error)
                              m->src->name);
         return FALSE;
     }
-    if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
+    m->cold = state == VIR_DOMAIN_SHUTOFF;
+    if (!m->cold && state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
-                    "domain '%s' on '%s' is %s: live migration needs a running guest",
+                    "domain '%s' on '%s' is %s: ferry moves running, paused or shut-off guests",
                     m->domain_name, m->src->name, ferry_virt_state_to_string(state));
+        return FALSE;
+    }
+    if (m->cold && virDomainIsPersistent(m->sdom) != 1) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "domain '%s' on '%s' is shut off and not persistent: nothing to move",
+                    m->domain_name, m->src->name);
         return FALSE;
     }
 
     m->dconn = ferry_virt_connect(m->dst->uri, m->dst->name, error);
     if (!m->dconn)
         return FALSE;
-    clash = lookup_domain(m->dconn, m->domain_name);
+    clash = ferry_locate_lookup(m->dconn, m->domain_name);
     if (!clash) {
         char uuid[VIR_UUID_STRING_BUFLEN];
         if (virDomainGetUUIDString(m->sdom, uuid) == 0)
@@ -338,8 +298,7 @@ plan_disks(FerryMigration *m, GError **error)
 {
     g_autofree char *xml = NULL;
     g_autofree char *origin = NULL;
-    g_autoptr(FerryXmlMapping) map = NULL;
-    g_autoptr(GString) refused = g_string_new(NULL);
+    g_autoptr(FerryDestXml) dest = NULL;
 
     /* MIGRATABLE: what the destination must be given; SECURE keeps graphics passwords. */
     xml = virDomainGetXMLDesc(m->sdom, VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);
@@ -349,29 +308,24 @@ plan_disks(FerryMigration *m, GError **error)
         return FALSE;
     }
     origin = g_strdup_printf("domain '%s' on '%s'", m->domain_name, m->src->name);
-    m->xml = ferry_domain_xml_parse(xml, origin, error);
-    if (!m->xml)
+    dest = ferry_dest_xml_build(xml, origin, m->src, m->dst, error);
+    if (!dest)
         return FALSE;
-    map = ferry_inventory_mapping(m->src, m->dst);
-    m->plan = ferry_disk_plan_build(m->xml, map, error);
-    if (!m->plan)
-        return FALSE;
-    for (guint i = 0; i < m->plan->len; i++) {
-        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
-        if (p->action == FERRY_DISK_REFUSE)
-            g_string_append_printf(refused, "\n  %s: %s", p->disk->target, p->reason);
-        else
-            info(m, "disk %s: %s (%s)", p->disk->target, ferry_disk_action_to_string(p->action),
-                 p->reason);
+    for (guint i = 0; i < dest->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(dest->plan, i);
+        info(m, "disk %s: %s (%s)", p->disk->target, ferry_disk_action_to_string(p->action),
+             p->reason);
     }
-    if (refused->len) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                    "domain '%s' cannot move to '%s':%s", m->domain_name, m->dst->name,
-                    refused->str);
+    if (!ferry_dest_xml_check(dest, error)) {
+        g_prefix_error(error, "domain '%s' cannot move to '%s': ", m->domain_name, m->dst->name);
+        (*error)->domain = FERRY_MIGRATE_ERROR;
+        (*error)->code = FERRY_MIGRATE_ERROR_PRECHECK;
         return FALSE;
     }
-    m->dest_xml = ferry_domain_xml_rewrite(m->xml, map, error);
-    return m->dest_xml != NULL;
+    m->plan = g_steal_pointer(&dest->plan);
+    m->xml = g_steal_pointer(&dest->xml);
+    m->dest_xml = g_steal_pointer(&dest->dest_xml);
+    return TRUE;
 }
 
 static guint
@@ -390,7 +344,24 @@ choose_mode(FerryMigration *m, FerryMigrateMode *mode, GError **error)
     guint streamed = count_streamed(m->plan);
 
     *mode = m->options->mode;
+    if (m->cold) {
+        if (*mode != FERRY_MIGRATE_MODE_AUTO && *mode != FERRY_MIGRATE_MODE_COLD) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--mode %s needs a running guest, and '%s' is shut off (it moves cold)",
+                        ferry_migrate_mode_to_string(*mode), m->domain_name);
+            return FALSE;
+        }
+        *mode = FERRY_MIGRATE_MODE_COLD;
+        info(m, "mode cold: '%s' is shut off; %u local disk(s) copied by ferry", m->domain_name,
+             streamed);
+        return TRUE;
+    }
     switch (*mode) {
+    case FERRY_MIGRATE_MODE_COLD:
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "--mode cold needs a shut-off guest, and '%s' is running on '%s'",
+                    m->domain_name, m->src->name);
+        return FALSE;
     case FERRY_MIGRATE_MODE_AUTO:
         *mode = streamed ? FERRY_MIGRATE_MODE_BLOCK : FERRY_MIGRATE_MODE_SHARED;
         info(m, "mode %s: %u local disk(s) to stream", ferry_migrate_mode_to_string(*mode),
@@ -431,17 +402,67 @@ open_ssh(FerryMigration *m, const FerryHost *host, GError **error)
     return ferry_ssh_session_open(&config, error);
 }
 
-/*
- * libvirt refuses NON_SHARED_INC unless the destination images exist ("pre-creation of storage
- * targets for incremental storage migration is not supported"), so ferry creates each one: same
- * format and virtual size, and for an incremental copy the same backing file, which must
- * already be on the destination.
- */
+/* The destination path of @p's backing file, made sure to exist there: mapped to the
+ * destination's layout, and when missing, copied from the source (host to host over the checked
+ * trust, else relayed through ferry), checksum-verified, and removed again on rollback.
+ * *@out_backing is NULL when the image has no backing file. */
 static gboolean
-prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
+dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInfo *image,
+                  const FerryXmlMapping *map, char **out_backing, GError **error)
 {
-    gboolean full = mode == FERRY_MIGRATE_MODE_BLOCK_FULL;
+    g_autofree char *backing = NULL;
+    g_autofree char *src_dir = NULL;
+    g_autofree char *src_backing = NULL;
+    g_autoptr(FerryImageInfo) backing_info = NULL;
+    FerrySshPeer peer;
+    FerryCopyResult copied = {0};
+    gboolean exists = FALSE;
 
+    *out_backing = NULL;
+    if (!image->backing_file)
+        return TRUE;
+    if (p->dest_backing && p->dest_backing->len)
+        backing = g_strdup(g_ptr_array_index(p->dest_backing, 0));
+    else if (ferry_xml_mapping_is_shared(map, image->backing_file) ||
+             !(backing = ferry_xml_mapping_map_path(map, image->backing_file, NULL)))
+        backing = g_strdup(image->backing_file);
+    if (!ferry_remote_path_exists(m->dst_ssh, backing, &exists, error))
+        return FALSE;
+    if (exists) {
+        *out_backing = g_steal_pointer(&backing);
+        return TRUE;
+    }
+
+    src_dir = g_path_get_dirname(p->disk->source);
+    src_backing = g_path_is_absolute(image->backing_file)
+                      ? g_strdup(image->backing_file)
+                      : g_build_filename(src_dir, image->backing_file, NULL);
+    if (!(backing_info = ferry_remote_image_info(m->src_ssh, src_backing, error)))
+        return FALSE;
+    if (backing_info->backing_file) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "backing file '%s' of disk %s is missing on '%s' and has a backing file of "
+                    "its own: copy the chain there first, or use --mode block-full",
+                    backing, p->disk->target, m->dst->name);
+        return FALSE;
+    }
+    ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+    if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, src_backing, backing, &peer,
+                                FERRY_COPY_AUTO, NULL, NULL, &copied, error)) {
+        g_prefix_error(error, "backing file of disk %s: ", p->disk->target);
+        return FALSE;
+    }
+    g_ptr_array_add(m->dst_created, g_strdup(backing));
+    info(m, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s",
+         backing, copied.bytes, ferry_copy_mode_to_string(copied.mode_used), copied.sha256,
+         m->dst->name);
+    *out_backing = g_steal_pointer(&backing);
+    return TRUE;
+}
+
+static gboolean
+open_sessions(FerryMigration *m, GError **error)
+{
     m->src_ssh = open_ssh(m, m->src, error);
     if (!m->src_ssh)
         return FALSE;
@@ -449,43 +470,57 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
     if (!m->dst_ssh)
         return FALSE;
     m->dst_created = g_ptr_array_new_with_free_func(g_free);
+    return TRUE;
+}
 
+/* The source image of a streamed disk, and the destination path checked to be free. */
+static FerryImageInfo *
+stream_disk_info(FerryMigration *m, const FerryDiskPlan *p, GError **error)
+{
+    g_autoptr(FerryImageInfo) image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
+    gboolean exists = FALSE;
+
+    if (!image) {
+        g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
+        return NULL;
+    }
+    if (!ferry_remote_path_exists(m->dst_ssh, p->dest_source, &exists, error))
+        return NULL;
+    if (exists) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "'%s' already exists on '%s' (disk %s of '%s'): refusing to overwrite it; "
+                    "remove it if it is stale",
+                    p->dest_source, m->dst->name, p->disk->target, m->domain_name);
+        return NULL;
+    }
+    return g_steal_pointer(&image);
+}
+
+/*
+ * libvirt refuses NON_SHARED_INC unless the destination images exist ("pre-creation of storage
+ * targets for incremental storage migration is not supported"), so ferry creates each one: same
+ * format and virtual size, and for an incremental copy the same backing file, which must be on
+ * the destination (it is copied there when missing).
+ */
+static gboolean
+prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
+{
+    gboolean full = mode == FERRY_MIGRATE_MODE_BLOCK_FULL;
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+
+    if (!open_sessions(m, error))
+        return FALSE;
     for (guint i = 0; i < m->plan->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
         g_autoptr(FerryImageInfo) image = NULL;
-        const char *backing = NULL;
-        gboolean exists = FALSE;
+        g_autofree char *backing = NULL;
 
         if (p->action != FERRY_DISK_STREAM)
             continue;
-        image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
-        if (!image) {
-            g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
+        if (!(image = stream_disk_info(m, p, error)))
             return FALSE;
-        }
-        if (!ferry_remote_path_exists(m->dst_ssh, p->dest_source, &exists, error))
+        if (!full && !dst_backing_ready(m, p, image, map, &backing, error))
             return FALSE;
-        if (exists) {
-            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                        "'%s' already exists on '%s' (disk %s of '%s'): refusing to overwrite "
-                        "it; remove it if it is stale",
-                        p->dest_source, m->dst->name, p->disk->target, m->domain_name);
-            return FALSE;
-        }
-        if (!full && image->backing_file) {
-            backing = p->dest_backing && p->dest_backing->len
-                          ? g_ptr_array_index(p->dest_backing, 0)
-                          : image->backing_file;
-            if (!ferry_remote_path_exists(m->dst_ssh, backing, &exists, error))
-                return FALSE;
-            if (!exists) {
-                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                            "backing file '%s' of disk %s ('%s') is missing on '%s': copy it "
-                            "there first, or use --mode block-full to copy the whole chain",
-                            backing, p->disk->target, p->disk->source, m->dst->name);
-                return FALSE;
-            }
-        }
         if (!ferry_remote_image_create(m->dst_ssh, p->dest_source, image->format,
                                        image->virtual_size, backing,
                                        backing ? image->backing_format : NULL, error)) {
@@ -498,6 +533,69 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
         info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s", image->format,
              p->dest_source, image->virtual_size, backing ? ", backing " : "",
              backing ? backing : "", m->dst->name);
+    }
+    return TRUE;
+}
+
+static void
+on_copy_progress(guint64 done, guint64 total, gpointer user_data)
+{
+    FerryMigration *m = user_data;
+    FerryJobSample sample = {.disk_total = total, .disk_processed = done,
+                             .disk_remaining = total - MIN(done, total)};
+
+    emit(m, FERRY_EVENT_SAMPLE, NULL, &sample);
+}
+
+/*
+ * Cold migration: the guest is shut off, so ferry copies each local disk itself (the top image;
+ * a backing file is made sure to exist on the destination), points a copied overlay at the
+ * destination's backing path, and libvirt then moves only the definition (VIR_MIGRATE_OFFLINE).
+ */
+static gboolean
+copy_cold_disks(FerryMigration *m, FerryMigrateResult *result, GError **error)
+{
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+    FerrySshPeer peer;
+
+    if (!open_sessions(m, error))
+        return FALSE;
+    ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        g_autoptr(FerryImageInfo) image = NULL;
+        g_autofree char *backing = NULL;
+        FerryCopyResult copied = {0};
+
+        if (p->action != FERRY_DISK_STREAM)
+            continue;
+        if (!(image = stream_disk_info(m, p, error)) ||
+            !dst_backing_ready(m, p, image, map, &backing, error))
+            return FALSE;
+        if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, p->disk->source, p->dest_source,
+                                    &peer, FERRY_COPY_AUTO, on_copy_progress, m, &copied,
+                                    error)) {
+            g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
+            return FALSE;
+        }
+        g_ptr_array_add(m->dst_created, g_strdup(p->dest_source));
+        result->disk_bytes += copied.bytes;
+        info(m, "copied disk %s to '%s' on %s (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s)",
+             p->disk->target, p->dest_source, m->dst->name, copied.bytes,
+             ferry_copy_mode_to_string(copied.mode_used), copied.sha256);
+        if (backing && g_strcmp0(backing, image->backing_file) != 0) {
+            /* the copied header still names the source's backing path: only the name moves,
+             * the data is the same file (-u), so nothing is rewritten but the header */
+            const char *argv[] = {"qemu-img", "rebase", "-u", "-f", image->format, "-b", backing,
+                                  "-F", image->backing_format ? image->backing_format : "qcow2",
+                                  p->dest_source, NULL};
+            if (!ferry_ssh_session_check(m->dst_ssh, argv, NULL, error)) {
+                g_prefix_error(error, "cannot point '%s' at its backing file '%s' on '%s': ",
+                               p->dest_source, backing, m->dst->name);
+                return FALSE;
+            }
+            info(m, "'%s' now backs onto '%s'", p->dest_source, backing);
+        }
     }
     return TRUE;
 }
@@ -801,8 +899,39 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     return TRUE;
 }
 
-/* The guest must now run on the destination, be persistent there, and be gone from the
- * source. */
+/* A shut-off guest: its disks are on the destination already; libvirt moves the definition. */
+static gboolean
+run_cold_migration(FerryMigration *m, FerryMigrateResult *result, GError **error)
+{
+    g_auto(FerryMigrateParams) params = {0};
+    g_autofree char *flags = NULL;
+    FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !m->options->managed};
+    FerryMigrateSpec mspec = {
+        .p2p = !m->options->managed,
+        .offline = TRUE,
+        .dest_xml = m->dest_xml,
+    };
+    gint64 start = g_get_monotonic_time();
+
+    if (!ferry_migrate_params_build(&mspec, &params, error))
+        return FALSE;
+    flags = ferry_migrate_flags_to_string(params.flags);
+    info(m, "%s %s -> %s with %s", mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3",
+         m->src->name, mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
+    if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
+        return FALSE;
+    if (!migrate_call(&call, error)) {
+        (*error)->domain = FERRY_MIGRATE_ERROR;
+        (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
+        return FALSE;
+    }
+    m->migrated = TRUE;
+    result->migration_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+    return TRUE;
+}
+
+/* The guest must now run on the destination (or, moved cold, be defined there), be persistent
+ * there, and be gone from the source. */
 static gboolean
 verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
 {
@@ -841,7 +970,9 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
     if (m->ferry_suspended)
         result->suspended_s = (m->finished_us - m->suspended_since_us) / (double)G_USEC_PER_SEC;
     result->dst_state = g_strdup(ferry_virt_state_to_string(state));
-    if (state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
+    m->dst_state = state;
+    if (m->cold ? state != VIR_DOMAIN_SHUTOFF
+                : state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
                     "'%s' is %s on '%s' after the migration", m->domain_name, result->dst_state,
                     m->dst->name);
@@ -865,7 +996,7 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
 
     /* Without the source's job-completed event, the destination's completed-job statistics
      * still tell the downtime. */
-    if (!m->have_completed &&
+    if (!m->have_completed && !m->cold &&
         virDomainGetJobStats(ddom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) ==
             0) {
         unsigned long long v;
@@ -880,7 +1011,7 @@ verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
         if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
             result->iterations = v;
         virTypedParamsFree(params, nparams);
-    } else if (!m->have_completed) {
+    } else if (!m->have_completed && !m->cold) {
         info(m, "no completed-job statistics on %s: %s", m->dst->name,
              virGetLastErrorMessage());
         virResetLastError();
@@ -912,6 +1043,95 @@ cleanup_source_disks(FerryMigration *m)
     }
 }
 
+/* Phase 1 of the Nova sync: Nova's own lock on the instance, and a running migration record,
+ * so that Nova leaves it alone while it moves.  With the database down the guest still moves
+ * (that is when ferry is needed most) and the sync is queued after the move. */
+static gboolean
+nova_begin(FerryMigration *m, GError **error)
+{
+    g_autofree char *src = NULL;
+    g_autofree char *dst = NULL;
+    g_autoptr(GError) local = NULL;
+
+    if (m->options->no_nova)
+        return TRUE;
+    m->nova = ferry_nova_config_load(m->inventory->keyfile, m->inventory->path, error);
+    if (!m->nova)
+        return error == NULL || *error == NULL;
+    src = ferry_nova_config_service_host(m->inventory->keyfile, m->src->name);
+    dst = ferry_nova_config_service_host(m->inventory->keyfile, m->dst->name);
+    m->nova_sync = ferry_nova_sync_begin(m->nova, m->uuid, src, dst,
+                                         m->cold ? "migration" : "live-migration", &local);
+    if (m->nova_sync) {
+        info(m, "nova: instance %s locked (task_state migrating), migration %s recorded",
+             m->uuid, ferry_nova_sync_get_migration_uuid(m->nova_sync));
+        return TRUE;
+    }
+    if (g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
+        info(m, "nova: %s: moving without Nova's lock; the sync will be queued", local->message);
+        m->nova_unlocked = TRUE;
+        return TRUE;
+    }
+    g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                               "nova refuses the move of '%s' (nothing was moved): ",
+                               m->domain_name);
+    return FALSE;
+}
+
+/* Phase 2 after the move.  A sync that cannot run now is queued: the migration has happened
+ * and is not undone for it. */
+static void
+nova_finish(FerryMigration *m, FerryMigrateResult *result)
+{
+    g_autoptr(GError) error = NULL;
+    int power = ferry_nova_power_state_from_libvirt(m->dst_state);
+    gboolean ok;
+
+    if (!m->nova)
+        return;
+    if (m->nova_sync) {
+        ok = ferry_nova_sync_finish(m->nova_sync, power, &error);
+        if (ok)
+            result->nova_status = g_strdup_printf(
+                "synced (undo with: ferry nova-sync --undo %s)",
+                ferry_nova_sync_get_journal_id(m->nova_sync));
+    } else {
+        g_autofree char *src = ferry_nova_config_service_host(m->inventory->keyfile,
+                                                              m->src->name);
+        g_autofree char *dst = ferry_nova_config_service_host(m->inventory->keyfile,
+                                                              m->dst->name);
+        g_autoptr(FerryNovaResult) r = ferry_nova_sync_oneshot(
+            m->nova, m->uuid, src, dst, power, m->cold ? "migration" : "live-migration", 0,
+            &error);
+        ok = r != NULL;
+        if (ok)
+            result->nova_status = g_strdup_printf("synced (undo with: ferry nova-sync --undo %s)",
+                                                  r->journal_id ? r->journal_id : "-");
+    }
+    if (!ok)
+        result->nova_status = g_strdup_printf(
+            "%s: %s",
+            g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED)
+                ? "queued (run: ferry nova-sync --pending)"
+                : "NOT SYNCED",
+            error->message);
+    info(m, "nova: %s", result->nova_status);
+}
+
+/* The guest did not move: release Nova's lock (queued if the database is away). */
+static void
+nova_abort(FerryMigration *m)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (!m->nova_sync)
+        return;
+    if (!ferry_nova_sync_abort(m->nova_sync, &error))
+        g_warning("nova: releasing the lock on %s: %s", m->uuid, error->message);
+    else
+        info(m, "nova: lock on %s released, migration marked failed", m->uuid);
+}
+
 FerryMigrateResult *
 ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GError **error)
 {
@@ -919,7 +1139,6 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     FerryMigration m = {.inventory = inventory, .options = options};
     gint64 start = g_get_monotonic_time();
     FerryMigrateMode mode;
-    char uuid[VIR_UUID_STRING_BUFLEN];
     gboolean ok = FALSE;
 
     g_mutex_init(&m.stats_lock);
@@ -933,26 +1152,35 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
         goto out;
 
     result->domain = g_strdup(m.domain_name);
-    if (virDomainGetUUIDString(m.sdom, uuid) == 0)
-        result->uuid = g_strdup(uuid);
+    if (virDomainGetUUIDString(m.sdom, m.uuid) == 0)
+        result->uuid = g_strdup(m.uuid);
     result->src_host = g_strdup(m.src->name);
     result->dst_host = g_strdup(m.dst->name);
     result->mode = mode;
     result->p2p = !options->managed;
 
+    if (!nova_begin(&m, error))
+        goto out;
+
     set_phase(&m, FERRY_PHASE_PREPARE);
     if (mode == FERRY_MIGRATE_MODE_BLOCK || mode == FERRY_MIGRATE_MODE_BLOCK_FULL) {
         if (!prepare_dst_disks(&m, mode, error))
             goto out;
+    } else if (mode == FERRY_MIGRATE_MODE_COLD && count_streamed(m.plan)) {
+        if (!copy_cold_disks(&m, result, error))
+            goto out;
     }
 
     set_phase(&m, FERRY_PHASE_MIGRATE);
-    if (!run_migration(&m, mode, result, error))
+    if (mode == FERRY_MIGRATE_MODE_COLD ? !run_cold_migration(&m, result, error)
+                                        : !run_migration(&m, mode, result, error))
         goto out;
 
     set_phase(&m, FERRY_PHASE_VERIFY);
     if (!verify(&m, result, error))
         goto out;
+
+    nova_finish(&m, result);
 
     set_phase(&m, FERRY_PHASE_CLEANUP);
     if (m.src_ssh)
@@ -967,6 +1195,8 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     ok = TRUE;
 
 out:
+    if (!ok && !m.migrated)
+        nova_abort(&m);
     result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
     migration_clear(&m);
     g_mutex_clear(&m.stats_lock);

@@ -49,6 +49,8 @@ typedef enum {
     FERRY_MIGRATE_MODE_SHARED,     /* no disk copy */
     FERRY_MIGRATE_MODE_BLOCK,      /* NON_SHARED_INC: copy the top image of local disks */
     FERRY_MIGRATE_MODE_BLOCK_FULL, /* NON_SHARED_DISK: copy whole local disks */
+    FERRY_MIGRATE_MODE_COLD,       /* shut-off guest: ferry copies the disks, libvirt moves the
+                                      definition (VIR_MIGRATE_OFFLINE) */
     FERRY_MIGRATE_MODE_LAST
 } FerryMigrateMode;
 
@@ -90,6 +92,7 @@ typedef struct {
     gboolean compressed;         /* VIR_MIGRATE_COMPRESSED */
     guint parallel_connections;  /* > 0: VIR_MIGRATE_PARALLEL */
     FerryMonitorControl *control; /* NULL, or changes during the job (bandwidth) */
+    gboolean no_nova;            /* do not sync Nova even when the inventory has [nova] */
     FerryMigrateEventFunc event_func;
     gpointer event_data;
     GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source */
@@ -118,6 +121,7 @@ typedef struct {
     double suspended_s;          /* how long ferry kept the guest suspended (0: never) */
     gboolean resumed_on_dst;     /* it arrived paused because ferry paused it: ferry resumed it */
     GPtrArray *actions;          /* FerryMigrateActionRecord*: everything the policy did */
+    char *nova_status;           /* NULL without [nova]; "synced ...", "queued ...", ... */
 } FerryMigrateResult;
 
 typedef struct {

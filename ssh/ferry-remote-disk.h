@@ -23,16 +23,20 @@ FerryImageInfo *ferry_remote_image_info(FerrySshSession *session, const char *pa
                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Creates an image (parent directories too): qemu-img create -f FORMAT [-b BACKING -F BFMT]
- * PATH SIZE.  Refuses to overwrite an existing file. */
+ * PATH SIZE.  Refuses to overwrite an existing file (FERRY_SSH_ERROR_REMOTE).  All paths here
+ * must be absolute (FERRY_SSH_ERROR_INVALID otherwise); @backing_file may be relative to the
+ * image's directory, and its format is probed with qemu-img info when @backing_format is NULL. */
 gboolean ferry_remote_image_create(FerrySshSession *session, const char *path,
                                    const char *format, guint64 virtual_size,
                                    const char *backing_file, const char *backing_format,
                                    GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Sets *exists.  FALSE only when the check itself could not be made. */
+/* Sets *exists (lstat over SFTP: a dangling symlink exists).  FALSE only when the check itself
+ * could not be made. */
 gboolean ferry_remote_path_exists(FerrySshSession *session, const char *path, gboolean *exists,
                                   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* rm -f: a missing file is not an error. */
 gboolean ferry_remote_file_remove(FerrySshSession *session, const char *path, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 

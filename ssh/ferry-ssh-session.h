@@ -55,7 +55,9 @@ char *ferry_ssh_quote_argv(const char *const *argv);
 
 /* Runs @argv on the remote host.  Output parameters may be NULL.  Returns FALSE only when the
  * command could not be run (connection, channel, timeout); a non-zero exit is reported through
- * @exit_status. */
+ * @exit_status (-1 when the command was killed by a signal).  Output is returned as
+ * NUL-terminated text.  The whole command is bounded by command_timeout_ms; after a TIMEOUT the
+ * remote command may still be running and the session refuses further work (open a new one). */
 gboolean ferry_ssh_session_run(FerrySshSession *session, const char *const *argv,
                                char **out_stdout, char **out_stderr, int *exit_status,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -19,6 +19,13 @@ fi
 meson compile -C "$build" >"$top/$build/compile.log" 2>&1 ||
     { tail -40 "$top/$build/compile.log" >&2; echo "0 passed, 1 failed"; exit 1; }
 
+# A second, plain build for valgrind (valgrind and ASan do not mix).
+plain=$build-plain
+[ -d "$plain" ] || meson setup "$plain" -Dwerror=true >/dev/null || exit 1
+meson compile -C "$plain" >"$top/$build/compile-plain.log" 2>&1 ||
+    { tail -40 "$top/$build/compile-plain.log" >&2; echo "0 passed, 1 failed"; exit 1; }
+export FERRY_BIN_PLAIN=$top/$plain/engine/cli/ferry
+
 logs=$top/$build/test-logs
 rm -rf "$logs"
 mkdir -p "$logs"
@@ -87,7 +94,8 @@ fi
 fuzz_seconds=${FERRY_FUZZ_SECONDS:-$([ "${CI:-}" = true ] && echo 60 || echo 0)}
 if [ "$fuzz_seconds" != 0 ] && [ -x tests/fuzz/run-fuzz.sh ]; then
     echo "== fuzzing ($fuzz_seconds s)"
-    run_tap fuzz/domain-xml $((fuzz_seconds + 600)) tests/fuzz/run-fuzz.sh "$fuzz_seconds"
+    run_tap fuzz/domain-xml $((fuzz_seconds + 600)) sh -c \
+        'tests/fuzz/run-fuzz.sh "$1" && echo "ok 1 - parse+plan+rewrite fuzzed $1 s, no crash"' sh "$fuzz_seconds"
 fi
 
 echo

@@ -47,8 +47,8 @@ plan_new(const FerryDomainDisk *disk)
     return plan;
 }
 
-static FerryDiskPlan *
-plan_set(FerryDiskPlan *plan, FerryDiskAction action, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static FerryDiskPlan *plan_set(FerryDiskPlan *plan, FerryDiskAction action, const char *fmt, ...)
+    G_GNUC_PRINTF(3, 4);
 
 static FerryDiskPlan *
 plan_set(FerryDiskPlan *plan, FerryDiskAction action, const char *fmt, ...)
@@ -157,8 +157,7 @@ classify_local(FerryDiskPlan *plan, const FerryXmlMapping *map)
         plan->dest_source = g_strdup(disk->source);
         plan_backing(plan, map);
         if (read_only)
-            return plan_set(plan, FERRY_DISK_SKIP, "read-only %s on shared storage",
-                            disk->device);
+            return plan_set(plan, FERRY_DISK_SKIP, "read-only %s on shared storage", disk->device);
         return plan_set(plan, FERRY_DISK_SHARED, "'%s' is on shared storage", disk->source);
     }
 
@@ -255,8 +254,8 @@ ferry_disk_plan_format(GPtrArray *plan)
         const FerryDiskPlan *p = g_ptr_array_index(plan, i);
         const FerryDomainDisk *d = p->disk;
 
-        g_string_append_printf(out, "%s: %s (%s %s", d->target, ferry_disk_action_to_string(p->action),
-                               d->type, d->device);
+        g_string_append_printf(out, "%s: %s (%s %s", d->target,
+                               ferry_disk_action_to_string(p->action), d->type, d->device);
         if (d->driver_type != NULL)
             g_string_append_printf(out, ", %s", d->driver_type);
         if (d->line > 0)
@@ -345,7 +344,8 @@ ferry_disk_plan_to_variant(GPtrArray *plan)
                                   g_variant_new_string(p->dest_source));
         g_variant_builder_init(&backing, G_VARIANT_TYPE("as"));
         for (guint b = 0; p->dest_backing != NULL && b < p->dest_backing->len; b++)
-            g_variant_builder_add(&backing, "s", (const char *)g_ptr_array_index(p->dest_backing, b));
+            g_variant_builder_add(&backing, "s",
+                                  (const char *)g_ptr_array_index(p->dest_backing, b));
         g_variant_builder_add(&one, "{sv}", "dest_backing", g_variant_builder_end(&backing));
         g_variant_builder_add(&one, "{sv}", "line", g_variant_new_int32(d->line));
         g_variant_builder_add(&all, "a{sv}", &one);

@@ -16,7 +16,7 @@ struct _FerryDomainXml {
 
 /* Element children of @parent named @name (no namespace), in document order. */
 #define FERRY_XML_FOREACH_CHILD(parent, name, var)                                                 \
-    for (xmlNode *var = ferry_xml_child_next((parent)->children, (name)); var != NULL;            \
+    for (xmlNode *var = ferry_xml_child_next((parent)->children, (name)); var != NULL;             \
          var = ferry_xml_child_next(var->next, (name)))
 
 xmlNode *ferry_xml_child_next(xmlNode *from, const char *name);

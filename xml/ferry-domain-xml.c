@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ferry-xml-error-quark, ferry_xml_error)
+G_DEFINE_QUARK(ferry - xml - error - quark, ferry_xml_error)
 
 /* Upper bound for <vcpu>: far above any real guest, low enough to catch garbage. */
 #define FERRY_XML_MAX_VCPUS 16384
@@ -245,9 +245,8 @@ ferry_domain_xml_get_def(const FerryDomainXml *xml)
 
 /* ---- parse ---- */
 
-static void
-set_invalid(GError **error, const FerryDomainXml *xml, const xmlNode *node, const char *fmt, ...)
-    G_GNUC_PRINTF(4, 5);
+static void set_invalid(GError **error, const FerryDomainXml *xml, const xmlNode *node,
+                        const char *fmt, ...) G_GNUC_PRINTF(4, 5);
 
 static void
 set_invalid(GError **error, const FerryDomainXml *xml, const xmlNode *node, const char *fmt, ...)
@@ -514,10 +513,8 @@ typedef struct {
 } FerryIfaceSource;
 
 static const FerryIfaceSource iface_sources[] = {
-    {.type = "network", .attr = "network"},
-    {.type = "bridge", .attr = "bridge"},
-    {.type = "direct", .attr = "dev"},
-    {.type = "vhostuser", .attr = "path"},
+    {.type = "network", .attr = "network"}, {.type = "bridge", .attr = "bridge"},
+    {.type = "direct", .attr = "dev"},      {.type = "vhostuser", .attr = "path"},
     {.type = "vdpa", .attr = "dev"},
 };
 
@@ -705,8 +702,8 @@ read_document(const char *text, const char *origin, GError **error)
     }
     ctxt = xmlNewParserCtxt();
     if (ctxt == NULL || ctxt->sax == NULL) {
-        g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_PARSE,
-                    "%s: cannot allocate XML parser", origin);
+        g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_PARSE, "%s: cannot allocate XML parser",
+                    origin);
         if (ctxt != NULL)
             xmlFreeParserCtxt(ctxt);
         return NULL;

@@ -154,6 +154,12 @@ void ferry_xml_mapping_set_addresses(FerryXmlMapping *map, const char *src_addre
                                      const char *dst_address);
 void ferry_xml_mapping_set_new_name(FerryXmlMapping *map, const char *new_name);
 
+/* TRUE when @path lies under a shared prefix. */
+gboolean ferry_xml_mapping_is_shared(const FerryXmlMapping *map, const char *path);
+/* @path under the longest matching path_maps prefix, rewritten; NULL when none matches. */
+char *ferry_xml_mapping_map_path(const FerryXmlMapping *map, const char *path,
+                                 const FerryXmlPair **matched);
+
 /* ---- disk plan ---- */
 
 typedef enum {

@@ -127,9 +127,13 @@ typedef struct {
 } FerryIfaceRule;
 
 static const FerryIfaceRule iface_rules[] = {
-    {.type = "network", .attr = "network", .pairs_offset = G_STRUCT_OFFSET(FerryXmlMapping, networks)},
+    {.type = "network",
+     .attr = "network",
+     .pairs_offset = G_STRUCT_OFFSET(FerryXmlMapping, networks)},
     {.type = "bridge", .attr = "bridge", .pairs_offset = G_STRUCT_OFFSET(FerryXmlMapping, bridges)},
-    {.type = "direct", .attr = "dev", .pairs_offset = G_STRUCT_OFFSET(FerryXmlMapping, direct_devs)},
+    {.type = "direct",
+     .attr = "dev",
+     .pairs_offset = G_STRUCT_OFFSET(FerryXmlMapping, direct_devs)},
 };
 
 static void
@@ -178,8 +182,7 @@ rewrite_graphics(const FerryRewrite *rw, xmlNode *node)
                 }
             }
         } else {
-            set_prop_if_changed(child, "address",
-                                ferry_xml_mapping_map_address(rw->map, address));
+            set_prop_if_changed(child, "address", ferry_xml_mapping_map_address(rw->map, address));
         }
     }
     if (listen != NULL && g_strcmp0(listen, dropped_address) == 0)

@@ -23,6 +23,8 @@ typedef int (*FerryCommandFunc)(int argc, char **argv, const FerryGlobals *globa
 
 /* The subcommands, listed in ferry-main.c's commands[]. */
 int ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals);
+int ferry_cmd_xml(int argc, char **argv, const FerryGlobals *globals);
+int ferry_cmd_check(int argc, char **argv, const FerryGlobals *globals);
 
 /* Prints "ferry: <message>" to stderr. */
 void ferry_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);

@@ -157,6 +157,7 @@ json_print_result(const FerryMigrateResult *r)
     json_member_double(b, "suspended_s", r->suspended_s);
     json_member_bool(b, "resumed_on_destination", r->resumed_on_dst);
     json_member_string(b, "state", r->dst_state);
+    json_member_string(b, "nova", r->nova_status);
     json_builder_set_member_name(b, "actions");
     json_builder_begin_array(b);
     for (guint i = 0; r->actions && i < r->actions->len; i++) {
@@ -412,6 +413,8 @@ print_summary(const FerryMigrateResult *r)
                    a->error ? ": failed: " : "", a->error ? a->error : "");
     }
     printf("  state:      %s on %s\n", r->dst_state, r->dst_host);
+    if (r->nova_status)
+        printf("  nova:       %s\n", r->nova_status);
 }
 
 /* ---- changes during the job ---------------------------------------------------------------- */
@@ -470,6 +473,7 @@ typedef struct {
     gboolean postcopy;
     char *samples_file;
     gboolean control_stdin;
+    gboolean no_nova;
 } FerryMigrateArgs;
 
 static void
@@ -564,6 +568,8 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
         {"samples-file", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &a.samples_file,
          "Record the job samples (tests/policy/data format)", "FILE"},
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "Print only the summary", NULL},
+        {"no-nova", 0, 0, G_OPTION_ARG_NONE, &a.no_nova,
+         "Do not tell Nova, even when the inventory has a [nova] section", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("DOMAIN --to HOST");
@@ -628,6 +634,7 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     options.managed = a.no_p2p;
     options.bandwidth_mib = (guint64)a.bandwidth;
     options.keep_source_disks = a.keep;
+    options.no_nova = a.no_nova;
     options.event_func = on_event;
     options.event_data = &progress;
     options.cancellable = cancellable;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "engine/cli/ferry-cli.h"
+#include "engine/cli/ferry-cmd-nova-sync.h"
 
 typedef struct {
     const char *name;
@@ -13,8 +14,17 @@ typedef struct {
     const char *summary;
 } FerryCommand;
 
+static int
+cmd_nova_sync(int argc, char **argv, const FerryGlobals *globals)
+{
+    return ferry_cmd_nova_sync(argc, argv, globals->config_path);
+}
+
 static const FerryCommand commands[] = {
     {"migrate", ferry_cmd_migrate, "live-migrate a running guest to another host"},
+    {"xml", ferry_cmd_xml, "show the destination XML and disk plan, without migrating"},
+    {"nova-sync", cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
+    {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
 };
 
 static void

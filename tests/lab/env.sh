@@ -29,6 +29,15 @@ lab_ip() {
     esac
 }
 
+# Where a host keeps local guest disks.  hostC differs on purpose, and so does its guest
+# bridge: migrations to it exercise ferry's XML rewriting (paths and bridges).
+lab_images_dir() {
+    case "$1" in c) echo /var/lib/libvirt/images-c ;; *) echo /var/lib/libvirt/images ;; esac
+}
+lab_bridge() {
+    case "$1" in c) echo br-vm ;; *) echo br-guest ;; esac
+}
+
 # libvirt's host UUID must differ per host, or libvirt refuses "migration to the same host".
 lab_host_uuid() {
     printf 'f0e1d2c3-0000-4000-8000-0000000000%02x\n' "'$1"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/lab/guest.sh create NAME KIND HOST [ARG] [--no-start]
-#   KIND local    qcow2 disk in /var/lib/libvirt/images/NAME.qcow2 (64 MiB) holding a known
+#   KIND local    qcow2 disk in the host's images dir, NAME.qcow2 (64 MiB) holding a known
 #                 pattern (bytes 0xa5 over the first 8 MiB, 0x3c over 16..20 MiB)
+#        local-nic like local, plus a NIC on the host's guest bridge
 #        overlay  qcow2 overlay NAME.qcow2 on base.qcow2 (base must exist on every host),
 #                 with 0xc3 over 1..3 MiB written into the overlay
 #        shared   disk on the storage host's NBD export ARG (default nbd0)
@@ -23,7 +24,7 @@ create)
     start=1
     for a in "$@"; do [ "$a" = --no-start ] && start=0; done
     [ "$arg" = --no-start ] && arg=""
-    img=/var/lib/libvirt/images/$name.qcow2
+    img=$(lab_images_dir "$h")/$name.qcow2
     xml=$LAB/$h/$name.xml
     case "$kind" in
     local)
@@ -31,8 +32,14 @@ create)
         hx "$h" qemu-io -f qcow2 -c 'write -P 0xa5 0 8M' -c 'write -P 0x3c 16M 4M' "$img" >/dev/null
         fill -e "s|@DISK@|$img|g" -e "s|@FMT@|qcow2|g" "$LAB_DIR/guests/disk.xml" >"$xml"
         ;;
+    local-nic)
+        hx "$h" qemu-img create -q -f qcow2 "$img" 64M
+        hx "$h" qemu-io -f qcow2 -c 'write -P 0xa5 0 8M' "$img" >/dev/null
+        fill -e "s|@DISK@|$img|g" -e "s|@FMT@|qcow2|g" -e "s|@BRIDGE@|$(lab_bridge "$h")|g" \
+            "$LAB_DIR/guests/disk-nic.xml" >"$xml"
+        ;;
     overlay)
-        hx "$h" qemu-img create -q -f qcow2 -F qcow2 -b /var/lib/libvirt/images/base.qcow2 "$img" 64M
+        hx "$h" qemu-img create -q -f qcow2 -F qcow2 -b "$(lab_images_dir "$h")/base.qcow2" "$img" 64M
         hx "$h" qemu-io -f qcow2 -c 'write -P 0xc3 1M 2M' "$img" >/dev/null
         fill -e "s|@DISK@|$img|g" -e "s|@FMT@|qcow2|g" "$LAB_DIR/guests/disk.xml" >"$xml"
         ;;
@@ -54,7 +61,7 @@ create)
     ;;
 checksum)
     name=$2 h=$3
-    img=/var/lib/libvirt/images/$name.qcow2
+    img=$(lab_images_dir "$h")/$name.qcow2
     hx "$h" sh -c 't=$(mktemp) && qemu-img convert -U -O raw "$1" "$t" && sha256sum <"$t" | cut -d" " -f1; rc=$?; rm -f "$t"; exit $rc' sh "$img"
     ;;
 *)

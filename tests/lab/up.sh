@@ -102,7 +102,7 @@ log "ssh keys generated"
 first_cache=""
 for h in $LAB_HOSTS; do
     d=$LAB/$h
-    mkdir -p "$d"/{run,lib/images,lib/qemu,log/qemu,cache,etc}
+    mkdir -p "$d"/{run,lib/qemu,log/qemu,cache,etc} "$d/lib/$(basename "$(lab_images_dir "$h")")"
     cp -a /etc/libvirt/. "$d/etc/"
     rm -f "$d"/etc/qemu/networks/autostart/*.xml
     cat >"$d/etc/libvirtd.conf" <<CONF
@@ -159,6 +159,9 @@ CONF
         mount --bind '$LAB/hosts' /etc/hosts
     "
     # --listen: without systemd socket activation libvirtd opens its TCP socket only with it.
+    # the bridge guests' NICs attach to (named differently on hostC)
+    ip -n "$P-$h" link add "$(lab_bridge "$h")" type bridge
+    ip -n "$P-$h" link set "$(lab_bridge "$h")" up
     hx "$h" /usr/sbin/libvirtd --listen --daemon --pid-file /run/libvirtd.pid \
         --config /etc/libvirt/libvirtd.conf
     hx "$h" /usr/sbin/sshd -f "$d/sshd/sshd_config" -E "$d/log/sshd.log"
@@ -203,14 +206,15 @@ uri = qemu+tcp://$(lab_ip "$h")/system
 peer_uri = qemu+tcp://host$h/system
 address = $(lab_ip "$h")
 ssh_host = $(lab_ip "$h")
-images_dir = /var/lib/libvirt/images
+images_dir = $(lab_images_dir "$h")
+bridges = guestnet=$(lab_bridge "$h")
 INI
 done
 
 # ------------------------------------------------------------------ standard guests
 for h in $LAB_HOSTS; do
-    hx "$h" qemu-img create -q -f qcow2 /var/lib/libvirt/images/base.qcow2 64M
-    hx "$h" qemu-io -f qcow2 -c 'write -P 0x5a 0 4M' /var/lib/libvirt/images/base.qcow2 >/dev/null
+    hx "$h" qemu-img create -q -f qcow2 "$(lab_images_dir "$h")/base.qcow2" 64M
+    hx "$h" qemu-io -f qcow2 -c 'write -P 0x5a 0 4M' "$(lab_images_dir "$h")/base.qcow2" >/dev/null
 done
 "$LAB_DIR/guest.sh" create ga-local local a
 "$LAB_DIR/guest.sh" create gb-shared shared a nbd0

@@ -13,9 +13,9 @@ check "ferry migrate $g --to hostC exits 0" test "$FERRY_RC" = 0
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
 check "guest runs on hostC" test "$(state c $g)" = running
 check "guest is gone from hostA" test "$(state a $g)" = absent
-backing=$(hx c qemu-img info -U --output=json /var/lib/libvirt/images/$g.qcow2 | grep -o '"backing-filename": "[^"]*"')
-check "destination overlay keeps its backing file ($backing)" \
-    test "$backing" = '"backing-filename": "/var/lib/libvirt/images/base.qcow2"'
+backing=$(hx c qemu-img info -U --output=json /var/lib/libvirt/images-c/$g.qcow2 | grep -o '"backing-filename": "[^"]*"')
+check "destination overlay has the backing file of its own layout ($backing)" \
+    test "$backing" = '"backing-filename": "/var/lib/libvirt/images-c/base.qcow2"'
 lv c destroy $g >/dev/null
 after=$("$LAB_DIR/guest.sh" checksum $g c)
 check "guest-visible disk content identical on hostC" test "$before" = "$after"

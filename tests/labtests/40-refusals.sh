@@ -24,7 +24,7 @@ check "wrong --from: says where it looked" ferry_output_has "not defined on 'hos
 
 ferry migrate $g --to hostB --mode sideways
 check "bad --mode: exit status 2" test "$FERRY_RC" = 2
-check "bad --mode: lists the modes" ferry_output_has "use auto, shared, block or block-full"
+check "bad --mode: lists the modes" ferry_output_has "use auto, shared, block, block-full or cold"
 
 ferry migrate $g
 check "missing --to: exit status 2" test "$FERRY_RC" = 2

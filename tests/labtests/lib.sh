@@ -51,7 +51,7 @@ cluster_state() {
     for h in $LAB_HOSTS; do lv "$h" list --all | sed "s/^/host$h /"; done | awk '{$2=""; print}'
 }
 
-image_exists() { hx "$1" test -e "/var/lib/libvirt/images/$2.qcow2"; }
+image_exists() { hx "$1" test -e "$(lab_images_dir "$1")/$2.qcow2"; }
 image_absent() { ! image_exists "$@"; }
 
 # remove_guest NAME: destroy and undefine it wherever it is, remove its disk everywhere.
@@ -59,6 +59,6 @@ remove_guest() {
     for h in $LAB_HOSTS; do
         lv "$h" destroy "$1" >/dev/null 2>&1 || true
         lv "$h" undefine "$1" >/dev/null 2>&1 || true
-        hx "$h" rm -f "/var/lib/libvirt/images/$1.qcow2"
+        hx "$h" rm -f "$(lab_images_dir "$h")/$1.qcow2"
     done
 }

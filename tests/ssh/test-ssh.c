@@ -7,7 +7,9 @@
  * private mount namespace of the sshd process, so nothing is created outside the temp dir.
  */
 #define _GNU_SOURCE
+#include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
+#include "ssh/ferry-ssh-storage.h"
 #include "ssh/ferry-ssh-session.h"
 
 #include <arpa/inet.h>
@@ -53,6 +55,11 @@ run_local(const char *const *argv, char **out, GError **error)
 {
     int status = 0;
     g_autofree char *err = NULL;
+    g_autofree char *discard = NULL;
+
+    /* stdout is captured even when unused: it would corrupt the TAP stream */
+    if (!out)
+        out = &discard;
 
     if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, out, &err,
                       &status, error))
@@ -547,6 +554,42 @@ test_hostkey_accept_new(void)
     }
     g_assert_true(g_file_get_contents(kh, &contents, NULL, NULL));
     g_assert_nonnull(strstr(contents, "Xbqh\n["));
+
+    /* still found once OpenSSH has hashed the host names */
+    {
+        const char *argv[] = {"ssh-keygen", "-q", "-H", "-f", kh, NULL};
+        g_autofree char *hashed = NULL;
+        g_autoptr(FerrySshSession) session = NULL;
+
+        g_assert_true(run_local(argv, NULL, &error));
+        g_assert_no_error(error);
+        g_assert_true(g_file_get_contents(kh, &hashed, NULL, NULL));
+        g_assert_null(strstr(hashed, name));
+        session = ferry_ssh_session_open(&config, &error);
+        g_assert_no_error(error);
+        g_assert_nonnull(session);
+    }
+}
+
+static void
+test_hostkey_port_must_match(void)
+{
+    g_autofree char *kh = NULL;
+    g_autofree char *line = NULL;
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!need_lab())
+        return;
+    /* the right key, but recorded for port 22: OpenSSH would not use it for another port */
+    kh = lab_path("known_hosts.port22");
+    line = g_strdup_printf("127.0.0.1 ssh-ed25519 %s\n", lab.host_pub);
+    g_assert_true(g_file_set_contents(kh, line, -1, NULL));
+    config = config_for(lab.key_ed25519, kh);
+    session = ferry_ssh_session_open(&config, &error);
+    g_assert_null(session);
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN);
 }
 
 static void
@@ -698,6 +741,36 @@ test_connect_refused(void)
     g_test_message("%s", error->message);
     g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
     g_assert_nonnull(strstr(error->message, "refused"));
+}
+
+static void
+test_connect_silent_server_times_out(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+    gint64 start;
+
+    if (!need_lab())
+        return;
+    /* listens (the kernel completes the TCP handshake) but never says anything */
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+    g_assert_cmpint(listen(fd, 4), ==, 0);
+    g_assert_cmpint(getsockname(fd, (struct sockaddr *)&sa, &len), ==, 0);
+    config = config_for(lab.key_ed25519, lab.known_hosts);
+    config.port = ntohs(sa.sin_port);
+    config.connect_timeout_ms = 300;
+    start = g_get_monotonic_time();
+    session = ferry_ssh_session_open(&config, &error);
+    close(fd);
+    g_assert_null(session);
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_TIMEOUT);
+    g_test_message("%s", error->message);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 2 * G_USEC_PER_SEC);
 }
 
 static void
@@ -955,6 +1028,152 @@ test_remote_disk(void)
     g_assert_false(g_file_test(pwn, G_FILE_TEST_EXISTS));
 }
 
+/* ---- copy between hosts (relayed; both ends are the loopback sshd) ---- */
+
+static void
+count_progress(guint64 done, guint64 total, gpointer data)
+{
+    guint64 *last = data;
+
+    g_assert_cmpuint(done, <=, total);
+    g_assert_cmpuint(done, >=, *last);
+    *last = done;
+}
+
+/* Files in @dir whose name starts with @prefix: leftovers of a copy. */
+static guint
+count_entries(const char *dir, const char *prefix)
+{
+    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    const char *name;
+    guint n = 0;
+
+    while (d && (name = g_dir_read_name(d)))
+        n += g_str_has_prefix(name, prefix);
+    return n;
+}
+
+static void
+test_copy_relay(void)
+{
+    g_autoptr(FerrySshSession) src = NULL;
+    g_autoptr(FerrySshSession) dst = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *from = NULL;
+    g_autofree char *to = NULL;
+    g_autofree char *pwn = NULL;
+    g_autofree char *data = NULL;
+    g_autofree char *copied = NULL;
+    g_autofree char *sum = NULL;
+    gsize len = 3 * 1024 * 1024 + 17, copied_len = 0;
+    guint64 last = 0;
+    FerryCopyResult result = {0};
+
+    if (!need_lab())
+        return;
+    src = open_good();
+    dst = open_good();
+    dir = lab_path("copy");
+    pwn = lab_path("pwned");
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+    from = g_build_filename(dir, "base it's $(touch PWN).qcow2", NULL);
+    to = g_strdup_printf("%s/dst \"dir\"\n`x`/base $(touch %s).qcow2", dir, pwn);
+    data = g_malloc(len);
+    for (gsize i = 0; i < len; i++)
+        data[i] = (char)(i * 7 + i / 4096);
+    g_assert_true(g_file_set_contents(from, data, len, NULL));
+
+    g_assert_true(ferry_remote_copy_file(src, dst, from, to, NULL, FERRY_COPY_RELAY,
+                                         count_progress, &last, &result, &error));
+    g_assert_no_error(error);
+    g_assert_cmpuint(last, ==, len);
+    g_assert_cmpuint(result.bytes, ==, len);
+    g_assert_cmpint(result.mode_used, ==, FERRY_COPY_RELAY);
+    sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
+    g_assert_cmpstr(result.sha256, ==, sum);
+    g_assert_true(g_file_get_contents(to, &copied, &copied_len, NULL));
+    g_assert_cmpuint(copied_len, ==, len);
+    g_assert_true(memcmp(copied, data, len) == 0);
+    g_assert_false(g_file_test(pwn, G_FILE_TEST_EXISTS));
+
+    /* an existing destination is never overwritten */
+    g_assert_false(ferry_remote_copy_file(src, dst, from, to, NULL, FERRY_COPY_RELAY, NULL, NULL,
+                                          NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
+    g_test_message("%s", error->message);
+    g_clear_error(&error);
+    g_assert_cmpuint(count_entries(dir, ".base"), ==, 0);
+}
+
+/* A source whose contents differ between reads (a /proc file) fails the checksum check, and
+ * neither the final name nor a temporary file is left behind. */
+static void
+test_copy_checksum_mismatch_leaves_nothing(void)
+{
+    g_autoptr(FerrySshSession) src = NULL;
+    g_autoptr(FerrySshSession) dst = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *to = NULL;
+
+    if (!need_lab())
+        return;
+    src = open_good();
+    dst = open_good();
+    dir = lab_path("copy-fail");
+    to = g_build_filename(dir, "img.raw", NULL);
+
+    g_assert_false(ferry_remote_copy_file(src, dst, "/proc/self/stat", to, NULL, FERRY_COPY_RELAY,
+                                          NULL, NULL, NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
+    g_assert_nonnull(strstr(error->message, "checksum mismatch"));
+    g_test_message("%s", error->message);
+    g_clear_error(&error);
+    g_assert_false(g_file_test(to, G_FILE_TEST_EXISTS));
+    g_assert_cmpuint(count_entries(dir, "."), ==, 0);
+
+    /* refused before anything is created */
+    g_assert_false(ferry_remote_copy_file(src, dst, "relative", to, NULL, FERRY_COPY_RELAY, NULL,
+                                          NULL, NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_clear_error(&error);
+    g_assert_false(ferry_remote_copy_file(src, dst, dir, to, NULL, FERRY_COPY_RELAY, NULL, NULL,
+                                          NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_test_message("%s", error->message);
+}
+
+/* ---- shared-storage detection ---- */
+
+static void
+test_storage_same_host_is_shared(void)
+{
+    g_autoptr(FerrySshSession) src = NULL;
+    g_autoptr(FerrySshSession) dst = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = NULL;
+    g_autofree char *missing = NULL;
+    gboolean shared = FALSE;
+
+    if (!need_lab())
+        return;
+    src = open_good();
+    dst = open_good();
+    dir = lab_path("shared dir 'x' $(y)");
+    g_assert_cmpint(g_mkdir_with_parents(dir, 0755), ==, 0);
+
+    g_assert_true(ferry_storage_is_shared(src, dst, dir, &shared, &error));
+    g_assert_no_error(error);
+    g_assert_true(shared);
+    g_assert_cmpuint(count_entries(dir, "."), ==, 0); /* the marker is gone */
+
+    missing = g_build_filename(dir, "missing", NULL);
+    g_assert_false(ferry_storage_is_shared(src, dst, missing, &shared, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_test_message("%s", error->message);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -972,13 +1191,20 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/hostkey/accept-new-records-and-reconnects", test_hostkey_accept_new);
     g_test_add_func("/ssh/hostkey/changed-is-refused-even-with-accept-new", test_hostkey_changed);
     g_test_add_func("/ssh/hostkey/other-type-known-is-refused", test_hostkey_other_type_known);
+    g_test_add_func("/ssh/hostkey/entry-for-port-22-does-not-match-other-port",
+                    test_hostkey_port_must_match);
     g_test_add_func("/ssh/auth/missing-key-file", test_auth_missing_key);
     g_test_add_func("/ssh/auth/unauthorized-key", test_auth_unauthorized_key);
     g_test_add_func("/ssh/auth/rsa-key-refused-with-advice", test_auth_rsa_refused);
     g_test_add_func("/ssh/connect/refused-is-quick", test_connect_refused);
+    g_test_add_func("/ssh/connect/silent-server-times-out", test_connect_silent_server_times_out);
     g_test_add_func("/ssh/connect/unresolvable", test_connect_unresolvable);
     g_test_add_func("/ssh/sftp/file-operations", test_sftp_ops);
     g_test_add_func("/ssh/remote-disk/create-info-hash-remove", test_remote_disk);
+    g_test_add_func("/ssh/copy/relay-hostile-names-verified", test_copy_relay);
+    g_test_add_func("/ssh/copy/checksum-mismatch-leaves-nothing",
+                    test_copy_checksum_mismatch_leaves_nothing);
+    g_test_add_func("/ssh/storage/same-host-is-shared", test_storage_same_host_is_shared);
 
     if (!g_file_test(SSHD, G_FILE_TEST_IS_EXECUTABLE))
         lab.skip_reason = g_strdup(SSHD " is not installed (openssh-server)");

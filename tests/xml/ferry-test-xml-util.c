@@ -115,8 +115,8 @@ ferry_test_compare_file(const char *path, const char *actual)
         return;
     }
     if (!g_file_get_contents(path, &expected, NULL, &error)) {
-        g_test_fail_printf("cannot read expected %s: %s\n--- actual ---\n%s", path,
-                           error->message, actual);
+        g_test_fail_printf("cannot read expected %s: %s\n--- actual ---\n%s", path, error->message,
+                           actual);
         return;
     }
     if (!g_str_equal(expected, actual))

@@ -162,8 +162,8 @@ test_schema(gconstpointer data)
     {
         const char *argv[] = {validator, tmp, "domain", NULL};
 
-        g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &child_out,
-                     &child_err, &status, &error);
+        g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &child_out, &child_err,
+                     &status, &error);
     }
     g_unlink(tmp);
     g_assert_no_error(error);
@@ -188,8 +188,8 @@ test_define(gconstpointer data)
     if (dom == NULL) {
         const char *msg = virGetLastErrorMessage();
 
-        g_test_fail_printf("test driver refuses rewritten %s: %s\n--- rewritten ---\n%s", name,
-                           msg, out);
+        g_test_fail_printf("test driver refuses rewritten %s: %s\n--- rewritten ---\n%s", name, msg,
+                           out);
         return;
     }
     virDomainUndefine(dom);

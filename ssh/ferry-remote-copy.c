@@ -1,0 +1,255 @@
+/*
+ * ferry-remote-copy.c: copy a file from one compute host to another, host to host or relayed.
+ */
+#include "ssh/ferry-remote-copy.h"
+#include "ssh/ferry-remote-disk.h"
+#include "ssh/ferry-ssh-private.h"
+
+#include <string.h>
+#include <sys/stat.h>
+
+#define RELAY_CHUNK (256 * 1024)
+
+static const char *const copy_mode_names[] = {
+    [FERRY_COPY_AUTO] = "auto",
+    [FERRY_COPY_HOST_TO_HOST] = "host-to-host",
+    [FERRY_COPY_RELAY] = "relay",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(copy_mode_names) == FERRY_COPY_LAST);
+
+const char *
+ferry_copy_mode_to_string(FerryCopyMode mode)
+{
+    return (guint)mode < FERRY_COPY_LAST ? copy_mode_names[mode] : "invalid";
+}
+
+/* The temporary file in the destination directory; removed on failure unless disarmed. */
+typedef struct {
+    FerrySshSession *dst;
+    char *path;
+    gboolean armed;
+} FerryTmpFile;
+
+static void
+tmp_file_clear(FerryTmpFile *tmp)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (tmp->armed && !ferry_remote_file_remove(tmp->dst, tmp->path, &error))
+        g_warning("cannot remove temporary copy: %s", error->message);
+    g_clear_pointer(&tmp->path, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryTmpFile, tmp_file_clear)
+
+/* On the source: sh -c 'f=$1; shift; exec "$@" <"$f"' sh SRC [runuser -u U --] ssh ... DEST
+ * 'sh -c '\''cat > "$1"'\'' sh TMP'.  The file is opened by the login user, ssh runs as the
+ * migration user; the command for the destination's shell is quoted here once, and the whole
+ * argv once more by the session. */
+static gboolean
+copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_path, const char *tmp,
+                  const FerrySshPeer *peer, GError **error)
+{
+    const char *user = peer->user ? peer->user : src->user;
+    const char *remote_argv[] = {"sh", "-c", "umask 022 && exec cat > \"$1\"", "sh", tmp, NULL};
+    g_autofree char *remote = ferry_ssh_quote_argv(remote_argv);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int status = 0;
+
+    g_ptr_array_add(argv, (gpointer) "sh");
+    g_ptr_array_add(argv, (gpointer) "-c");
+    g_ptr_array_add(argv, (gpointer) "f=$1; shift; exec \"$@\" <\"$f\"");
+    g_ptr_array_add(argv, (gpointer) "sh");
+    g_ptr_array_add(argv, (gpointer)src_path);
+    ferry_trust_append_run_as(src, user, argv);
+    ferry_trust_append_ssh(peer, user, peer->key, argv, owned);
+    g_ptr_array_add(argv, remote);
+    g_ptr_array_add(argv, NULL);
+
+    if (!ferry_ssh_session_run(src, (const char *const *)argv->pdata, &out, &err, &status, error))
+        return FALSE;
+    if (status != 0) {
+        FerryTrustClass klass = ferry_trust_classify_ssh(status, err);
+
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "copy from '%s' to '%s' over ssh failed with exit status %d (%s): %s",
+                    src->name, dst->name, status, ferry_trust_class_to_string(klass),
+                    g_strstrip(err));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void
+handle_close(LIBSSH2_SFTP_HANDLE *handle)
+{
+    if (handle)
+        libssh2_sftp_close_handle(handle);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LIBSSH2_SFTP_HANDLE, handle_close)
+
+static gboolean
+copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, const char *tmp,
+           guint64 total, FerryCopyProgressFunc progress, gpointer progress_data,
+           char **local_sha256, GError **error)
+{
+    g_autoptr(LIBSSH2_SFTP_HANDLE) in = NULL;
+    g_autoptr(LIBSSH2_SFTP_HANDLE) out = NULL;
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    g_autofree char *buf = g_malloc(RELAY_CHUNK);
+    LIBSSH2_SFTP *src_sftp, *dst_sftp;
+    guint64 done = 0;
+    int rc;
+
+    if (!(src_sftp = ferry_ssh_session_get_sftp(src, error)) ||
+        !(dst_sftp = ferry_ssh_session_get_sftp(dst, error)))
+        return FALSE;
+    in = libssh2_sftp_open_ex(src_sftp, src_path, strlen(src_path), LIBSSH2_FXF_READ, 0,
+                              LIBSSH2_SFTP_OPENFILE);
+    if (!in) {
+        ferry_ssh_session_set_error(src, error, FERRY_SSH_ERROR_SFTP, "cannot open '%s' on '%s'",
+                                    src_path, src->name);
+        return FALSE;
+    }
+    out = libssh2_sftp_open_ex(dst_sftp, tmp, strlen(tmp),
+                               LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL, 0644,
+                               LIBSSH2_SFTP_OPENFILE);
+    if (!out) {
+        ferry_ssh_session_set_error(dst, error, FERRY_SSH_ERROR_SFTP, "cannot create '%s' on '%s'",
+                                    tmp, dst->name);
+        return FALSE;
+    }
+    if (progress)
+        progress(0, total, progress_data);
+    for (;;) {
+        ssize_t n = libssh2_sftp_read(in, buf, RELAY_CHUNK);
+        gsize written = 0;
+
+        if (n == 0)
+            break;
+        if (n < 0) {
+            ferry_ssh_session_set_error(src, error, FERRY_SSH_ERROR_SFTP,
+                                        "cannot read '%s' on '%s'", src_path, src->name);
+            return FALSE;
+        }
+        g_checksum_update(sum, (const guchar *)buf, n);
+        while (written < (gsize)n) {
+            ssize_t w = libssh2_sftp_write(out, buf + written, n - written);
+
+            if (w < 0) {
+                ferry_ssh_session_set_error(dst, error, FERRY_SSH_ERROR_SFTP,
+                                            "cannot write '%s' on '%s'", tmp, dst->name);
+                return FALSE;
+            }
+            written += w;
+        }
+        done += n;
+        if (progress)
+            progress(done, MAX(total, done), progress_data);
+    }
+    rc = libssh2_sftp_fsync(out);
+    if (rc == 0)
+        rc = libssh2_sftp_close_handle(g_steal_pointer(&out));
+    if (rc != 0) {
+        ferry_ssh_session_set_error(dst, error, FERRY_SSH_ERROR_SFTP, "cannot write '%s' on '%s'",
+                                    tmp, dst->name);
+        return FALSE;
+    }
+    *local_sha256 = g_strdup(g_checksum_get_string(sum));
+    return TRUE;
+}
+
+gboolean
+ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
+                       const char *dst_path, const FerrySshPeer *peer, FerryCopyMode mode,
+                       FerryCopyProgressFunc progress, gpointer progress_data,
+                       FerryCopyResult *result, GError **error)
+{
+    g_auto(FerryTmpFile) tmp = {.dst = dst};
+    g_autofree char *dir = NULL;
+    g_autofree char *base = NULL;
+    g_autofree char *uuid = g_uuid_string_random();
+    g_autofree char *src_sum = NULL;
+    g_autofree char *dst_sum = NULL;
+    g_autofree char *relay_sum = NULL;
+    FerrySshStat st = {0};
+    gboolean exists = FALSE;
+    FerryCopyMode used = mode;
+
+    g_return_val_if_fail((guint)mode < FERRY_COPY_LAST, FALSE);
+    g_return_val_if_fail(peer || mode == FERRY_COPY_RELAY, FALSE);
+
+    if (!src_path || src_path[0] != '/' || !dst_path || dst_path[0] != '/') {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "cannot copy '%s' from '%s' to '%s' on '%s': paths must be absolute",
+                    src_path ? src_path : "", src->name, dst_path ? dst_path : "", dst->name);
+        return FALSE;
+    }
+    if (!ferry_ssh_sftp_stat(src, src_path, TRUE, &st, error))
+        goto fail;
+    if (!st.exists || !S_ISREG(st.mode)) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID, "'%s' is %s on '%s'", src_path,
+                    st.exists ? "not a regular file" : "missing", src->name);
+        goto fail;
+    }
+    if (!ferry_remote_path_exists(dst, dst_path, &exists, error))
+        goto fail;
+    if (exists) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "'%s' already exists on '%s': refusing to overwrite it", dst_path, dst->name);
+        goto fail;
+    }
+    dir = g_path_get_dirname(dst_path);
+    base = g_path_get_basename(dst_path);
+    if (!ferry_ssh_sftp_mkdir_p(dst, dir, 0755, error))
+        goto fail;
+    tmp.path = g_strdup_printf("%s/.%s.ferry-copy-%s", dir, base, uuid);
+
+    if (mode == FERRY_COPY_AUTO) {
+        g_autoptr(FerryTrustResult) trust = ferry_trust_check_session(src, peer);
+
+        used = trust->klass == FERRY_TRUST_OK ? FERRY_COPY_HOST_TO_HOST : FERRY_COPY_RELAY;
+        if (used == FERRY_COPY_RELAY)
+            g_debug("copying '%s' through ferry: %s", src_path, trust->detail);
+    }
+
+    tmp.armed = TRUE;
+    if (used == FERRY_COPY_HOST_TO_HOST) {
+        if (progress)
+            progress(0, st.size, progress_data);
+        if (!copy_host_to_host(src, dst, src_path, tmp.path, peer, error))
+            goto fail;
+        if (progress)
+            progress(st.size, st.size, progress_data);
+    } else if (!copy_relay(src, dst, src_path, tmp.path, st.size, progress, progress_data,
+                           &relay_sum, error)) {
+        goto fail;
+    }
+
+    if (!(src_sum = ferry_remote_file_sha256(src, src_path, error)) ||
+        !(dst_sum = ferry_remote_file_sha256(dst, tmp.path, error)))
+        goto fail;
+    if (!g_str_equal(src_sum, dst_sum) || (relay_sum && !g_str_equal(relay_sum, src_sum))) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "checksum mismatch: sha256 %s on '%s', %s on '%s'%s%s", src_sum, src->name,
+                    dst_sum, dst->name, relay_sum ? ", relayed " : "", relay_sum ? relay_sum : "");
+        goto fail;
+    }
+    if (!ferry_ssh_sftp_rename(dst, tmp.path, dst_path, FALSE, error))
+        goto fail;
+    tmp.armed = FALSE;
+
+    if (result) {
+        result->mode_used = used;
+        result->bytes = st.size;
+        g_strlcpy(result->sha256, src_sum, sizeof(result->sha256));
+    }
+    return TRUE;
+
+fail:
+    g_prefix_error(error, "cannot copy '%s' from '%s' to '%s' on '%s' (%s): ", src_path, src->name,
+                   dst_path, dst->name, ferry_copy_mode_to_string(used));
+    return FALSE;
+}

@@ -1,0 +1,42 @@
+/*
+ * ferry-remote-copy.h: copy a file (a disk image) from one compute host to another.
+ *
+ * Host to host: the source runs `ssh DEST 'cat > TMP'` as the migration user with the file on
+ * stdin, over the trust that ferry_trust_check_session() checks.  Relay: ferry reads the file
+ * over SFTP from the source and writes it over SFTP to the destination.  Either way the data goes
+ * to a temporary file next to the destination path, both ends' sha256 are compared, and only
+ * then is it renamed to the final name; on any failure the temporary file is removed.
+ */
+#pragma once
+
+#include "ssh/ferry-ssh-trust.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+    FERRY_COPY_AUTO,         /* host to host when the trust check passes, else relay */
+    FERRY_COPY_HOST_TO_HOST, /* only host to host */
+    FERRY_COPY_RELAY,        /* only through ferry */
+    FERRY_COPY_LAST
+} FerryCopyMode;
+
+const char *ferry_copy_mode_to_string(FerryCopyMode mode);
+
+/* @done of @total bytes.  Host to host reports only the start and the end. */
+typedef void (*FerryCopyProgressFunc)(guint64 done, guint64 total, gpointer user_data);
+
+typedef struct {
+    FerryCopyMode mode_used; /* HOST_TO_HOST or RELAY */
+    guint64 bytes;
+    char sha256[65];
+} FerryCopyResult;
+
+/* Copies @src_path on @src to @dst_path on @dst (parent directories are created).  An existing
+ * @dst_path is refused.  @peer says how @src reaches @dst (host to host); it may be NULL only
+ * with FERRY_COPY_RELAY.  @result may be NULL. */
+gboolean ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
+                                const char *dst_path, const FerrySshPeer *peer, FerryCopyMode mode,
+                                FerryCopyProgressFunc progress, gpointer progress_data,
+                                FerryCopyResult *result, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+G_END_DECLS

@@ -1,0 +1,965 @@
+/*
+ * test-nova-sync.c: the Nova state-sync against a real MariaDB whose schemas nova-manage
+ * and placement-manage made, checked through the real nova-api and placement-api.
+ *
+ * Needs the harness: FERRY_NOVA_STATE names the state.env that `nova-up.sh start` wrote
+ * (tests/nova/run-nova-tests.sh does all of it).  Without it the lab tests skip.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+
+#include "engine/nova/ferry-nova-private.h"
+
+#define INSTANCE "a1a1a1a1-0000-4000-8000-000000000001"
+#define RP_A "c0c0c0c0-0000-4000-8000-00000000000a"
+#define RP_B "c0c0c0c0-0000-4000-8000-00000000000b"
+#define NODE_B "hostb.example.org"
+#define DEAD_MIGRATION "e0e0e0e0-0000-4000-8000-000000000001"
+
+typedef struct {
+    GHashTable *env; /* state.env */
+    char *tmpdir;
+    char *inventory_path;
+    GKeyFile *inventory;
+    FerryNovaConfig *config;
+} Lab;
+
+static Lab lab;
+
+/* ------------------------------------------------------------------ harness */
+
+static GHashTable *
+read_state(const char *path)
+{
+    g_autofree char *text = NULL;
+    g_auto(GStrv) lines = NULL;
+    GHashTable *env;
+
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return NULL;
+    env = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        const char *eq = strchr(*l, '=');
+
+        if (eq)
+            g_hash_table_insert(env, g_strndup(*l, eq - *l), g_strdup(eq + 1));
+    }
+    return env;
+}
+
+static const char *
+state(const char *key)
+{
+    const char *value = g_hash_table_lookup(lab.env, key);
+
+    g_assert_nonnull(value);
+    return value;
+}
+
+static FerryNovaConfig *
+load_config(const char *port, GError **error)
+{
+    g_autofree char *text = g_strdup_printf("[nova]\n"
+                                            "host = 127.0.0.1\n"
+                                            "port = %s\n"
+                                            "user = %s\n"
+                                            "password_file = %s\n"
+                                            "connect_timeout = 2\n"
+                                            "journal_dir = journal\n"
+                                            "\n[host A]\nnova_host = hostA\n"
+                                            "\n[host B]\nnova_host = hostB\n",
+                                            port, state("db_user"), state("db_password_file"));
+
+    g_assert_true(g_file_set_contents(lab.inventory_path, text, -1, NULL));
+    g_clear_pointer(&lab.inventory, g_key_file_unref);
+    lab.inventory = g_key_file_new();
+    g_assert_true(g_key_file_load_from_file(lab.inventory, lab.inventory_path, 0, NULL));
+    return ferry_nova_config_load(lab.inventory, lab.inventory_path, error);
+}
+
+static void
+run_harness(const char *command)
+{
+    const char *argv[] = {state("harness"), command, NULL};
+    g_autoptr(GError) error = NULL;
+    g_auto(GStrv) envp = g_environ_setenv(g_get_environ(), "FERRY_NOVA_LAB", state("lab"), TRUE);
+    int status = 0;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, envp, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                               &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+}
+
+/* Each test starts from the synced schemas plus data/seed.sql, and an empty journal. */
+static gboolean
+lab_reset(void)
+{
+    const char *rm[] = {"rm", "-rf", NULL, NULL};
+    g_autofree char *journal = NULL;
+    g_autoptr(GError) error = NULL;
+    int status = 0;
+
+    if (!lab.env) {
+        g_test_skip("the Nova harness is not up: run tests/nova/run-nova-tests.sh "
+                    "(FERRY_NOVA_STATE names its state.env)");
+        return FALSE;
+    }
+    run_harness("reset-db");
+    journal = g_build_filename(lab.tmpdir, "journal", NULL);
+    rm[2] = journal;
+    g_assert_true(g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+                               &status, NULL));
+    g_clear_pointer(&lab.config, ferry_nova_config_free);
+    lab.config = load_config(state("db_port"), &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(lab.config);
+    return TRUE;
+}
+
+static FerryNovaDb *
+open_db(FerryNovaRole role)
+{
+    g_autoptr(GError) error = NULL;
+    FerryNovaDb *db = ferry_nova_db_open(lab.config, role, &error);
+
+    g_assert_no_error(error);
+    return db;
+}
+
+static char *
+query_value(FerryNovaRole role, const char *sql, const char *arg)
+{
+    g_autoptr(FerryNovaDb) db = open_db(role);
+    g_autoptr(FerryNovaRows) rows = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (arg)
+        rows = ferry_nova_db_query(db, sql, NP_ARGS(NP_STR(arg)), &error);
+    else
+        rows = ferry_nova_db_query(db, sql, NP_NONE, &error);
+    g_assert_no_error(error);
+    if (rows->rows->len == 0)
+        return NULL;
+    return g_strdup(g_ptr_array_index((GPtrArray *)g_ptr_array_index(rows->rows, 0), 0));
+}
+
+static void
+exec_sql(FerryNovaRole role, const char *sql, const char *arg)
+{
+    g_autoptr(FerryNovaDb) db = open_db(role);
+    g_autoptr(GError) error = NULL;
+
+    if (arg)
+        g_assert_true(
+            ferry_nova_db_exec(db, "test setup", sql, NP_ARGS(NP_STR(arg)), -1, NULL, &error));
+    else
+        g_assert_true(ferry_nova_db_exec(db, "test setup", sql, NP_NONE, -1, NULL, &error));
+    g_assert_no_error(error);
+    g_assert_true(ferry_nova_db_commit(db, &error));
+}
+
+/* Every row of every table a sync may touch, as text: equal snapshots = identical rows. */
+static char *
+snapshot(void)
+{
+    static const struct {
+        FerryNovaRole role;
+        const char *table;
+    } tables[] = {
+        {FERRY_NOVA_ROLE_NOVA, "instances"},
+        {FERRY_NOVA_ROLE_NOVA, "instance_extra"},
+        {FERRY_NOVA_ROLE_NOVA, "migrations"},
+        {FERRY_NOVA_ROLE_NOVA, "instance_actions"},
+        {FERRY_NOVA_ROLE_NOVA, "compute_nodes"},
+        {FERRY_NOVA_ROLE_NOVA, "services"},
+        {FERRY_NOVA_ROLE_PLACEMENT, "allocations"},
+        {FERRY_NOVA_ROLE_PLACEMENT, "consumers"},
+        {FERRY_NOVA_ROLE_PLACEMENT, "resource_providers"},
+        {FERRY_NOVA_ROLE_PLACEMENT, "inventories"},
+    };
+    GString *out = g_string_new(NULL);
+
+    for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+        g_autoptr(FerryNovaDb) db = open_db(tables[t].role);
+        g_autofree char *sql = g_strdup_printf("SELECT * FROM %s ORDER BY id", tables[t].table);
+        g_autoptr(FerryNovaRows) rows = NULL;
+        g_autoptr(GError) error = NULL;
+
+        rows = ferry_nova_db_query(db, sql, NP_NONE, &error);
+        g_assert_no_error(error);
+        g_string_append_printf(out, "== %s\n", tables[t].table);
+        for (guint r = 0; r < rows->rows->len; r++) {
+            GPtrArray *values = g_ptr_array_index(rows->rows, r);
+
+            for (guint c = 0; c < values->len; c++) {
+                const char *v = g_ptr_array_index(values, c);
+
+                g_string_append_printf(out, "%s=%s|", (char *)g_ptr_array_index(rows->columns, c),
+                                       v ? v : "NULL");
+            }
+            g_string_append_c(out, '\n');
+        }
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* GET through the real APIs with noauth2 tokens (admin user: admin context). */
+static JsonNode *
+api_get(const char *service, const char *path)
+{
+    gboolean nova = g_str_equal(service, "nova");
+    g_autofree char *url = g_strconcat(state(nova ? "nova_url" : "placement_url"), path, NULL);
+    const char *argv[] = {
+        "curl",
+        "-sf",
+        "-H",
+        nova ? "X-Auth-Token: admin:admin" : "X-Auth-Token: admin",
+        "-H",
+        nova ? "X-OpenStack-Nova-API-Version: 2.80" : "OpenStack-API-Version: placement 1.39",
+        url,
+        NULL,
+    };
+    g_autofree char *out = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    int status = 0;
+
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                               NULL, &status, &error));
+    g_assert_no_error(error);
+    if (!g_spawn_check_wait_status(status, NULL))
+        g_error("GET %s failed", url);
+    g_assert_true(json_parser_load_from_data(parser, out, -1, &error));
+    g_assert_no_error(error);
+    return json_node_copy(json_parser_get_root(parser));
+}
+
+static JsonObject *
+server_view(JsonNode *root)
+{
+    return json_object_get_object_member(json_node_get_object(root), "server");
+}
+
+/* What an operator would check after a move: host, node, migration, allocations. */
+static void
+assert_api_shows(const char *host, const char *node, const char *rp, const char *status)
+{
+    g_autofree char *path = g_strdup_printf("/servers/%s", INSTANCE);
+    g_autoptr(JsonNode) server = api_get("nova", path);
+    g_autoptr(JsonNode) allocs = NULL;
+    JsonObject *s = server_view(server);
+    JsonObject *a;
+
+    g_assert_cmpstr(json_object_get_string_member(s, "OS-EXT-SRV-ATTR:host"), ==, host);
+    g_assert_cmpstr(json_object_get_string_member(s, "OS-EXT-SRV-ATTR:hypervisor_hostname"), ==,
+                    node);
+    g_assert_cmpstr(json_object_get_string_member(s, "status"), ==, status);
+    g_free(path);
+    path = g_strdup_printf("/allocations/%s", INSTANCE);
+    allocs = api_get("placement", path);
+    a = json_object_get_object_member(json_node_get_object(allocs), "allocations");
+    g_assert_cmpuint(json_object_get_size(a), ==, 1);
+    g_assert_true(json_object_has_member(a, rp));
+}
+
+/* The migration os-migrations reports for the instance with @status (exactly one). */
+static JsonObject *
+api_migration(JsonNode **holder, const char *status)
+{
+    JsonArray *migs;
+    JsonObject *found = NULL;
+
+    *holder = api_get("nova", "/os-migrations");
+    migs = json_object_get_array_member(json_node_get_object(*holder), "migrations");
+    for (guint i = 0; i < json_array_get_length(migs); i++) {
+        JsonObject *m = json_array_get_object_element(migs, i);
+
+        if (g_str_equal(json_object_get_string_member(m, "status"), status)) {
+            g_assert_null(found);
+            found = m;
+        }
+    }
+    g_assert_nonnull(found);
+    return found;
+}
+
+static void
+assert_synced_to_b(void)
+{
+    g_autoptr(JsonNode) holder = NULL;
+    g_autofree char *az = NULL;
+    g_autofree char *gen = NULL;
+    JsonObject *m;
+
+    assert_api_shows("hostB", NODE_B, RP_B, "ACTIVE");
+    m = api_migration(&holder, "completed");
+    g_assert_cmpstr(json_object_get_string_member(m, "migration_type"), ==, "live-migration");
+    g_assert_cmpstr(json_object_get_string_member(m, "source_compute"), ==, "hostA");
+    g_assert_cmpstr(json_object_get_string_member(m, "source_node"), ==, "hostA");
+    g_assert_cmpstr(json_object_get_string_member(m, "dest_compute"), ==, "hostB");
+    g_assert_cmpstr(json_object_get_string_member(m, "dest_node"), ==, NODE_B);
+    g_assert_cmpstr(json_object_get_string_member(m, "dest_host"), ==, "192.0.2.11");
+    az = query_value(FERRY_NOVA_ROLE_NOVA,
+                     "SELECT CONCAT_WS(',', availability_zone, power_state, "
+                     "COALESCE(task_state, 'none'), progress) FROM instances WHERE uuid = ?",
+                     INSTANCE);
+    g_assert_cmpstr(az, ==, "az-b,1,none,0");
+    gen = query_value(FERRY_NOVA_ROLE_PLACEMENT,
+                      "SELECT CONCAT_WS(',', rp.generation, c.generation) "
+                      "FROM resource_providers rp, consumers c WHERE rp.uuid = ? "
+                      "AND c.uuid = '" INSTANCE "'",
+                      RP_B);
+    g_assert_cmpstr(gen, ==, "2,2");
+}
+
+static guint
+count_migrations(void)
+{
+    g_autofree char *n = query_value(
+        FERRY_NOVA_ROLE_NOVA, "SELECT COUNT(*) FROM migrations WHERE instance_uuid = ?", INSTANCE);
+
+    return atoi(n);
+}
+
+/* ------------------------------------------------------------------ pure tests */
+
+static void
+test_power_states(void)
+{
+    static const struct {
+        int libvirt;
+        int nova;
+    } cases[] = {
+        {0, 0}, {1, 1}, {2, 1}, {3, 3}, {4, 4}, {5, 4}, {6, 6}, {7, 7}, {8, 0}, {-1, 0},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+        g_assert_cmpint(ferry_nova_power_state_from_libvirt(cases[i].libvirt), ==, cases[i].nova);
+    g_assert_cmpint(ferry_nova_power_state_from_name("paused"), ==, 3);
+    g_assert_cmpint(ferry_nova_power_state_from_name("bogus"), ==, -1);
+}
+
+static void
+test_config_no_section(void)
+{
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(g_key_file_load_from_data(kf, "[host a]\naddress = x\n", -1, 0, NULL));
+    g_assert_null(ferry_nova_config_load(kf, "/x/inventory", &error));
+    g_assert_no_error(error);
+}
+
+static void
+test_config_password_rules(void)
+{
+    g_autofree char *dir = g_dir_make_tmp("ferry-nova-XXXXXX", NULL);
+    g_autofree char *pw = g_build_filename(dir, "pw", NULL);
+    g_autofree char *text = g_strdup_printf("[nova]\npassword_file = %s\n", pw);
+    g_autoptr(GKeyFile) kf = g_key_file_new();
+    g_autoptr(FerryNovaConfig) config = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(g_file_set_contents(pw, "s3cret\n", -1, NULL));
+    g_assert_true(g_key_file_load_from_data(kf, text, -1, 0, NULL));
+    g_assert_cmpint(g_chmod(pw, 0644), ==, 0);
+    g_assert_null(ferry_nova_config_load(kf, NULL, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG);
+    g_assert_null(strstr(error->message, "s3cret"));
+    g_clear_error(&error);
+
+    g_assert_cmpint(g_chmod(pw, 0600), ==, 0);
+    config = ferry_nova_config_load(kf, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(config->password, ==, "s3cret");
+    g_clear_pointer(&config, ferry_nova_config_free);
+
+    g_assert_true(g_key_file_load_from_data(kf, "[nova]\npassword = s3cret\n", -1, 0, NULL));
+    g_assert_null(ferry_nova_config_load(kf, NULL, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG);
+    g_clear_error(&error);
+
+    g_setenv("FERRY_TEST_NOVA_PW", "fromenv", TRUE);
+    g_assert_true(g_key_file_load_from_data(
+        kf, "[nova]\npassword_env = FERRY_TEST_NOVA_PW\n[host a]\nnova_host = compute-a\n", -1, 0,
+        NULL));
+    config = ferry_nova_config_load(kf, NULL, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(config->password, ==, "fromenv");
+    {
+        g_autofree char *a = ferry_nova_config_service_host(kf, "a");
+        g_autofree char *b = ferry_nova_config_service_host(kf, "b");
+
+        g_assert_cmpstr(a, ==, "compute-a");
+        g_assert_cmpstr(b, ==, "b");
+    }
+    g_unlink(pw);
+    g_rmdir(dir);
+}
+
+/* ------------------------------------------------------------------ lab tests */
+
+static void
+test_oneshot_full(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(FerryNovaResult) again = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!lab_reset())
+        return;
+    assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(result->journal_id);
+    assert_synced_to_b();
+    g_assert_cmpuint(count_migrations(), ==, 1);
+
+    /* A second run must not move anything again. */
+    again = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                    &error);
+    g_assert_null(again);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_assert_cmpuint(count_migrations(), ==, 1);
+}
+
+static void
+test_two_phase_success(void)
+{
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(FerryNovaSync) second = NULL;
+    g_autoptr(JsonNode) holder = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *path = g_strdup_printf("/servers/%s", INSTANCE);
+    JsonObject *m;
+
+    if (!lab_reset())
+        return;
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    /* While the guest moves, Nova shows it migrating and its lock is held. */
+    assert_api_shows("hostA", "hostA", RP_A, "MIGRATING");
+    m = api_migration(&holder, "running");
+    g_assert_cmpstr(json_object_get_string_member(m, "uuid"), ==,
+                    ferry_nova_sync_get_migration_uuid(sync));
+    second =
+        ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_null(second);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_clear_error(&error);
+
+    g_assert_true(ferry_nova_sync_finish(sync, FERRY_NOVA_POWER_RUNNING, &error));
+    g_assert_no_error(error);
+    assert_synced_to_b();
+    g_assert_cmpuint(count_migrations(), ==, 1);
+    /* Phases do not go backwards. */
+    g_assert_false(ferry_nova_sync_abort(sync, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+}
+
+static void
+test_two_phase_abort(void)
+{
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(JsonNode) holder = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *task = NULL;
+    JsonObject *m;
+
+    if (!lab_reset())
+        return;
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    g_assert_true(ferry_nova_sync_abort(sync, &error));
+    g_assert_no_error(error);
+    assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+    m = api_migration(&holder, "error");
+    g_assert_cmpstr(json_object_get_string_member(m, "dest_compute"), ==, "hostB");
+    task =
+        query_value(FERRY_NOVA_ROLE_NOVA,
+                    "SELECT COALESCE(task_state, 'none') FROM instances WHERE uuid = ?", INSTANCE);
+    g_assert_cmpstr(task, ==, "none");
+}
+
+static void
+test_wrong_source_refused(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+
+    if (!lab_reset())
+        return;
+    before = snapshot();
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostC", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_null(result);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_assert_nonnull(strstr(error->message, "'hostA'"));
+    g_clear_error(&error);
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostC", "hostB", "live-migration", &error);
+    g_assert_null(sync);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+}
+
+static void
+test_over_capacity_refused(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+
+    if (!lab_reset())
+        return;
+    before = snapshot();
+    /* hostC has 1024 MB, 512 reserved: the instance's 2048 MB do not fit. */
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostC", "live-migration", &error);
+    g_assert_null(sync);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CAPACITY);
+    g_assert_nonnull(strstr(error->message, "MEMORY_MB 2048"));
+    g_clear_error(&error);
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostC", 1, "live-migration", 0,
+                                     &error);
+    g_assert_null(result);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CAPACITY);
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+}
+
+static void
+test_nested_refused(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!lab_reset())
+        return;
+    /* A vGPU-like child provider of hostA holding one unit for the instance. */
+    exec_sql(FERRY_NOVA_ROLE_PLACEMENT,
+             "INSERT INTO resource_providers (created_at, uuid, name, generation, "
+             "root_provider_id, parent_provider_id) SELECT UTC_TIMESTAMP(), "
+             "'c1c1c1c1-0000-4000-8000-00000000000a', 'hostA_pgpu0', 1, id, id "
+             "FROM resource_providers WHERE uuid = ?",
+             RP_A);
+    exec_sql(FERRY_NOVA_ROLE_PLACEMENT,
+             "INSERT INTO allocations (created_at, resource_provider_id, consumer_id, "
+             "resource_class_id, used) SELECT UTC_TIMESTAMP(), id, '" INSTANCE "', 0, 1 "
+             "FROM resource_providers WHERE name = ?",
+             "hostA_pgpu0");
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_null(result);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNSUPPORTED);
+    g_assert_nonnull(strstr(error->message, "nested"));
+}
+
+static void
+test_unreachable_queued_replayed_once(void)
+{
+    g_autoptr(FerryNovaConfig) down = NULL;
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(FerryNovaReplay) replay = NULL;
+    g_autoptr(GPtrArray) ids = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *entry = NULL;
+    g_autofree char *saved = NULL;
+    gsize len;
+
+    if (!lab_reset())
+        return;
+    /* The database down: the port the harness reserves for it is free. */
+    down = load_config(state("down_port"), &error);
+    g_assert_no_error(error);
+    result =
+        ferry_nova_sync_oneshot(down, INSTANCE, "hostA", "hostB", 1, "live-migration", 0, &error);
+    g_assert_null(result);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED);
+    {
+        g_autofree char *password = NULL;
+
+        g_assert_true(g_file_get_contents(state("db_password_file"), &password, NULL, NULL));
+        g_strstrip(password);
+        g_assert_null(strstr(error->message, password));
+    }
+    g_clear_error(&error);
+    ids = ferry_nova_list_pending(down, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(ids->len, ==, 1);
+    assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+
+    /* Still down: stays queued. */
+    replay = ferry_nova_replay_pending(down, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->remaining, ==, 1);
+    g_clear_pointer(&replay, ferry_nova_replay_free);
+
+    /* Keep a copy, to play a crash between commit and dequeue afterwards. */
+    entry = g_strdup_printf("%s/journal/pending/%s.json", lab.tmpdir,
+                            (char *)g_ptr_array_index(ids, 0));
+    g_assert_true(g_file_get_contents(entry, &saved, &len, NULL));
+
+    replay = ferry_nova_replay_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->replayed, ==, 1);
+    g_assert_cmpuint(replay->remaining, ==, 0);
+    g_assert_cmpuint(replay->failed->len, ==, 0);
+    assert_synced_to_b();
+    g_clear_pointer(&replay, ferry_nova_replay_free);
+
+    replay = ferry_nova_replay_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->replayed + replay->already + replay->remaining, ==, 0);
+    g_clear_pointer(&replay, ferry_nova_replay_free);
+
+    g_assert_true(g_file_set_contents(entry, saved, len, NULL));
+    replay = ferry_nova_replay_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->replayed, ==, 0);
+    g_assert_cmpuint(replay->already, ==, 1);
+    g_assert_cmpuint(count_migrations(), ==, 1);
+    assert_synced_to_b();
+}
+
+/* ferry migrate's path: begin reached the database, finish does not. */
+static void
+test_two_phase_finish_queued(void)
+{
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(FerryNovaReplay) replay = NULL;
+    g_autoptr(GError) error = NULL;
+    guint port;
+
+    if (!lab_reset())
+        return;
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    port = lab.config->port;
+    lab.config->port = atoi(state("down_port"));
+    g_assert_false(ferry_nova_sync_finish(sync, FERRY_NOVA_POWER_RUNNING, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED);
+    g_clear_error(&error);
+    assert_api_shows("hostA", "hostA", RP_A, "MIGRATING");
+    lab.config->port = port;
+
+    replay = ferry_nova_replay_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->replayed, ==, 1);
+    assert_synced_to_b();
+    g_assert_cmpuint(count_migrations(), ==, 1);
+}
+
+/* Nova 2023.2 adds instances.compute_id and migrations.dest_compute_id: detected, filled. */
+static void
+test_newer_schema_compute_id(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dst_id = NULL;
+    g_autofree char *compute_id = NULL;
+    g_autofree char *dest_compute_id = NULL;
+
+    if (!lab_reset())
+        return;
+    run_harness("newer-schema");
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    dst_id =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT id FROM compute_nodes WHERE host = ?", "hostB");
+    compute_id = query_value(FERRY_NOVA_ROLE_NOVA,
+                             "SELECT compute_id FROM instances WHERE uuid = ?", INSTANCE);
+    dest_compute_id =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT dest_compute_id FROM migrations WHERE uuid = ?",
+                    result->migration_uuid);
+    g_assert_cmpstr(compute_id, ==, dst_id);
+    g_assert_cmpstr(dest_compute_id, ==, dst_id);
+    assert_synced_to_b();
+}
+
+static void
+test_undo_restores_identical_rows(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *seeded = NULL;
+    g_autofree char *begun = NULL;
+    g_autofree char *now = NULL;
+    g_autofree char *begin_id = NULL;
+
+    if (!lab_reset())
+        return;
+    seeded = snapshot();
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, NULL, "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    g_assert_true(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_no_error(error);
+    now = snapshot();
+    g_assert_cmpstr(seeded, ==, now);
+    assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+    g_assert_false(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_clear_error(&error);
+
+    /* Two phases, undone in reverse order. */
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    begin_id = g_strdup(ferry_nova_sync_get_journal_id(sync));
+    begun = snapshot();
+    g_assert_true(ferry_nova_sync_finish(sync, 1, &error));
+    g_assert_no_error(error);
+    /* The begin's after-state is gone: its undo must refuse. */
+    g_assert_false(ferry_nova_undo(lab.config, begin_id, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_clear_error(&error);
+    g_assert_true(ferry_nova_undo(lab.config, ferry_nova_sync_get_journal_id(sync), &error));
+    g_assert_no_error(error);
+    g_free(now);
+    now = snapshot();
+    g_assert_cmpstr(begun, ==, now);
+    g_assert_true(ferry_nova_undo(lab.config, begin_id, &error));
+    g_assert_no_error(error);
+    g_free(now);
+    now = snapshot();
+    g_assert_cmpstr(seeded, ==, now);
+}
+
+static void
+test_dead_attempt_cleaned(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) dead = NULL;
+    g_autofree char *status = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+
+    if (!lab_reset())
+        return;
+    /* What conductor leaves when a live migration of its own dies half-way: the lock, a
+     * running migration, the source allocations under the migration's consumer, the
+     * destination claimed for the instance. */
+    exec_sql(FERRY_NOVA_ROLE_NOVA, "UPDATE instances SET task_state = 'migrating' WHERE uuid = ?",
+             INSTANCE);
+    exec_sql(FERRY_NOVA_ROLE_NOVA,
+             "INSERT INTO migrations (created_at, source_compute, dest_compute, dest_host, "
+             "status, instance_uuid, old_instance_type_id, new_instance_type_id, source_node, "
+             "dest_node, deleted, migration_type, hidden, uuid, cross_cell_move) VALUES "
+             "(UTC_TIMESTAMP(), 'hostA', 'hostB', '192.0.2.11', 'running', '" INSTANCE "', 1, "
+             "1, 'hostA', '" NODE_B "', 0, 'live-migration', 0, ?, 0)",
+             DEAD_MIGRATION);
+    exec_sql(FERRY_NOVA_ROLE_PLACEMENT,
+             "INSERT INTO consumers (created_at, uuid, project_id, user_id, generation) "
+             "SELECT UTC_TIMESTAMP(), ?, project_id, user_id, 1 FROM consumers "
+             "WHERE uuid = '" INSTANCE "'",
+             DEAD_MIGRATION);
+    exec_sql(FERRY_NOVA_ROLE_PLACEMENT,
+             "UPDATE allocations SET consumer_id = ? WHERE consumer_id = '" INSTANCE "'",
+             DEAD_MIGRATION);
+    exec_sql(FERRY_NOVA_ROLE_PLACEMENT,
+             "INSERT INTO allocations (created_at, resource_provider_id, consumer_id, "
+             "resource_class_id, used) SELECT UTC_TIMESTAMP(), (SELECT id FROM "
+             "resource_providers WHERE uuid = '" RP_B "'), '" INSTANCE "', resource_class_id, "
+             "used FROM allocations WHERE consumer_id = ?",
+             DEAD_MIGRATION);
+
+    before = snapshot();
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    assert_api_shows("hostB", NODE_B, RP_B, "ACTIVE");
+    status = query_value(FERRY_NOVA_ROLE_NOVA, "SELECT status FROM migrations WHERE uuid = ?",
+                         DEAD_MIGRATION);
+    g_assert_cmpstr(status, ==, "error");
+    dead = api_get("placement", "/allocations/" DEAD_MIGRATION);
+    g_assert_cmpuint(json_object_get_size(
+                         json_object_get_object_member(json_node_get_object(dead), "allocations")),
+                     ==, 0);
+
+    /* Undo puts the deleted consumer and allocations back too. */
+    g_assert_true(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_no_error(error);
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+}
+
+static void
+test_dry_run_writes_nothing(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    gboolean saw_update = FALSE;
+
+    if (!lab_reset())
+        return;
+    before = snapshot();
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration",
+                                     FERRY_NOVA_SYNC_DRY_RUN, &error);
+    g_assert_no_error(error);
+    g_assert_null(result->journal_id);
+    for (guint i = 0; i < result->statements->len; i++) {
+        const char *s = g_ptr_array_index(result->statements, i);
+
+        if (g_str_has_prefix(s, "UPDATE instances SET host = ?") &&
+            strstr(s, "values: 'hostB', '" NODE_B "'"))
+            saw_update = TRUE;
+    }
+    g_assert_true(saw_update);
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+    assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+}
+
+static void
+test_hostile_names(void)
+{
+    static const char *const hostile[] = {
+        "hostB' OR '1'='1",
+        "hostB'; DROP TABLE instances; -- ",
+        "hostB\\' OR 1=1 #",
+        "`hostB`",
+    };
+    const char *evil = "evil'); DELETE FROM instances; -- \"`";
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *path = g_strdup_printf("/servers/%s", INSTANCE);
+    g_autoptr(JsonNode) server = NULL;
+
+    if (!lab_reset())
+        return;
+    before = snapshot();
+    for (gsize i = 0; i < G_N_ELEMENTS(hostile); i++) {
+        g_autoptr(FerryNovaResult) r = NULL;
+        g_autoptr(FerryNovaSync) s = NULL;
+
+        r = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", hostile[i], 1, "live-migration",
+                                    0, &error);
+        g_assert_null(r);
+        g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        r = ferry_nova_sync_oneshot(lab.config, hostile[i], "hostA", "hostB", 1, "live-migration",
+                                    0, &error);
+        g_assert_null(r);
+        g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_NOT_FOUND);
+        g_clear_error(&error);
+        s = ferry_nova_sync_begin(lab.config, INSTANCE, hostile[i], "hostB", "live-migration",
+                                  &error);
+        g_assert_null(s);
+        g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+        g_clear_error(&error);
+    }
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+
+    /* A destination whose real name is hostile is just a name. */
+    exec_sql(FERRY_NOVA_ROLE_NOVA, "UPDATE services SET host = ? WHERE host = 'hostB'", evil);
+    exec_sql(FERRY_NOVA_ROLE_NOVA, "UPDATE compute_nodes SET host = ? WHERE host = 'hostB'", evil);
+    exec_sql(FERRY_NOVA_ROLE_API, "UPDATE host_mappings SET host = ? WHERE host = 'hostB'", evil);
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", evil, 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    server = api_get("nova", path);
+    g_assert_cmpstr(json_object_get_string_member(server_view(server), "OS-EXT-SRV-ATTR:host"), ==,
+                    evil);
+    g_free(after);
+    after = query_value(FERRY_NOVA_ROLE_NOVA, "SELECT COUNT(*) FROM instances WHERE uuid = ?",
+                        INSTANCE);
+    g_assert_cmpstr(after, ==, "1");
+}
+
+static void
+test_cli_dry_run(void)
+{
+    g_autofree char *cli = g_test_build_filename(G_TEST_BUILT, "nova", "ferry-nova-sync-cli", NULL);
+    const char *argv[] = {cli, lab.inventory_path, "nova-sync", INSTANCE, "--to",
+                          "B", "--dry-run",        NULL};
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    int status = 0;
+
+    if (!lab_reset())
+        return;
+    if (!g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
+        g_test_skip("ferry-nova-sync-cli is not built");
+        return;
+    }
+    before = snapshot();
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+                               &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    /* The inventory name B maps to the Nova host hostB. */
+    g_assert_nonnull(strstr(out, "UPDATE instances SET host = ?"));
+    g_assert_nonnull(strstr(out, "'hostB', '" NODE_B "'"));
+    g_assert_nonnull(strstr(out, "dry run"));
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *state_path = g_getenv("FERRY_NOVA_STATE");
+    int rc;
+
+    g_test_init(&argc, &argv, NULL);
+    if (state_path)
+        lab.env = read_state(state_path);
+    lab.tmpdir = g_dir_make_tmp("ferry-nova-test-XXXXXX", NULL);
+    lab.inventory_path = g_build_filename(lab.tmpdir, "inventory.ini", NULL);
+
+    g_test_add_func("/nova/power/libvirt-states-map-to-nova", test_power_states);
+    g_test_add_func("/nova/config/no-section-means-off", test_config_no_section);
+    g_test_add_func("/nova/config/password-file-must-be-private", test_config_password_rules);
+    g_test_add_func("/nova/sync/oneshot-moves-instance-migration-allocations", test_oneshot_full);
+    g_test_add_func("/nova/sync/two-phase-success", test_two_phase_success);
+    g_test_add_func("/nova/sync/two-phase-abort-releases-lock", test_two_phase_abort);
+    g_test_add_func("/nova/sync/wrong-source-refused", test_wrong_source_refused);
+    g_test_add_func("/nova/sync/destination-over-capacity-refused", test_over_capacity_refused);
+    g_test_add_func("/nova/sync/nested-allocations-refused", test_nested_refused);
+    g_test_add_func("/nova/sync/dead-nova-attempt-cleaned", test_dead_attempt_cleaned);
+    g_test_add_func("/nova/sync/dry-run-writes-nothing", test_dry_run_writes_nothing);
+    g_test_add_func("/nova/sync/hostile-names-cannot-inject", test_hostile_names);
+    g_test_add_func("/nova/queue/unreachable-queued-replayed-once",
+                    test_unreachable_queued_replayed_once);
+    g_test_add_func("/nova/queue/two-phase-finish-queued-then-replayed",
+                    test_two_phase_finish_queued);
+    g_test_add_func("/nova/sync/newer-schema-fills-compute-id", test_newer_schema_compute_id);
+    g_test_add_func("/nova/undo/restores-identical-rows", test_undo_restores_identical_rows);
+    g_test_add_func("/nova/cli/dry-run-prints-statements", test_cli_dry_run);
+    rc = g_test_run();
+
+    {
+        const char *rm[] = {"rm", "-rf", lab.tmpdir, NULL};
+
+        g_spawn_sync(NULL, (char **)rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL,
+                     NULL);
+    }
+    g_clear_pointer(&lab.config, ferry_nova_config_free);
+    g_clear_pointer(&lab.inventory, g_key_file_unref);
+    g_clear_pointer(&lab.env, g_hash_table_unref);
+    g_free(lab.inventory_path);
+    g_free(lab.tmpdir);
+    return rc;
+}
