@@ -14,7 +14,8 @@ static const char *const ferry_keys[] = {"ssh_user",       "ssh_key",       "kno
                                          "migration_user", "migration_key", NULL};
 static const char *const host_keys[] = {
     "uri",        "peer_uri",    "address", "ssh_host", "ssh_port", "ssh_user",
-    "images_dir", "shared_dirs", "bridges", "networks", "nova_host", NULL};
+    "images_dir", "shared_dirs", "bridges", "networks", "nova_host",
+    "reserved_memory_mib", "reserved_disk_mib", NULL};
 
 static void
 ferry_host_free(FerryHost *host)
@@ -116,6 +117,27 @@ parse_name_map(GKeyFile *kf, const char *path, const char *group, const char *ke
     return TRUE;
 }
 
+/* A non-negative size in MiB, @fallback when absent. */
+static gboolean
+get_mib(GKeyFile *kf, const char *path, const char *group, const char *key, guint64 fallback,
+        guint64 *out, GError **error)
+{
+    g_autofree char *text = get_string(kf, group, key);
+    guint64 value;
+
+    if (!text) {
+        *out = fallback;
+        return TRUE;
+    }
+    if (!g_ascii_string_to_unsigned(text, 10, 0, G_MAXUINT32, &value, NULL)) {
+        g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                    "%s: [%s] %s '%s' is not a size in MiB", path, group, key, text);
+        return FALSE;
+    }
+    *out = value;
+    return TRUE;
+}
+
 static gboolean
 is_absolute_dir(const char *path)
 {
@@ -191,6 +213,9 @@ load_host(GKeyFile *kf, const char *path, const char *group, const char *default
             return NULL;
         }
     }
+    if (!get_mib(kf, path, group, "reserved_memory_mib", 512, &host->reserved_memory_mib, error) ||
+        !get_mib(kf, path, group, "reserved_disk_mib", 0, &host->reserved_disk_mib, error))
+        return NULL;
     if (!parse_name_map(kf, path, group, "bridges", &host->bridges, error) ||
         !parse_name_map(kf, path, group, "networks", &host->networks, error))
         return NULL;

@@ -20,6 +20,8 @@
  *   shared_dirs = /mnt/shared;           # directories every host listing them sees alike
  *   bridges = public=br0;private=br1     # cluster-wide bridge names -> this host's bridges
  *   networks = default=default           # cluster-wide libvirt network names -> this host's
+ *   reserved_memory_mib = 512            # memory a guest may not take (like Nova's reserve)
+ *   reserved_disk_mib = 0                # disk space copied disks may not take
  *
  * The file is selected by --config, else $FERRY_CONFIG, else /etc/ferry/inventory.ini.
  */
@@ -56,6 +58,8 @@ typedef struct {
     GStrv shared_dirs;
     GHashTable *bridges;  /* logical -> host bridge */
     GHashTable *networks; /* logical -> host network */
+    guint64 reserved_memory_mib;
+    guint64 reserved_disk_mib;
 } FerryHost;
 
 typedef struct {

@@ -12,12 +12,14 @@
 #include "engine/ferry-dest-xml.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate-params.h"
+#include "engine/ferry-precheck.h"
 #include "engine/ferry-monitor.h"
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
+#include "ssh/ferry-ssh-storage.h"
 
 G_DEFINE_QUARK(ferry-migrate-error-quark, ferry_migrate_error)
 
@@ -128,6 +130,7 @@ typedef struct {
     FerryNovaSync *nova_sync;   /* begun: Nova's lock is held */
     gboolean nova_unlocked;     /* the database was unreachable at begin: sync later */
     gboolean cold;              /* the guest is shut off: cold migration */
+    GHashTable *images;         /* source path -> FerryImageInfo of streamed disks */
 } FerryMigration;
 
 static void
@@ -197,6 +200,7 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->nova_sync, ferry_nova_sync_free);
     g_clear_pointer(&m->nova, ferry_nova_config_free);
     g_clear_pointer(&m->dst_created, g_ptr_array_unref);
+    g_clear_pointer(&m->images, g_hash_table_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);
     g_clear_pointer(&m->xml, ferry_domain_xml_free);
     g_clear_pointer(&m->src_ssh, ferry_ssh_session_free);
@@ -463,23 +467,30 @@ dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInf
 static gboolean
 open_sessions(FerryMigration *m, GError **error)
 {
-    m->src_ssh = open_ssh(m, m->src, error);
-    if (!m->src_ssh)
+    if (!m->src_ssh && !(m->src_ssh = open_ssh(m, m->src, error)))
         return FALSE;
-    m->dst_ssh = open_ssh(m, m->dst, error);
-    if (!m->dst_ssh)
+    if (!m->dst_ssh && !(m->dst_ssh = open_ssh(m, m->dst, error)))
         return FALSE;
-    m->dst_created = g_ptr_array_new_with_free_func(g_free);
+    if (!m->dst_created)
+        m->dst_created = g_ptr_array_new_with_free_func(g_free);
     return TRUE;
 }
 
 /* The source image of a streamed disk, and the destination path checked to be free. */
-static FerryImageInfo *
+static const FerryImageInfo *
 stream_disk_info(FerryMigration *m, const FerryDiskPlan *p, GError **error)
 {
-    g_autoptr(FerryImageInfo) image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
+    g_autoptr(FerryImageInfo) image = NULL;
+    const FerryImageInfo *known;
     gboolean exists = FALSE;
 
+    /* asked once per disk: the precheck and the preparation both need it */
+    if (!m->images)
+        m->images = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                          (GDestroyNotify)ferry_image_info_free);
+    if ((known = g_hash_table_lookup(m->images, p->disk->source)) != NULL)
+        return known;
+    image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
     if (!image) {
         g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
         return NULL;
@@ -493,7 +504,9 @@ stream_disk_info(FerryMigration *m, const FerryDiskPlan *p, GError **error)
                     p->dest_source, m->dst->name, p->disk->target, m->domain_name);
         return NULL;
     }
-    return g_steal_pointer(&image);
+    known = image;
+    g_hash_table_insert(m->images, p->disk->source, g_steal_pointer(&image));
+    return known;
 }
 
 /*
@@ -512,7 +525,7 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
         return FALSE;
     for (guint i = 0; i < m->plan->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
-        g_autoptr(FerryImageInfo) image = NULL;
+        const FerryImageInfo *image;
         g_autofree char *backing = NULL;
 
         if (p->action != FERRY_DISK_STREAM)
@@ -563,7 +576,7 @@ copy_cold_disks(FerryMigration *m, FerryMigrateResult *result, GError **error)
     ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
     for (guint i = 0; i < m->plan->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
-        g_autoptr(FerryImageInfo) image = NULL;
+        const FerryImageInfo *image;
         g_autofree char *backing = NULL;
         FerryCopyResult copied = {0};
 
@@ -1043,6 +1056,121 @@ cleanup_source_disks(FerryMigration *m)
     }
 }
 
+/* Does the source's libvirtd reach the destination's over ssh?  Then that trust must hold. */
+static gboolean
+peer_uri_uses_ssh(const char *uri)
+{
+    return strstr(uri, "+ssh://") || strstr(uri, "+libssh2://") || strstr(uri, "+libssh://");
+}
+
+/* Everything that must hold on the destination before anything moves. */
+static gboolean
+precheck_destination(FerryMigration *m, FerryMigrateMode mode, GError **error)
+{
+    const FerryDomainDef *def = ferry_domain_xml_get_def(m->xml);
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+    g_autoptr(GHashTable) need = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_autoptr(GHashTable) shared_checked = g_hash_table_new(g_str_hash, g_str_equal);
+    gboolean copies = mode != FERRY_MIGRATE_MODE_SHARED && count_streamed(m->plan) > 0;
+    GHashTableIter iter;
+    gpointer dir, bytes;
+
+    if (!ferry_precheck_cpu(m->dconn, def, m->dst->name, error))
+        return FALSE;
+    /* a cold guest needs the memory only when it is started again */
+    if (!m->cold && !ferry_precheck_memory(m->dconn, def->memory_kib,
+                                           m->dst->reserved_memory_mib, m->dst->name, error))
+        return FALSE;
+    if (!copies && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri))
+        return TRUE;
+    if (!open_sessions(m, error))
+        return FALSE;
+
+    if (!m->options->managed && peer_uri_uses_ssh(m->dst->peer_uri)) {
+        FerrySshPeer peer;
+        g_autoptr(FerryTrustResult) trust = NULL;
+
+        ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+        trust = ferry_trust_check_session(m->src_ssh, &peer);
+        if (trust->klass != FERRY_TRUST_OK) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                        "'%s' reaches '%s' over ssh (%s) but that trust does not hold: %s: %s; "
+                        "remedy: %s",
+                        m->src->name, m->dst->name, m->dst->peer_uri,
+                        ferry_trust_class_to_string(trust->klass), trust->detail,
+                        ferry_trust_class_remedy(trust->klass));
+            return FALSE;
+        }
+        info(m, "ssh trust %s -> %s holds", m->src->name, m->dst->name);
+    }
+
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        const FerryImageInfo *image;
+        g_autofree char *parent = NULL;
+        guint64 *sum;
+
+        /* a disk the inventory calls shared must really be: else it would not be copied */
+        if (p->action == FERRY_DISK_SHARED && p->disk->source &&
+            g_path_is_absolute(p->disk->source)) {
+            for (guint j = 0; j < map->shared_prefixes->len; j++) {
+                const char *prefix = g_ptr_array_index(map->shared_prefixes, j);
+                gboolean shared = FALSE;
+
+                if (!g_str_has_prefix(p->disk->source, prefix) ||
+                    g_hash_table_contains(shared_checked, prefix))
+                    continue;
+                if (!ferry_storage_is_shared(m->src_ssh, m->dst_ssh, prefix, &shared, error))
+                    return FALSE;
+                if (!shared) {
+                    g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                                "disk %s ('%s') is under shared_dirs '%s', but '%s' is not the "
+                                "same storage on '%s' and '%s' (a file made on one is not seen "
+                                "on the other): fix shared_dirs in the inventory",
+                                p->disk->target, p->disk->source, prefix, prefix, m->src->name,
+                                m->dst->name);
+                    return FALSE;
+                }
+                g_hash_table_add(shared_checked, (gpointer)prefix);
+                info(m, "'%s' is shared storage between %s and %s", prefix, m->src->name,
+                     m->dst->name);
+            }
+        }
+        if (!copies || p->action != FERRY_DISK_STREAM)
+            continue;
+        if (!(image = stream_disk_info(m, p, error)))
+            return FALSE;
+        parent = g_path_get_dirname(p->dest_source);
+        if (!(sum = g_hash_table_lookup(need, parent))) {
+            sum = g_new0(guint64, 1);
+            g_hash_table_insert(need, g_strdup(parent), sum);
+        }
+        /* a full copy fills the whole image; the others copy what is allocated */
+        *sum += mode == FERRY_MIGRATE_MODE_BLOCK_FULL ? image->virtual_size : image->actual_size;
+    }
+    g_hash_table_iter_init(&iter, need);
+    while (g_hash_table_iter_next(&iter, &dir, &bytes)) {
+        g_autofree char *existing = g_strdup(dir);
+        gboolean exists = FALSE;
+
+        /* the image directory may not exist yet: measure the nearest existing parent */
+        while (!g_str_equal(existing, "/")) {
+            char *up;
+            if (!ferry_remote_path_exists(m->dst_ssh, existing, &exists, error))
+                return FALSE;
+            if (exists)
+                break;
+            up = g_path_get_dirname(existing);
+            g_free(existing);
+            existing = up;
+        }
+        if (!ferry_precheck_disk_space(m->dst_ssh, existing, *(guint64 *)bytes,
+                                       m->dst->reserved_disk_mib, m->dst->name, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
 /* Phase 1 of the Nova sync: Nova's own lock on the instance, and a running migration record,
  * so that Nova leaves it alone while it moves.  With the database down the guest still moves
  * (that is when ferry is needed most) and the sync is queued after the move. */
@@ -1159,7 +1287,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     result->mode = mode;
     result->p2p = !options->managed;
 
-    if (!nova_begin(&m, error))
+    if (!precheck_destination(&m, mode, error) || !nova_begin(&m, error))
         goto out;
 
     set_phase(&m, FERRY_PHASE_PREPARE);
