@@ -1325,6 +1325,11 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 out:
     if (!ok && !m.migrated)
         nova_abort(&m);
+    else if (!ok && m.nova_sync && error && *error)
+        /* It moved, but not as it must have: Nova keeps its lock until someone looks. */
+        g_prefix_error(error, "Nova's lock on %s is kept (after checking, run 'ferry nova-sync "
+                              "%s --to %s'): ",
+                       m.uuid, m.uuid, m.dst->name);
     result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
     migration_clear(&m);
     g_mutex_clear(&m.stats_lock);
