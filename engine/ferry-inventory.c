@@ -359,7 +359,6 @@ ferry_inventory_mapping(const FerryHost *src, const FerryHost *dst)
     ferry_xml_mapping_add_path(map, src->images_dir, dst->images_dir);
     map_names(src->bridges, dst->bridges, map, ferry_xml_mapping_add_bridge);
     map_names(src->networks, dst->networks, map, ferry_xml_mapping_add_network);
-    map->src_address = g_strdup(src->address);
-    map->dst_address = g_strdup(dst->address);
+    ferry_xml_mapping_set_addresses(map, src->address, dst->address);
     return g_steal_pointer(&map);
 }

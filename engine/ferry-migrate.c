@@ -128,7 +128,6 @@ typedef struct {
     /* Nova state-sync, when the inventory has [nova] */
     FerryNovaConfig *nova;
     FerryNovaSync *nova_sync;   /* begun: Nova's lock is held */
-    gboolean nova_unlocked;     /* the database was unreachable at begin: sync later */
     gboolean cold;              /* the guest is shut off: cold migration */
     GHashTable *images;         /* source path -> FerryImageInfo of streamed disks */
 } FerryMigration;
@@ -1197,7 +1196,6 @@ nova_begin(FerryMigration *m, GError **error)
     }
     if (g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
         info(m, "nova: %s: moving without Nova's lock; the sync will be queued", local->message);
-        m->nova_unlocked = TRUE;
         return TRUE;
     }
     g_propagate_prefixed_error(error, g_steal_pointer(&local),

@@ -91,7 +91,6 @@ void
 ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params, int nparams)
 {
     unsigned long long value;
-    int op = 0;
 
     for (gsize i = 0; i < G_N_ELEMENTS(sample_fields); i++) {
         if (virTypedParamsGetULLong(params, nparams, sample_fields[i].field, &value) == 1)
@@ -99,8 +98,6 @@ ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params
     }
     if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &value) == 1)
         sample->expected_downtime_ms = value;
-    if (virTypedParamsGetInt(params, nparams, VIR_DOMAIN_JOB_OPERATION, &op) == 1)
-        (void)op;
 }
 
 static const char *const state_names[] = {

@@ -888,9 +888,11 @@ test_hostile_names(void)
 static void
 test_cli_dry_run(void)
 {
-    g_autofree char *cli = g_test_build_filename(G_TEST_BUILT, "nova", "ferry-nova-sync-cli", NULL);
-    const char *argv[] = {cli, lab.inventory_path, "nova-sync", INSTANCE, "--to",
-                          "B", "--dry-run",        NULL};
+    /* the real ferry command: build/tests/../engine/cli/ferry */
+    g_autofree char *cli =
+        g_test_build_filename(G_TEST_BUILT, "..", "engine", "cli", "ferry", NULL);
+    const char *argv[] = {cli,   "--config", lab.inventory_path, "nova-sync", INSTANCE,
+                          "--to", "B",       "--dry-run",        NULL};
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     g_autoptr(GError) error = NULL;
@@ -901,7 +903,7 @@ test_cli_dry_run(void)
     if (!lab_reset())
         return;
     if (!g_file_test(cli, G_FILE_TEST_IS_EXECUTABLE)) {
-        g_test_skip("ferry-nova-sync-cli is not built");
+        g_test_skip("the ferry command is not built");
         return;
     }
     before = snapshot();

@@ -592,13 +592,31 @@ test_hostkey_port_must_match(void)
     g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN);
 }
 
+/* Writes known_hosts @name holding, for the test sshd, a freshly made key of @type (the
+ * server's real key is another one).  Returns its path; *@line gets the line written. */
+static char *
+known_hosts_with_other_key(const char *name, const char *type, const char *key_type_name,
+                           char **line)
+{
+    g_autofree char *kh = lab_path(name);
+    g_autofree char *key_name = g_strdup_printf("%s.key", name);
+    g_autofree char *key = lab_path(key_name);
+    g_autofree char *pub = g_strdup_printf("%s.pub", key);
+    g_autofree char *blob = NULL;
+    g_autoptr(GError) error = NULL;
+
+    g_assert_true(keygen(type, key, &error));
+    blob = pub_blob(pub, &error);
+    g_assert_no_error(error);
+    *line = g_strdup_printf("[127.0.0.1]:%u %s %s\n", lab.port, key_type_name, blob);
+    g_assert_true(g_file_set_contents(kh, *line, -1, NULL));
+    return g_steal_pointer(&kh);
+}
+
 static void
 test_hostkey_changed(void)
 {
     g_autofree char *kh = NULL;
-    g_autofree char *other = NULL;
-    g_autofree char *other_pub = NULL;
-    g_autofree char *blob = NULL;
     g_autofree char *line = NULL;
     g_autofree char *after = NULL;
     FerrySshConfig config;
@@ -607,15 +625,7 @@ test_hostkey_changed(void)
 
     if (!need_lab())
         return;
-    kh = lab_path("known_hosts.changed");
-    other = lab_path("other_host_key");
-    other_pub = lab_path("other_host_key.pub");
-    g_assert_true(keygen("ed25519", other, &error));
-    blob = pub_blob(other_pub, &error);
-    g_assert_no_error(error);
-    line = g_strdup_printf("[127.0.0.1]:%u ssh-ed25519 %s\n", lab.port, blob);
-    g_assert_true(g_file_set_contents(kh, line, -1, NULL));
-
+    kh = known_hosts_with_other_key("known_hosts.changed", "ed25519", "ssh-ed25519", &line);
     config = config_for(lab.key_ed25519, kh);
     config.accept_new = TRUE; /* never overrides a changed key */
     session = ferry_ssh_session_open(&config, &error);
@@ -632,9 +642,6 @@ static void
 test_hostkey_other_type_known(void)
 {
     g_autofree char *kh = NULL;
-    g_autofree char *other = NULL;
-    g_autofree char *other_pub = NULL;
-    g_autofree char *blob = NULL;
     g_autofree char *line = NULL;
     FerrySshConfig config;
     g_autoptr(FerrySshSession) session = NULL;
@@ -643,15 +650,7 @@ test_hostkey_other_type_known(void)
     if (!need_lab())
         return;
     /* known as ECDSA only; the server has only an ed25519 key */
-    kh = lab_path("known_hosts.ecdsa");
-    other = lab_path("other_host_ecdsa_key");
-    other_pub = lab_path("other_host_ecdsa_key.pub");
-    g_assert_true(keygen("ecdsa", other, &error));
-    blob = pub_blob(other_pub, &error);
-    g_assert_no_error(error);
-    line = g_strdup_printf("[127.0.0.1]:%u ecdsa-sha2-nistp256 %s\n", lab.port, blob);
-    g_assert_true(g_file_set_contents(kh, line, -1, NULL));
-
+    kh = known_hosts_with_other_key("known_hosts.ecdsa", "ecdsa", "ecdsa-sha2-nistp256", &line);
     config = config_for(lab.key_ed25519, kh);
     config.accept_new = TRUE;
     session = ferry_ssh_session_open(&config, &error);
