@@ -5,7 +5,7 @@
 g=t10-local
 remove_guest $g
 "$LAB_DIR/guest.sh" create $g local a --no-start
-before=$("$LAB_DIR/guest.sh" checksum $g a)
+before=$(checksum $g a)
 lv a start $g >/dev/null
 
 ferry migrate $g --to hostB
@@ -20,7 +20,7 @@ check "guest is gone from hostA" test "$(state a $g)" = absent
 check "source copy removed from hostA" image_absent a $g
 
 lv b destroy $g >/dev/null
-after=$("$LAB_DIR/guest.sh" checksum $g b)
+after=$(checksum $g b)
 check "disk content identical on hostB ($before)" test "$before" = "$after"
 lv b start $g >/dev/null
 
@@ -30,7 +30,7 @@ check "migrating back to hostA exits 0" test "$FERRY_RC" = 0
 check "guest runs on hostA again" test "$(state a $g)" = running
 check "guest is gone from hostB" test "$(state b $g)" = absent
 lv a destroy $g >/dev/null
-back=$("$LAB_DIR/guest.sh" checksum $g a)
+back=$(checksum $g a)
 check "disk content identical after the round trip" test "$before" = "$back"
 
 remove_guest $g

@@ -7,7 +7,7 @@ g=t50-dirty
 remove_guest $g
 for h in $LAB_HOSTS; do cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"; done
 "$LAB_DIR/guest.sh" create $g dirty a "mib=64"
-trap '"$LAB_DIR/shape.sh" off; rm -rf "$OUT"' EXIT
+on_exit '"$LAB_DIR/shape.sh" off'
 # the same shaped link as 51-converge-suspend-postcopy.sh, where ferry's policy completes it
 "$LAB_DIR/shape.sh" 80mbit
 sleep 1

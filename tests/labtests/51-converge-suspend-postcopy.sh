@@ -7,7 +7,7 @@ g=t51-dirty
 remove_guest $g
 for h in $LAB_HOSTS; do cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"; done
 "$LAB_DIR/guest.sh" create $g dirty a "mib=64"
-trap '"$LAB_DIR/shape.sh" off; rm -rf "$OUT"' EXIT
+on_exit '"$LAB_DIR/shape.sh" off'
 # 80mbit on every link (10 MB/s), and --bandwidth 10 caps QEMU below it: no convergence.
 "$LAB_DIR/shape.sh" 80mbit
 sleep 1

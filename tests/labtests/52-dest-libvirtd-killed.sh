@@ -15,7 +15,7 @@ start_libvirtd_b() {
     return 1
 }
 # Whatever happens, hostB's libvirtd must be running again for the next tests.
-trap 'lv b uri >/dev/null 2>&1 || start_libvirtd_b; rm -rf "$OUT"' EXIT
+on_exit 'lv b uri >/dev/null 2>&1 || start_libvirtd_b'
 sleep 1
 
 FERRY_RC=0

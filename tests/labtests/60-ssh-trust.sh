@@ -44,7 +44,7 @@ expect_class() {
 }
 
 ssh_state_save
-trap 'ssh_state_restore; rm -rf "$OUT"' EXIT
+on_exit 'ssh_state_restore'
 
 # -- everything in order
 ferry check ssh --all

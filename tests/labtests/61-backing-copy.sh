@@ -17,11 +17,11 @@ restore() {
         [ -e "$d/base.qcow2" ] || cp -p "$LAB/a/lib/images/base.qcow2" "$d/base.qcow2"
     done
 }
-trap 'restore; rm -rf "$OUT"' EXIT
+on_exit 'restore'
 
 remove_guest $g
 "$LAB_DIR/guest.sh" create $g overlay a --no-start
-before=$("$LAB_DIR/guest.sh" checksum $g a)
+before=$(checksum $g a)
 lv a start $g >/dev/null
 want=$(sum a)
 
@@ -49,7 +49,7 @@ check "guest runs on hostB" test "$(state b $g)" = running
 cp -p "$OUT/authorized_keys.b" "$LAB/b/rootssh/authorized_keys"
 
 lv b destroy $g >/dev/null
-after=$("$LAB_DIR/guest.sh" checksum $g b)
+after=$(checksum $g b)
 check "guest-visible disk content identical after two hops" test "$before" = "$after"
 remove_guest $g
 done_testing

@@ -32,7 +32,7 @@ cleanup() {
         rm -f "$pwned"
     done
 }
-trap 'cleanup; rm -rf "$OUT"' EXIT
+on_exit 'cleanup'
 cleanup
 
 hx a mkdir -p -- "$dir"

@@ -10,7 +10,7 @@ unmount_all() {
     done
     rm -rf "$LAB/shared"
 }
-trap 'unmount_all; rm -rf "$OUT"' EXIT
+on_exit 'unmount_all'
 
 mkdir -p "$LAB/shared"
 for h in $LAB_HOSTS; do

@@ -7,7 +7,7 @@
 g=t65-cold
 remove_guest $g
 "$LAB_DIR/guest.sh" create $g overlay a --no-start
-before=$("$LAB_DIR/guest.sh" checksum $g a)
+before=$(checksum $g a)
 
 ferry migrate $g --to hostB --mode block
 check "--mode block on a shut-off guest: exit 2" test "$FERRY_RC" = 2
@@ -25,7 +25,7 @@ check "source copy removed from hostA" image_absent a $g
 backing=$(hx c qemu-img info --output=json /var/lib/libvirt/images-c/$g.qcow2 | grep -o '"backing-filename": "[^"]*"')
 check "the copied overlay backs onto hostC's base image" \
     test "$backing" = '"backing-filename": "/var/lib/libvirt/images-c/base.qcow2"'
-after=$("$LAB_DIR/guest.sh" checksum $g c)
+after=$(checksum $g c)
 check "guest-visible disk content identical on hostC" test "$before" = "$after"
 [ "$before" = "$after" ] || { hx c ls -la /var/lib/libvirt/images-c; diag "$OUT/err"; } | sed 's/^/# /'
 lv c start $g >/dev/null 2>&1
@@ -37,7 +37,7 @@ check "cold migration back, managed (--no-p2p): exit 0" test "$FERRY_RC" = 0
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
 check "guest is shut off on hostA" test "$(state a $g)" = "shut off"
 check "guest is gone from hostC" test "$(state c $g)" = absent
-back=$("$LAB_DIR/guest.sh" checksum $g a)
+back=$(checksum $g a)
 check "disk identical after the round trip" test "$before" = "$back"
 
 lv a start $g >/dev/null

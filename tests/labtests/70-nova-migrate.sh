@@ -7,7 +7,7 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
 export FERRY_NOVA_LAB
-trap '"$top/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$OUT" "$FERRY_NOVA_LAB"' EXIT
+on_exit '"$top/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$FERRY_NOVA_LAB"'
 if ! "$top/tests/nova/nova-up.sh" start >"$OUT/nova-up.log" 2>&1 ||
     ! "$top/tests/nova/nova-up.sh" reset-db >>"$OUT/nova-up.log" 2>&1; then
     not_ok "the Nova harness came up"
