@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "engine/cli/ferry-cmd-nova-sync.h"
+#include "engine/ferry-inventory.h"
 #include "engine/nova/ferry-nova.h"
 
 #define EXIT_USAGE 2
@@ -150,6 +151,8 @@ ferry_cmd_nova_sync(int argc, char **argv, const char *config_path)
         rc = usage_error(ctx, "--to, --from, --power-state, --type and --dry-run go with UUID");
         goto out;
     }
+    /* --config, else $FERRY_CONFIG, else the default: as every other command. */
+    config_path = ferry_inventory_resolve_path(config_path);
     if (!g_key_file_load_from_file(inventory, config_path, G_KEY_FILE_NONE, &error)) {
         g_printerr("ferry nova-sync: cannot read inventory '%s': %s\n", config_path,
                    error->message);
