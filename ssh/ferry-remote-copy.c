@@ -82,14 +82,6 @@ copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_pa
     return TRUE;
 }
 
-static void
-handle_close(LIBSSH2_SFTP_HANDLE *handle)
-{
-    if (handle)
-        libssh2_sftp_close_handle(handle);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LIBSSH2_SFTP_HANDLE, handle_close)
-
 static gboolean
 copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, const char *tmp,
            guint64 total, FerryCopyProgressFunc progress, gpointer progress_data,
@@ -125,7 +117,6 @@ copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, con
         progress(0, total, progress_data);
     for (;;) {
         ssize_t n = libssh2_sftp_read(in, buf, RELAY_CHUNK);
-        gsize written = 0;
 
         if (n == 0)
             break;
@@ -135,16 +126,8 @@ copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, con
             return FALSE;
         }
         g_checksum_update(sum, (const guchar *)buf, n);
-        while (written < (gsize)n) {
-            ssize_t w = libssh2_sftp_write(out, buf + written, n - written);
-
-            if (w < 0) {
-                ferry_ssh_session_set_error(dst, error, FERRY_SSH_ERROR_SFTP,
-                                            "cannot write '%s' on '%s'", tmp, dst->name);
-                return FALSE;
-            }
-            written += w;
-        }
+        if (!ferry_ssh_sftp_write_all(dst, out, tmp, buf, n, error))
+            return FALSE;
         done += n;
         if (progress)
             progress(done, MAX(total, done), progress_data);

@@ -36,6 +36,18 @@ struct _FerrySshSession {
 void ferry_ssh_session_set_error(FerrySshSession *self, GError **error, FerrySshErrorCode code,
                                  const char *format, ...) G_GNUC_PRINTF(4, 5);
 
+/* "host" for port 22 (or 0), "[host]:port" otherwise: how OpenSSH names a host in known_hosts. */
+char *ferry_ssh_known_hosts_name(const char *host, guint port);
+
+/* Closes an SFTP handle (NULL is fine); for g_autoptr(LIBSSH2_SFTP_HANDLE). */
+void ferry_ssh_sftp_handle_close(LIBSSH2_SFTP_HANDLE *handle);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(LIBSSH2_SFTP_HANDLE, ferry_ssh_sftp_handle_close)
+
+/* Writes all @length bytes of @data to @handle (the file @path of @self, for messages). */
+gboolean ferry_ssh_sftp_write_all(FerrySshSession *self, LIBSSH2_SFTP_HANDLE *handle,
+                                  const char *path, const void *data, gsize length,
+                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Opens the SFTP subsystem on first use. */
 LIBSSH2_SFTP *ferry_ssh_session_get_sftp(FerrySshSession *self,
                                          GError **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -310,13 +310,12 @@ fingerprint_sha256(const char *key, gsize len)
     return g_strconcat("SHA256:", b64, NULL);
 }
 
-/* The name OpenSSH writes in known_hosts for this host and port. */
-static char *
-known_hosts_name(const FerrySshSession *self)
+char *
+ferry_ssh_known_hosts_name(const char *host, guint port)
 {
-    if (self->port == DEFAULT_PORT)
-        return g_strdup(self->host);
-    return g_strdup_printf("[%s]:%u", self->host, self->port);
+    if (port == 0 || port == DEFAULT_PORT)
+        return g_strdup(host);
+    return g_strdup_printf("[%s]:%u", host, port);
 }
 
 typedef struct {
@@ -394,7 +393,7 @@ static gboolean
 set_hostkey_preference(FerrySshSession *self, const KnownHosts *kh, gboolean *any_known,
                        GError **error)
 {
-    g_autofree char *name = known_hosts_name(self);
+    g_autofree char *name = ferry_ssh_known_hosts_name(self->host, self->port);
     g_autoptr(GString) known = g_string_new(NULL);
     g_autoptr(GString) rest = g_string_new(NULL);
 
@@ -424,7 +423,7 @@ static gboolean
 known_hosts_append(FerrySshSession *self, const KnownHosts *kh, const char *type_name,
                    const char *key, gsize key_len, GError **error)
 {
-    g_autofree char *name = known_hosts_name(self);
+    g_autofree char *name = ferry_ssh_known_hosts_name(self->host, self->port);
     g_autofree char *b64 = g_base64_encode((const guchar *)key, key_len);
     gboolean need_newline = kh->length > 0 && kh->contents[kh->length - 1] != '\n';
     g_autofree char *line =
@@ -467,7 +466,7 @@ static gboolean
 verify_host_key(FerrySshSession *self, const KnownHosts *kh, gboolean other_types_known,
                 GError **error)
 {
-    g_autofree char *name = known_hosts_name(self);
+    g_autofree char *name = ferry_ssh_known_hosts_name(self->host, self->port);
     g_autofree char *fingerprint = NULL;
     const char *type_name = NULL;
     int knownhost_key = LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
@@ -653,10 +652,22 @@ ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
     g_autoptr(FerrySshSession) self = g_new0(FerrySshSession, 1);
     g_auto(KnownHosts) kh = {0};
     gboolean other_types_known = FALSE;
+    const char *missing = NULL;
     int rc;
 
-    g_return_val_if_fail(config && config->host && config->private_key && config->known_hosts,
-                         NULL);
+    g_return_val_if_fail(config != NULL, NULL);
+    if (!config->host || !*config->host)
+        missing = "host address";
+    else if (!config->private_key || !*config->private_key)
+        missing = "private key (ssh_key)";
+    else if (!config->known_hosts || !*config->known_hosts)
+        missing = "known_hosts file";
+    if (missing) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "cannot open an ssh session with '%s': no %s is configured",
+                    config->name ? config->name : config->host ? config->host : "?", missing);
+        return NULL;
+    }
 
     ensure_libssh2_init();
     self->fd = -1;

@@ -128,13 +128,12 @@ ferry_ssh_sftp_mkdir_p(FerrySshSession *self, const char *path, int mode, GError
     return TRUE;
 }
 
-static void
-handle_close(LIBSSH2_SFTP_HANDLE *handle)
+void
+ferry_ssh_sftp_handle_close(LIBSSH2_SFTP_HANDLE *handle)
 {
     if (handle)
         libssh2_sftp_close_handle(handle);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(LIBSSH2_SFTP_HANDLE, handle_close)
 
 gboolean
 ferry_ssh_sftp_read_file(FerrySshSession *self, const char *path, gsize max_size, char **contents,
@@ -194,12 +193,10 @@ remove_leftover(FerrySshSession *self, const char *path)
         g_warning("cannot remove temporary file: %s", local->message);
 }
 
-static gboolean
-write_all(FerrySshSession *self, LIBSSH2_SFTP_HANDLE *handle, const char *path, int mode,
-          const void *data, gsize length, GError **error)
+gboolean
+ferry_ssh_sftp_write_all(FerrySshSession *self, LIBSSH2_SFTP_HANDLE *handle, const char *path,
+                         const void *data, gsize length, GError **error)
 {
-    LIBSSH2_SFTP_ATTRIBUTES attrs = {.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS,
-                                     .permissions = (unsigned long)mode};
     gsize done = 0;
 
     while (done < length) {
@@ -213,6 +210,18 @@ write_all(FerrySshSession *self, LIBSSH2_SFTP_HANDLE *handle, const char *path, 
         }
         done += n;
     }
+    return TRUE;
+}
+
+static gboolean
+write_all(FerrySshSession *self, LIBSSH2_SFTP_HANDLE *handle, const char *path, int mode,
+          const void *data, gsize length, GError **error)
+{
+    LIBSSH2_SFTP_ATTRIBUTES attrs = {.flags = LIBSSH2_SFTP_ATTR_PERMISSIONS,
+                                     .permissions = (unsigned long)mode};
+
+    if (!ferry_ssh_sftp_write_all(self, handle, path, data, length, error))
+        return FALSE;
     /* open's mode is filtered by the server's umask; the caller asked for exactly @mode. */
     if (libssh2_sftp_fsetstat(handle, &attrs) != 0 || libssh2_sftp_fsync(handle) != 0) {
         ferry_ssh_session_set_error(self, error, FERRY_SSH_ERROR_SFTP,

@@ -304,15 +304,6 @@ key_type(FerrySshSession *a, const char *user, const char *key, FerryTrustResult
     return g_strndup(out, space - out);
 }
 
-/* "host" for port 22, "[host]:port" otherwise: how known_hosts names it. */
-static char *
-known_hosts_name(const FerrySshPeer *b)
-{
-    if (!b->port || b->port == 22)
-        return g_strdup(b->host);
-    return g_strdup_printf("[%s]:%u", b->host, b->port);
-}
-
 FerryTrustResult *
 ferry_trust_check_session(FerrySshSession *a, const FerrySshPeer *b)
 {
@@ -345,7 +336,7 @@ ferry_trust_check_session(FerrySshSession *a, const FerrySshPeer *b)
 
     /* Looked up first, so an unknown key is named even when B is down too. */
     known = g_build_filename(home, ".ssh", "known_hosts", NULL);
-    hostname = known_hosts_name(b);
+    hostname = ferry_ssh_known_hosts_name(b->host, b->port);
     {
         const char *kargv[] = {"ssh-keygen", "-F", hostname, "-f", known, NULL};
 
