@@ -665,7 +665,10 @@ ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
     if (missing) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
                     "cannot open an ssh session with '%s': no %s is configured",
-                    config->name ? config->name : config->host ? config->host : "?", missing);
+                    config->name   ? config->name
+                    : config->host ? config->host
+                                   : "?",
+                    missing);
         return NULL;
     }
 
