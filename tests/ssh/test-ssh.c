@@ -1029,27 +1029,53 @@ test_remote_disk(void)
 
 /* ---- copy between hosts (relayed; both ends are the loopback sshd) ---- */
 
-static void
-count_progress(guint64 done, guint64 total, gpointer data)
-{
-    guint64 *last = data;
-
-    g_assert_cmpuint(done, <=, total);
-    g_assert_cmpuint(done, >=, *last);
-    *last = done;
-}
-
-/* Files in @dir whose name starts with @prefix: leftovers of a copy. */
+/* Files in @dir whose name starts with @prefix.  @dir must exist: a count in a directory that is
+ * not there would be 0 whatever was left behind. */
 static guint
 count_entries(const char *dir, const char *prefix)
 {
-    g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
     const char *name;
     guint n = 0;
 
-    while (d && (name = g_dir_read_name(d)))
+    g_assert_no_error(error);
+    while ((name = g_dir_read_name(d)))
         n += g_str_has_prefix(name, prefix);
     return n;
+}
+
+/* Temporary copies in @dir: ferry_remote_copy_file() writes the destination DIR/NAME as
+ * DIR/.NAME.ferry-copy-UUID first, in the destination's own directory. */
+static guint
+count_temporaries(const char *dir)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDir) d = g_dir_open(dir, 0, &error);
+    const char *name;
+    guint n = 0;
+
+    g_assert_no_error(error);
+    while ((name = g_dir_read_name(d)))
+        n += name[0] == '.' && strstr(name, ".ferry-copy-") != NULL;
+    return n;
+}
+
+typedef struct {
+    guint64 last;
+    const char *tmp_dir; /* where the temporary copy is written */
+    guint tmp_seen;      /* most temporaries seen there while the copy ran */
+} CopyProgress;
+
+static void
+count_progress(guint64 done, guint64 total, gpointer data)
+{
+    CopyProgress *p = data;
+
+    g_assert_cmpuint(done, <=, total);
+    g_assert_cmpuint(done, >=, p->last);
+    p->last = done;
+    p->tmp_seen = MAX(p->tmp_seen, count_temporaries(p->tmp_dir));
 }
 
 static void
@@ -1065,8 +1091,9 @@ test_copy_relay(void)
     g_autofree char *data = NULL;
     g_autofree char *copied = NULL;
     g_autofree char *sum = NULL;
+    g_autofree char *to_dir = NULL;
     gsize len = 3 * 1024 * 1024 + 17, copied_len = 0;
-    guint64 last = 0;
+    CopyProgress progress = {0};
     FerryCopyResult result = {0};
 
     if (!need_lab())
@@ -1083,10 +1110,19 @@ test_copy_relay(void)
         data[i] = (char)(i * 7 + i / 4096);
     g_assert_true(g_file_set_contents(from, data, len, NULL));
 
-    g_assert_true(ferry_remote_copy_file(src, dst, from, to, NULL, FERRY_COPY_RELAY,
-                                         count_progress, &last, &result, &error));
+    /* the copy creates the destination directory and makes its temporary copy in it */
+    to_dir = g_path_get_dirname(to);
+    g_assert_false(g_file_test(to_dir, G_FILE_TEST_EXISTS));
+    progress.tmp_dir = to_dir;
+    g_assert_true(ferry_remote_copy_file(src, dst, from, to, NULL, FERRY_COPY_RELAY, count_progress,
+                                         &progress, &result, &error));
     g_assert_no_error(error);
-    g_assert_cmpuint(last, ==, len);
+    g_assert_cmpuint(progress.last, ==, len);
+    /* while the data went over, the temporary copy was there (so the check below can see one);
+     * once done, only the final name is left */
+    g_assert_cmpuint(progress.tmp_seen, ==, 1);
+    g_assert_cmpuint(count_temporaries(to_dir), ==, 0);
+    g_assert_cmpuint(count_entries(to_dir, ""), ==, 1);
     g_assert_cmpuint(result.bytes, ==, len);
     g_assert_cmpint(result.mode_used, ==, FERRY_COPY_RELAY);
     sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)data, len);
@@ -1102,7 +1138,8 @@ test_copy_relay(void)
     g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
     g_test_message("%s", error->message);
     g_clear_error(&error);
-    g_assert_cmpuint(count_entries(dir, ".base"), ==, 0);
+    g_assert_cmpuint(count_temporaries(to_dir), ==, 0);
+    g_assert_cmpuint(count_entries(to_dir, ""), ==, 1);
 }
 
 /* A source whose contents differ between reads (a /proc file) fails the checksum check, and
@@ -1115,6 +1152,7 @@ test_copy_checksum_mismatch_leaves_nothing(void)
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = NULL;
     g_autofree char *to = NULL;
+    CopyProgress progress = {0};
 
     if (!need_lab())
         return;
@@ -1122,15 +1160,19 @@ test_copy_checksum_mismatch_leaves_nothing(void)
     dst = open_good();
     dir = lab_path("copy-fail");
     to = g_build_filename(dir, "img.raw", NULL);
+    progress.tmp_dir = dir;
 
     g_assert_false(ferry_remote_copy_file(src, dst, "/proc/self/stat", to, NULL, FERRY_COPY_RELAY,
-                                          NULL, NULL, NULL, &error));
+                                          count_progress, &progress, NULL, &error));
     g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
     g_assert_nonnull(strstr(error->message, "checksum mismatch"));
     g_test_message("%s", error->message);
     g_clear_error(&error);
+    /* the temporary copy was made in @dir while the data went over, and removed */
+    g_assert_cmpuint(progress.tmp_seen, ==, 1);
     g_assert_false(g_file_test(to, G_FILE_TEST_EXISTS));
-    g_assert_cmpuint(count_entries(dir, "."), ==, 0);
+    g_assert_cmpuint(count_temporaries(dir), ==, 0);
+    g_assert_cmpuint(count_entries(dir, ""), ==, 0);
 
     /* refused before anything is created */
     g_assert_false(ferry_remote_copy_file(src, dst, "relative", to, NULL, FERRY_COPY_RELAY, NULL,
