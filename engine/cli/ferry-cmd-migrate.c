@@ -585,6 +585,9 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     GThread *reader_thread = NULL;
     gboolean usage_error;
 
+    /* --verbose's debug messages (GLib writes them to stdout by default) go to stderr with the
+     * progress: stdout carries only the summary, or with --json only JSON lines. */
+    g_log_writer_default_set_use_stderr(TRUE);
     g_option_context_set_summary(
         context, "Live-migrates a running guest.  Local disks are streamed (block migration), "
                  "shared ones are not.  A migration that does not converge within the timeout "

@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include <libvirt/libvirt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-dest-xml.h"
@@ -11,8 +12,63 @@
 #include "engine/ferry-locate.h"
 #include "engine/ferry-virt-util.h"
 
+/* The XML with the passwd attribute of every <graphics> element removed.  libvirt puts graphics
+ * passwords into the migratable XML even without VIR_DOMAIN_XML_SECURE, and a saved definition
+ * (/etc/libvirt/qemu/NAME.xml, `virsh dumpxml --security-info`) has them too: ferry migrates
+ * with them but never prints them.  @xml is the rewriter's output, well-formed, so a start tag
+ * is NAME, then (space NAME = quoted value)*, then > or />; quotes are followed, never guessed. */
+static char *
+without_graphics_passwords(const char *xml)
+{
+    static const char tag[] = "<graphics";
+    GString *out = g_string_sized_new(strlen(xml));
+    const char *p = xml;
+    const char *found;
+
+    while ((found = strstr(p, tag)) != NULL) {
+        g_string_append_len(out, p, found + strlen(tag) - p);
+        p = found + strlen(tag);
+        if (!g_ascii_isspace(*p))
+            continue; /* <graphics> without attributes, or another name (<graphicsX) */
+        for (;;) {
+            const char *start = p; /* the blanks before an attribute */
+            const char *name, *value_end;
+            gsize name_len;
+
+            while (g_ascii_isspace(*p))
+                p++;
+            if (*p == '>' || *p == '/' || *p == '\0') {
+                p = start;
+                break;
+            }
+            name = p;
+            while (*p && *p != '=' && !g_ascii_isspace(*p) && *p != '>' && *p != '/')
+                p++;
+            name_len = p - name;
+            while (g_ascii_isspace(*p))
+                p++;
+            if (*p != '=') {
+                p = start; /* not well-formed: leave the rest as it is */
+                break;
+            }
+            p++;
+            while (g_ascii_isspace(*p))
+                p++;
+            if ((*p != '\'' && *p != '"') || !(value_end = strchr(p + 1, *p))) {
+                p = start;
+                break;
+            }
+            p = value_end + 1;
+            if (name_len != strlen("passwd") || strncmp(name, "passwd", name_len) != 0)
+                g_string_append_len(out, start, p - start);
+        }
+    }
+    g_string_append(out, p);
+    return g_string_free(out, FALSE);
+}
+
 static void
-print_json(const FerryDestXml *dest)
+print_json(const FerryDestXml *dest, const char *shown_xml)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -31,8 +87,8 @@ print_json(const FerryDestXml *dest)
     else
         json_builder_add_null_value(b);
     json_builder_set_member_name(b, "xml");
-    if (dest->dest_xml)
-        json_builder_add_string_value(b, dest->dest_xml);
+    if (shown_xml)
+        json_builder_add_string_value(b, shown_xml);
     else
         json_builder_add_null_value(b);
     json_builder_end_object(b);
@@ -68,9 +124,12 @@ ferry_cmd_xml(int argc, char **argv, const FerryGlobals *globals)
     g_autoptr(FerryDestXml) dest = NULL;
     g_autofree char *text = NULL;
     g_autofree char *origin = NULL;
+    g_autofree char *shown_xml = NULL;
     const FerryHost *src, *dst;
     gboolean movable;
 
+    /* --verbose's debug messages go to stderr: stdout carries only the plan and the XML */
+    g_log_writer_default_set_use_stderr(TRUE);
     g_option_context_set_summary(context,
                                  "Prints the XML the destination would run and the disk plan "
                                  "(streamed, shared, skipped, refused, and why), without "
@@ -118,7 +177,8 @@ ferry_cmd_xml(int argc, char **argv, const FerryGlobals *globals)
             return FERRY_EXIT_USAGE;
         }
         src = loc->host;
-        /* No VIR_DOMAIN_XML_SECURE: what is printed must not carry graphics passwords. */
+        /* The XML ferry migrate reads (with VIR_DOMAIN_XML_SECURE it would be the same: libvirt
+         * includes graphics passwords in the migratable XML); they are removed when printed. */
         text = virDomainGetXMLDesc(loc->domain, VIR_DOMAIN_XML_MIGRATABLE);
         if (!text) {
             ferry_virt_set_error(&error, "cannot read the XML of '%s' on '%s'", loc->name,
@@ -138,15 +198,17 @@ ferry_cmd_xml(int argc, char **argv, const FerryGlobals *globals)
         return FERRY_EXIT_FAILED;
     }
     movable = ferry_dest_xml_check(dest, &error);
+    if (dest->dest_xml)
+        shown_xml = without_graphics_passwords(dest->dest_xml);
     if (json) {
-        print_json(dest);
+        print_json(dest, shown_xml);
     } else {
         if (!xml_only) {
             g_autofree char *plan = ferry_disk_plan_format(dest->plan);
             printf("Disk plan %s -> %s:\n%s\n", src->name, dst->name, plan);
         }
-        if (dest->dest_xml)
-            printf("%s%s", dest->dest_xml, g_str_has_suffix(dest->dest_xml, "\n") ? "" : "\n");
+        if (shown_xml)
+            printf("%s%s", shown_xml, g_str_has_suffix(shown_xml, "\n") ? "" : "\n");
     }
     if (!movable) {
         ferry_cli_error("%s", error->message);
