@@ -5,17 +5,27 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ferry-inventory-error-quark, ferry_inventory_error)
+G_DEFINE_QUARK(ferry - inventory - error - quark, ferry_inventory_error)
 
 #define HOST_GROUP_PREFIX "host "
 
 /* Keys each section may hold; anything else is a typo we refuse rather than ignore. */
 static const char *const ferry_keys[] = {"ssh_user",       "ssh_key",       "known_hosts",
                                          "migration_user", "migration_key", NULL};
-static const char *const host_keys[] = {
-    "uri",        "peer_uri",    "address", "ssh_host", "ssh_port", "ssh_user",
-    "images_dir", "shared_dirs", "bridges", "networks", "nova_host",
-    "reserved_memory_mib", "reserved_disk_mib", NULL};
+static const char *const host_keys[] = {"uri",
+                                        "peer_uri",
+                                        "address",
+                                        "ssh_host",
+                                        "ssh_port",
+                                        "ssh_user",
+                                        "images_dir",
+                                        "shared_dirs",
+                                        "bridges",
+                                        "networks",
+                                        "nova_host",
+                                        "reserved_memory_mib",
+                                        "reserved_disk_mib",
+                                        NULL};
 
 static void
 ferry_host_free(FerryHost *host)
@@ -93,8 +103,8 @@ get_string(GKeyFile *kf, const char *group, const char *key)
 
 /* "a=b;c=d" -> hash table, refusing entries without '='. */
 static gboolean
-parse_name_map(GKeyFile *kf, const char *path, const char *group, const char *key,
-               GHashTable **out, GError **error)
+parse_name_map(GKeyFile *kf, const char *path, const char *group, const char *key, GHashTable **out,
+               GError **error)
 {
     g_autoptr(GHashTable) map = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_auto(GStrv) items = g_key_file_get_string_list(kf, group, key, NULL, NULL);
@@ -208,8 +218,7 @@ load_host(GKeyFile *kf, const char *path, const char *group, const char *default
         g_strstrip(*d);
         if (!is_absolute_dir(*d)) {
             g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
-                        "%s: [%s] shared_dirs entry '%s' is not an absolute path", path, group,
-                        *d);
+                        "%s: [%s] shared_dirs entry '%s' is not an absolute path", path, group, *d);
             return NULL;
         }
     }
@@ -222,6 +231,19 @@ load_host(GKeyFile *kf, const char *path, const char *group, const char *default
     return g_steal_pointer(&host);
 }
 
+/* Sections other than [host NAME]: [ferry] read here, [nova] by engine/nova. */
+static const char *const other_groups[] = {"ferry", "nova", NULL};
+
+static guint
+line_of(const char *text, const char *at)
+{
+    guint line = 1;
+
+    for (const char *p = text; p < at; p++)
+        line += *p == '\n';
+    return line;
+}
+
 FerryInventory *
 ferry_inventory_load(const char *path, GError **error)
 {
@@ -229,15 +251,25 @@ ferry_inventory_load(const char *path, GError **error)
     g_autoptr(GError) local = NULL;
     g_auto(GStrv) groups = NULL;
     g_autofree char *default_user = NULL;
+    g_autofree char *contents = NULL;
+    const char *bad = NULL;
+    gsize length = 0;
 
     inv->path = g_strdup(ferry_inventory_resolve_path(path));
     inv->keyfile = g_key_file_new();
     inv->hosts = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_host_free);
 
-    if (!g_key_file_load_from_file(inv->keyfile, inv->path, G_KEY_FILE_NONE, &local)) {
+    if (!g_file_get_contents(inv->path, &contents, &length, &local) ||
+        !g_key_file_load_from_data(inv->keyfile, contents, length, G_KEY_FILE_NONE, &local)) {
         g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_FILE,
                     "cannot read inventory '%s': %s%s", inv->path, local->message,
                     path ? "" : " (choose one with --config or FERRY_CONFIG)");
+        return NULL;
+    }
+    if (!g_utf8_validate(contents, length, &bad)) {
+        g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_FILE,
+                    "%s: line %u is not valid UTF-8 (write the inventory in UTF-8)", inv->path,
+                    line_of(contents, bad));
         return NULL;
     }
 
@@ -261,8 +293,14 @@ ferry_inventory_load(const char *path, GError **error)
     for (char **g = groups; *g; g++) {
         FerryHost *host;
 
-        if (!g_str_has_prefix(*g, HOST_GROUP_PREFIX))
-            continue;
+        if (!g_str_has_prefix(*g, HOST_GROUP_PREFIX)) {
+            if (g_strv_contains(other_groups, *g))
+                continue;
+            g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                        "%s: unknown section [%s] (known: [ferry], [host NAME], [nova])", inv->path,
+                        *g);
+            return NULL;
+        }
         host = load_host(inv->keyfile, inv->path, *g, default_user, error);
         if (!host)
             return NULL;
@@ -285,6 +323,22 @@ ferry_inventory_load(const char *path, GError **error)
     return g_steal_pointer(&inv);
 }
 
+gboolean
+ferry_inventory_require_ssh(const FerryInventory *inventory, GError **error)
+{
+    const char *missing = !inventory->ssh_key       ? "ssh_key"
+                          : !inventory->known_hosts ? "known_hosts"
+                                                    : NULL;
+
+    if (missing) {
+        g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                    "%s: [ferry] has no %s: ferry needs it to reach the hosts over ssh",
+                    inventory->path, missing);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 const FerryHost *
 ferry_inventory_get_host(const FerryInventory *inventory, const char *name, GError **error)
 {
@@ -302,8 +356,7 @@ ferry_inventory_get_host(const FerryInventory *inventory, const char *name, GErr
         g_string_append_printf(known, "%s'%s'", i ? ", " : "", host->name);
     }
     g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_UNKNOWN_HOST,
-                "unknown host '%s': the inventory '%s' has %s", name, inventory->path,
-                known->str);
+                "unknown host '%s': the inventory '%s' has %s", name, inventory->path, known->str);
     return NULL;
 }
 

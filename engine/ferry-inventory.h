@@ -79,6 +79,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryInventory, ferry_inventory_free)
 
 const char *ferry_inventory_resolve_path(const char *path);
 
+/* Commands that open ssh sessions need [ferry] ssh_key and known_hosts: an error naming what
+ * is missing otherwise (FERRY_INVENTORY_ERROR_INVALID). */
+gboolean ferry_inventory_require_ssh(const FerryInventory *inventory, GError **error);
+
 /* Host by name (exact, then case-insensitive); error names the known hosts. */
 const FerryHost *ferry_inventory_get_host(const FerryInventory *inventory, const char *name,
                                           GError **error);

@@ -117,7 +117,8 @@ check_ssh(int argc, char **argv, const FerryGlobals *globals)
         ferry_cli_error("check ssh needs --from HOST and --to HOST, or --all");
         return FERRY_EXIT_USAGE;
     }
-    if (!(inv = ferry_inventory_load(globals->config_path, &error))) {
+    if (!(inv = ferry_inventory_load(globals->config_path, &error)) ||
+        !ferry_inventory_require_ssh(inv, &error)) {
         ferry_cli_error("%s", error->message);
         return FERRY_EXIT_USAGE;
     }
@@ -231,6 +232,7 @@ check_shared(int argc, char **argv, const FerryGlobals *globals)
         }
     }
     if (!(inv = ferry_inventory_load(globals->config_path, &error)) ||
+        !ferry_inventory_require_ssh(inv, &error) ||
         !(a = ferry_inventory_get_host(inv, from, &error)) ||
         !(b = ferry_inventory_get_host(inv, to, &error))) {
         ferry_cli_error("%s", error->message);

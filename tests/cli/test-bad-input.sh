@@ -1,0 +1,197 @@
+#!/bin/bash
+# tests/cli/test-bad-input.sh -- the ferry command against bad input, table-driven (TAP).
+#
+# Every case runs the real `ferry` binary ($FERRY_BIN) with one bad inventory, option or
+# argument and checks: the exit status is the one the README documents (2: bad arguments or
+# configuration, nothing touched; 1: the operation failed), the message names what is wrong
+# and where (a regex over stderr+stdout), nothing crashed (exit >= 128, a sanitizer report)
+# and GLib printed no CRITICAL or WARNING.  No host is needed: the inventory's libvirt URIs
+# point at a closed port on loopback, or at libvirt's test:///default driver.
+set -uo pipefail
+FERRY_BIN=${FERRY_BIN:?set FERRY_BIN to the ferry binary}
+work=$(mktemp -d /tmp/ferry-bad-input.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+n=0
+failed=0
+
+# A valid inventory: two hosts whose libvirtd is a closed port, ssh settings that exist.
+: >key
+: >known_hosts
+good() {
+    cat <<INI
+[ferry]
+ssh_user = root
+ssh_key = $work/key
+known_hosts = $work/known_hosts
+
+[host A]
+uri = qemu+tcp://127.0.0.1:1/system
+address = 127.0.0.1
+images_dir = /var/lib/libvirt/images
+
+[host B]
+uri = qemu+tcp://127.0.0.1:1/system
+address = 127.0.0.2
+images_dir = /var/lib/libvirt/images
+INI
+}
+good >good.ini
+# inv NAME CONTENT: an inventory file with CONTENT (printf %b: \n, \xNN)
+inv() { printf '%b' "$2" >"$1.ini"; }
+# with NAME SED-EXPR: the good inventory changed by SED-EXPR
+with() { good | sed -e "$2" >"$1.ini"; }
+
+cat >dom.xml <<'XML'
+<domain type='qemu'><name>d1</name><uuid>6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de</uuid>
+<memory unit='MiB'>64</memory><vcpu>1</vcpu><os><type arch='x86_64'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>
+<source file='/var/lib/libvirt/images/d1.qcow2'/><target dev='vda' bus='virtio'/></disk>
+</devices></domain>
+XML
+
+# case STATUS REGEX [VAR=VALUE...] -- ARGS...: one case.  VAR=VALUE pairs before "--" go to
+# ferry's environment (FERRY_CONFIG is unset otherwise).
+case_() {
+    local want=$1 regex=$2 rc=0 problem=""
+    shift 2
+    local envs=()
+    while [ "$1" != -- ]; do envs+=("$1"); shift; done
+    shift
+    n=$((n + 1))
+    env -u FERRY_CONFIG "${envs[@]}" timeout -k 5 60 "$FERRY_BIN" "$@" >out 2>err </dev/null || rc=$?
+    cat out err >all
+    if [ "$rc" -ge 124 ]; then
+        problem="crashed or hung (exit $rc)"
+    elif [ "$rc" != "$want" ]; then
+        problem="exit $rc, expected $want"
+    elif ! grep -qE -- "$regex" all; then
+        problem="message does not match /$regex/"
+    elif grep -qE 'CRITICAL|WARNING \*\*|runtime error:|AddressSanitizer|LeakSanitizer' all; then
+        problem="GLib warning or sanitizer report"
+    fi
+    local what="${envs[*]:+${envs[*]} }ferry $*"
+    if [ -z "$problem" ]; then
+        echo "ok $n - $what: exit $rc, /$regex/"
+    else
+        failed=$((failed + 1))
+        echo "not ok $n - $what: $problem"
+        sed 's/^/#   /' all | head -8
+    fi
+}
+
+# ---------------------------------------------------------------- the inventory file itself
+for cmd in "migrate d1 --to B" "xml d1 --to B" "check ssh --from A --to B" "check shared --from A --to B" \
+    "nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B" "nova-sync --pending"; do
+    # shellcheck disable=SC2086
+    case_ 2 "$work/nope.ini" -- --config "$work/nope.ini" $cmd
+    # shellcheck disable=SC2086
+    case_ 2 "$work/nope.ini" FERRY_CONFIG="$work/nope.ini" -- $cmd
+done
+inv empty ''
+case_ 2 "empty.ini.*(no host|empty)" -- --config "$work/empty.ini" migrate d1 --to B
+mkdir dir.ini
+case_ 2 "dir.ini" -- --config "$work/dir.ini" migrate d1 --to B
+case_ 2 "dir.ini" FERRY_CONFIG="$work/dir.ini" -- xml d1 --to B
+inv latin1 "[host A]\nuri = qemu:///system\naddress = caf\xe9\n[host B]\nuri = qemu:///system\n"
+case_ 2 "latin1.ini.*(UTF-8|utf-8|encoding)" -- --config "$work/latin1.ini" migrate d1 --to B
+inv garbage 'this is not an ini file\n'
+case_ 2 "garbage.ini" -- --config "$work/garbage.ini" migrate d1 --to B
+with section '$a [hots C]\nuri = qemu:///system'
+case_ 2 "section.ini.*hots C" -- --config "$work/section.ini" migrate d1 --to B
+with key '/^\[host B\]/a urii = qemu:///system'
+case_ 2 "key.ini.*urii" -- --config "$work/key.ini" migrate d1 --to B
+with fkey '/^\[ferry\]/a ssh_keys = /x'
+case_ 2 "fkey.ini.*ssh_keys" -- --config "$work/fkey.ini" check ssh --from A --to B
+with nouri '/^\[host B\]/,$ {/^uri/d}'
+case_ 2 "nouri.ini.*(B.*uri|uri.*B)" -- --config "$work/nouri.ini" migrate d1 --to B
+with dup '$a [host A]\nuri = qemu:///system'
+case_ 2 "dup.ini.*A" -- --config "$work/dup.ini" migrate d1 --to B
+with duphost '$a [host a]\nuri = qemu:///system'
+case_ 2 "duphost.ini.*(a|A)" -- --config "$work/duphost.ini" migrate d1 --to B
+with nokey '/^ssh_key/d'
+case_ 2 "ssh_key" -- --config "$work/nokey.ini" check ssh --from A --to B
+case_ 2 "ssh_key" -- --config "$work/nokey.ini" check shared --from A --to B
+with nokh '/^known_hosts/d'
+case_ 2 "known_hosts" -- --config "$work/nokh.ini" check ssh --from A --to B
+case_ 2 "known_hosts" -- --config "$work/nokh.ini" check ssh --all
+with negmem '/^\[host B\]/a reserved_memory_mib = -5'
+case_ 2 "negmem.ini.*reserved_memory_mib" -- --config "$work/negmem.ini" migrate d1 --to B
+with bigmem '/^\[host B\]/a reserved_memory_mib = 99999999999999999999999'
+case_ 2 "bigmem.ini.*reserved_memory_mib" -- --config "$work/bigmem.ini" migrate d1 --to B
+with junkmem '/^\[host B\]/a reserved_disk_mib = 512MB'
+case_ 2 "junkmem.ini.*reserved_disk_mib" -- --config "$work/junkmem.ini" migrate d1 --to B
+with port '/^\[host B\]/a ssh_port = 70000'
+case_ 2 "port.ini.*ssh_port" -- --config "$work/port.ini" migrate d1 --to B
+with port0 '/^\[host B\]/a ssh_port = -1'
+case_ 2 "port0.ini.*ssh_port" -- --config "$work/port0.ini" check ssh --from A --to B
+with bridges '/^\[host B\]/a bridges = public'
+case_ 2 "bridges.ini.*bridges" -- --config "$work/bridges.ini" migrate d1 --to B
+with relimg 's|^images_dir = .*|images_dir = images|'
+case_ 2 "relimg.ini.*images_dir" -- --config "$work/relimg.ini" migrate d1 --to B
+with nova '$a [nova]\nuser = nova\npassword_file = /nonexistent/pw'
+case_ 2 "/nonexistent/pw" -- --config "$work/nova.ini" nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B
+with novakey '$a [nova]\nuser = nova\npasswd = x'
+case_ 2 "novakey.ini.*passwd" -- --config "$work/novakey.ini" nova-sync --pending
+
+# ---------------------------------------------------------------- global options, commands
+case_ 2 "unknown option '--bogus'" -- --bogus migrate d1 --to B
+case_ 2 "unknown command 'teleport'" -- --config good.ini teleport d1
+case_ 2 "Usage" --
+case_ 2 "--config" -- --config
+case_ 0 "Usage" -- --help
+case_ 0 "--to" -- --config good.ini migrate --help
+
+# ---------------------------------------------------------------- migrate arguments
+case_ 2 "DOMAIN" -- --config good.ini migrate --to B
+case_ 2 "--to" -- --config good.ini migrate d1
+case_ 2 "one DOMAIN|unexpected|d2" -- --config good.ini migrate d1 d2 --to B
+case_ 2 "unknown host 'Z'" -- --config good.ini migrate d1 --to Z
+case_ 2 "unknown host 'Y'" -- --config good.ini migrate d1 --to B --from Y
+case_ 2 "bandwidth" -- --config good.ini migrate d1 --to B --bandwidth -1
+case_ 2 "bandwidth" -- --config good.ini migrate d1 --to B --bandwidth abc
+case_ 2 "bandwidth" -- --config good.ini migrate d1 --to B --bandwidth 99999999999999999999
+case_ 2 "parallel" -- --config good.ini migrate d1 --to B --parallel 100000
+case_ 2 "parallel" -- --config good.ini migrate d1 --to B --parallel -3
+case_ 2 "timeout" -- --config good.ini migrate d1 --to B --timeout 1e99
+case_ 2 "timeout" -- --config good.ini migrate d1 --to B --timeout -5
+case_ 2 "timeout" -- --config good.ini migrate d1 --to B --timeout nan
+case_ 2 "max-downtime" -- --config good.ini migrate d1 --to B --max-downtime -1
+case_ 2 "stall-window" -- --config good.ini migrate d1 --to B --stall-window -1
+case_ 2 "timeout action .bogus." -- --config good.ini migrate d1 --to B --on-timeout bogus
+case_ 2 "--postcopy" -- --config good.ini migrate d1 --to B --on-timeout postcopy
+case_ 2 "use auto, shared, block, block-full or cold" -- --config good.ini migrate d1 --to B --mode sideways
+case_ 1 "(cannot|could not|unable to) (connect|reach)|not reachable|unreachable" -- --config good.ini migrate d1 --to B
+
+# ---------------------------------------------------------------- xml arguments
+case_ 2 "--file.*DOMAIN|DOMAIN.*--file" -- --config good.ini xml d1 --file dom.xml --from A --to B
+case_ 2 "$work/missing.xml" -- --config good.ini xml --file "$work/missing.xml" --from A --to B
+mkdir xmldir
+case_ 2 "xmldir" -- --config good.ini xml --file "$work/xmldir" --from A --to B
+printf 'not xml at all' >junk.xml
+case_ 2 "junk.xml" -- --config good.ini xml --file "$work/junk.xml" --from A --to B
+case_ 2 "--from" -- --config good.ini xml --file dom.xml --to B
+case_ 2 "--to" -- --config good.ini xml --file dom.xml --from A
+case_ 0 "<domain" -- --config good.ini xml --file dom.xml --from A --to B --xml-only
+case_ 0 "<domain" FERRY_CONFIG="$work/good.ini" -- xml --file dom.xml --from A --to B --xml-only
+case_ 0 "<domain" FERRY_CONFIG="$work/nope.ini" -- --config good.ini xml --file dom.xml --from A --to B --xml-only
+
+# ---------------------------------------------------------------- check arguments
+case_ 2 "ssh|shared" -- --config good.ini check
+case_ 2 "bogus" -- --config good.ini check bogus
+case_ 2 "--all" -- --config good.ini check ssh --all --from A
+case_ 2 "--to" -- --config good.ini check ssh --from A
+case_ 2 "unknown host 'Z'" -- --config good.ini check ssh --from A --to Z
+case_ 2 "same host|itself|differ" -- --config good.ini check ssh --from A --to A
+case_ 2 "absolute|relative" -- --config good.ini check shared --from A --to B --dir relative/dir
+
+# ---------------------------------------------------------------- nova-sync arguments
+case_ 2 "UUID|--undo|--pending" -- --config good.ini nova-sync
+case_ 2 "not-a-uuid" -- --config good.ini nova-sync not-a-uuid --to B
+case_ 2 "--undo" -- --config good.ini nova-sync --undo abc
+case_ 2 "\[nova\]" -- --config good.ini nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B
+case_ 2 "\[nova\]" FERRY_CONFIG="$work/good.ini" -- nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B
+case_ 2 "--undo|--pending" -- --config good.ini nova-sync --undo 1 --pending
+
+echo "1..$n"
+[ "$failed" = 0 ]
