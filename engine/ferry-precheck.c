@@ -8,7 +8,7 @@
 
 #include "engine/ferry-virt-util.h"
 
-G_DEFINE_QUARK(ferry-precheck-error-quark, ferry_precheck_error)
+G_DEFINE_QUARK(ferry - precheck - error - quark, ferry_precheck_error)
 
 char *
 ferry_precheck_cpu_xml(const FerryDomainDef *def)
@@ -52,16 +52,14 @@ ferry_precheck_cpu(virConnectPtr dconn, const FerryDomainDef *def, const char *d
     if (rc == VIR_CPU_COMPARE_IDENTICAL || rc == VIR_CPU_COMPARE_SUPERSET)
         return TRUE;
     if (rc == VIR_CPU_COMPARE_INCOMPATIBLE || virGetLastErrorCode() == VIR_ERR_CPU_INCOMPATIBLE) {
-        ferry_virt_set_error(error, "'%s' cannot run guest '%s' (CPU model %s)", dst_name,
-                             def->name, def->cpu_model);
-        (*error)->domain = FERRY_PRECHECK_ERROR;
-        (*error)->code = FERRY_PRECHECK_ERROR_CPU;
+        ferry_virt_set_error_full(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_CPU,
+                                  "'%s' cannot run guest '%s' (CPU model %s)", dst_name, def->name,
+                                  def->cpu_model);
         return FALSE;
     }
-    ferry_virt_set_error(error, "cannot compare the CPU of '%s' with what '%s' provides",
-                         def->name, dst_name);
-    (*error)->domain = FERRY_PRECHECK_ERROR;
-    (*error)->code = FERRY_PRECHECK_ERROR_FAILED;
+    ferry_virt_set_error_full(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_FAILED,
+                              "cannot compare the CPU of '%s' with what '%s' provides", def->name,
+                              dst_name);
     return FALSE;
 }
 
@@ -73,9 +71,8 @@ ferry_precheck_memory(virConnectPtr dconn, guint64 memory_kib, guint64 reserve_m
     guint64 need = memory_kib * 1024 + reserve_mib * 1024 * 1024;
 
     if (free_bytes == 0) {
-        ferry_virt_set_error(error, "cannot read the free memory of '%s'", dst_name);
-        (*error)->domain = FERRY_PRECHECK_ERROR;
-        (*error)->code = FERRY_PRECHECK_ERROR_FAILED;
+        ferry_virt_set_error_full(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_FAILED,
+                                  "cannot read the free memory of '%s'", dst_name);
         return FALSE;
     }
     if (free_bytes < need) {
@@ -101,8 +98,9 @@ ferry_precheck_disk_space(FerrySshSession *dst, const char *dir, guint64 need_by
     }
     if (free_bytes < need) {
         g_set_error(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_DISK,
-                    "'%s' on '%s' has %" G_GUINT64_FORMAT " MiB free; the disks to copy need %"
-                    G_GUINT64_FORMAT " MiB plus the host's reserve of %" G_GUINT64_FORMAT " MiB",
+                    "'%s' on '%s' has %" G_GUINT64_FORMAT
+                    " MiB free; the disks to copy need %" G_GUINT64_FORMAT
+                    " MiB plus the host's reserve of %" G_GUINT64_FORMAT " MiB",
                     dir, dst_name, free_bytes >> 20, (need_bytes + (1 << 20) - 1) >> 20,
                     reserve_mib);
         return FALSE;

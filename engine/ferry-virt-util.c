@@ -5,20 +5,50 @@
 
 #include <libvirt/virterror.h>
 
-G_DEFINE_QUARK(ferry-virt-error-quark, ferry_virt_error)
+G_DEFINE_QUARK(ferry - virt - error - quark, ferry_virt_error)
+
+static void G_GNUC_PRINTF(4, 0)
+    set_error_va(GError **error, GQuark domain, int code, const char *context_format, va_list args)
+{
+    virErrorPtr err = virGetLastError();
+    g_autofree char *context = g_strdup_vprintf(context_format, args);
+
+    if (domain == FERRY_VIRT_ERROR)
+        code = err ? err->code : VIR_ERR_INTERNAL_ERROR;
+    g_set_error(error, domain, code, "%s: %s", context,
+                err && err->message ? err->message : "unknown libvirt error");
+}
 
 void
 ferry_virt_set_error(GError **error, const char *context_format, ...)
 {
-    virErrorPtr err = virGetLastError();
-    g_autofree char *context = NULL;
     va_list args;
 
     va_start(args, context_format);
-    context = g_strdup_vprintf(context_format, args);
+    set_error_va(error, FERRY_VIRT_ERROR, 0, context_format, args);
     va_end(args);
-    g_set_error(error, FERRY_VIRT_ERROR, err ? err->code : VIR_ERR_INTERNAL_ERROR, "%s: %s",
-                context, err && err->message ? err->message : "unknown libvirt error");
+}
+
+void
+ferry_virt_set_error_full(GError **error, GQuark domain, int code, const char *context_format, ...)
+{
+    va_list args;
+
+    va_start(args, context_format);
+    set_error_va(error, domain, code, context_format, args);
+    va_end(args);
+}
+
+void
+ferry_error_recode(GError **error, GQuark domain, int code)
+{
+    GError *old;
+
+    if (!error || !*error)
+        return;
+    old = *error;
+    *error = g_error_new_literal(domain, code, old->message);
+    g_error_free(old);
 }
 
 static gpointer
@@ -68,7 +98,10 @@ typedef struct {
     gsize offset;
 } FerrySampleField;
 
-#define SAMPLE_FIELD(name, member) {name, G_STRUCT_OFFSET(FerryJobSample, member)}
+#define SAMPLE_FIELD(name, member)                                                                 \
+    {                                                                                              \
+        name, G_STRUCT_OFFSET(FerryJobSample, member)                                              \
+    }
 
 static const FerrySampleField sample_fields[] = {
     SAMPLE_FIELD(VIR_DOMAIN_JOB_DATA_TOTAL, data_total),
@@ -101,10 +134,10 @@ ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params
 }
 
 static const char *const state_names[] = {
-    [VIR_DOMAIN_NOSTATE] = "no state", [VIR_DOMAIN_RUNNING] = "running",
-    [VIR_DOMAIN_BLOCKED] = "blocked",  [VIR_DOMAIN_PAUSED] = "paused",
+    [VIR_DOMAIN_NOSTATE] = "no state",       [VIR_DOMAIN_RUNNING] = "running",
+    [VIR_DOMAIN_BLOCKED] = "blocked",        [VIR_DOMAIN_PAUSED] = "paused",
     [VIR_DOMAIN_SHUTDOWN] = "shutting down", [VIR_DOMAIN_SHUTOFF] = "shut off",
-    [VIR_DOMAIN_CRASHED] = "crashed",  [VIR_DOMAIN_PMSUSPENDED] = "pm-suspended",
+    [VIR_DOMAIN_CRASHED] = "crashed",        [VIR_DOMAIN_PMSUSPENDED] = "pm-suspended",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(state_names) == VIR_DOMAIN_PMSUSPENDED + 1);
 

@@ -19,17 +19,24 @@ GQuark ferry_virt_error_quark(void);
  * before freeing the object that raised the error. */
 void ferry_virt_set_error(GError **error, const char *context_format, ...) G_GNUC_PRINTF(2, 3);
 
+/* The same message, in @domain with @code (libvirt's own code is then only in the text). */
+void ferry_virt_set_error_full(GError **error, GQuark domain, int code, const char *context_format,
+                               ...) G_GNUC_PRINTF(4, 5);
+
+/* Replaces *@error (if any) by a new error with the same message in @domain/@code: errors
+ * are never edited in place.  Does nothing when @error or *@error is NULL. */
+void ferry_error_recode(GError **error, GQuark domain, int code);
+
 /* Opens @uri with libvirt's default event loop registered once per process (needed for
  * keepalive and events).  @host_name is for messages. */
-virConnectPtr ferry_virt_connect(const char *uri, const char *host_name, GError **error)
-    G_GNUC_WARN_UNUSED_RESULT;
+virConnectPtr ferry_virt_connect(const char *uri, const char *host_name,
+                                 GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
 
 /* Fills @sample from a job-stats parameter list (fields libvirt does not report stay 0). */
-void ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params,
-                                  int nparams);
+void ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params, int nparams);
 
 const char *ferry_virt_state_to_string(int state);
 
