@@ -10,6 +10,8 @@
 
 struct _FerryDomainXml {
     xmlDoc *doc;
+    char *text; /* the document as parsed, byte for byte: what a rewrite that changes nothing
+                   returns */
     char *origin;
     FerryDomainDef def;
 };
@@ -49,5 +51,6 @@ FerryDiskPlan *ferry_disk_plan_classify(const FerryDomainDisk *disk, const Ferry
 void ferry_disk_plan_free(FerryDiskPlan *plan);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryDiskPlan, ferry_disk_plan_free)
 
-/* The document as libvirt would write it: single-quoted attributes, no XML declaration. */
+/* The document as libvirt would write it: single-quoted attributes, no XML declaration.  Two
+ * documents that save alike are the same document to any XML reader. */
 char *ferry_xml_save(xmlDoc *doc);

@@ -232,6 +232,7 @@ ferry_domain_xml_free(FerryDomainXml *xml)
     ferry_domain_def_clear(&xml->def);
     if (xml->doc != NULL)
         xmlFreeDoc(xml->doc);
+    g_free(xml->text);
     g_free(xml->origin);
     g_free(xml);
 }
@@ -749,6 +750,7 @@ ferry_domain_xml_parse(const char *text, const char *origin, GError **error)
     xml->def.chardevs = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_domain_chardev_free);
     xml->def.hostdevs = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_domain_hostdev_free);
 
+    xml->text = g_strdup(text);
     xml->doc = read_document(text, xml->origin, error);
     if (xml->doc == NULL)
         return NULL;

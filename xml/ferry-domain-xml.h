@@ -204,8 +204,11 @@ gboolean ferry_disk_plan_check(GPtrArray *plan, GError **error) G_GNUC_WARN_UNUS
  * dest_backing (as), line (i).  json_gvariant_serialize() turns it into JSON. */
 GVariant *ferry_disk_plan_to_variant(GPtrArray *plan);
 
-/* Returns the rewritten domain XML for the destination.  Fails with FERRY_XML_ERROR_UNMAPPED
- * when a disk to be streamed has no path mapping, naming the disk and line. */
+/* Returns the rewritten domain XML for the destination: the parsed text itself, byte for byte,
+ * when the rewrite changes nothing; otherwise the document written the way libvirt writes it
+ * (single-quoted attributes, <>&'" escaped, characters rather than character references, no
+ * XML declaration).  Fails with FERRY_XML_ERROR_UNMAPPED when a disk to be streamed has no path
+ * mapping, naming the disk and line. */
 char *ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
 

@@ -303,5 +303,18 @@ ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map, 
         out = ferry_xml_save(rw.doc);
     }
     xmlFreeDoc(rw.doc);
+
+    /* Nothing changed: the input itself, byte for byte.  Saving normalizes what the tree does
+     * not keep (quotes, character references, empty elements, an XML declaration), which would
+     * make a rewrite that changes nothing differ from its input, e.g. in the double-quoted
+     * namespaces libvirt writes in <metadata>. */
+    if (out != NULL) {
+        g_autofree char *unchanged = ferry_xml_save(xml->doc);
+
+        if (g_str_equal(out, unchanged)) {
+            g_free(out);
+            out = g_strdup(xml->text);
+        }
+    }
     return out;
 }

@@ -3,8 +3,11 @@
  *
  * libxml2's own serializer always uses double quotes; libvirt (virXMLFormatElement,
  * virBufferEscapeString) writes attributes in single quotes and escapes <>&'" everywhere.  Most
- * domain XML ferry sees comes from libvirt, so writing it the same way makes a rewrite that maps
- * nothing reproduce the input byte for byte, and a real rewrite show up as a minimal diff.
+ * domain XML ferry sees comes from libvirt, so writing it the same way makes a real rewrite show
+ * up as a minimal diff.  It is not the input byte for byte: the tree keeps no quotes, character
+ * references or empty-element forms, and libvirt itself writes <metadata> with libxml2's
+ * serializer (double quotes).  So a rewrite that changes nothing returns its input instead (see
+ * ferry_domain_xml_rewrite()).
  */
 #include "xml/ferry-domain-xml-private.h"
 
