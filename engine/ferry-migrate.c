@@ -911,6 +911,41 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     return TRUE;
 }
 
+/* libvirt 9.0 leaves an inactive, transient domain on the destination when an offline migration
+ * fails in its Finish step (the definition could not be saved there): it cannot be undefined
+ * nor destroyed, only made persistent and then undefined.  ferry tries that; when it cannot,
+ * the error says what is left where.  Nothing of the kind existed before (precheck). */
+static void
+remove_dst_leftover(FerryMigration *m, GError **error)
+{
+    g_autoptr(virDomain) left = virDomainLookupByUUIDString(m->dconn, m->uuid);
+    g_autoptr(virDomain) defined = NULL;
+    int state = 0, reason = 0;
+
+    if (!left) {
+        virResetLastError();
+        return;
+    }
+    if (virDomainIsActive(left) != 0 || virDomainIsPersistent(left) != 0 ||
+        virDomainGetState(left, &state, &reason, 0) < 0 || state != VIR_DOMAIN_SHUTOFF) {
+        virResetLastError();
+        g_prefix_error(error, "'%s' has a domain with the UUID of '%s' after the failed "
+                              "migration (check it by hand): ",
+                       m->dst->name, m->domain_name);
+        return;
+    }
+    defined = virDomainDefineXML(m->dconn, m->dest_xml);
+    if (defined && virDomainUndefine(defined) == 0) {
+        info(m, "removed the inactive copy of '%s' that libvirt left on %s", m->domain_name,
+             m->dst->name);
+        return;
+    }
+    g_prefix_error(error, "libvirt left an inactive, transient copy of '%s' on '%s' that ferry "
+                          "cannot remove (%s; restarting the libvirtd of '%s' drops it): ",
+                   m->domain_name, m->dst->name, virGetLastErrorMessage(), m->dst->name);
+    virResetLastError();
+}
+
 /* A shut-off guest: its disks are on the destination already; libvirt moves the definition. */
 static gboolean
 run_cold_migration(FerryMigration *m, FerryMigrateResult *result, GError **error)
@@ -935,6 +970,7 @@ run_cold_migration(FerryMigration *m, FerryMigrateResult *result, GError **error
     if (!migrate_call(&call, error)) {
         (*error)->domain = FERRY_MIGRATE_ERROR;
         (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
+        remove_dst_leftover(m, error);
         return FALSE;
     }
     m->migrated = TRUE;
