@@ -47,8 +47,14 @@ create)
         fill -e "s|@EXPORT@|${arg:-nbd0}|g" -e "s|@NBD_HOST@|$(lab_ip s)|g" "$LAB_DIR/guests/nbd.xml" >"$xml"
         ;;
     dirty)
-        [ -e "$LAB/$h/lib/images/dirty.elf" ] || cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"
-        MEM_MIB=${MEM_MIB:-128} fill -e "s|@CMDLINE@|${arg:-mib=64}|g" "$LAB_DIR/guests/dirty.xml" >"$xml"
+        # the kernel goes into every host's own images dir, so the guest can run wherever it is
+        # migrated to (hostC keeps them in images-c: lab_images_dir)
+        for o in $LAB_HOSTS; do
+            hx "$o" cp "$LAB/kernel/dirty.elf" "$(lab_images_dir "$o")/dirty.elf"
+        done
+        MEM_MIB=${MEM_MIB:-128} fill -e "s|@CMDLINE@|${arg:-mib=64}|g" \
+            -e "s|/var/lib/libvirt/images/dirty.elf|$(lab_images_dir "$h")/dirty.elf|" \
+            "$LAB_DIR/guests/dirty.xml" >"$xml"
         ;;
     *)
         echo "guest.sh: unknown kind '$kind'" >&2
@@ -62,7 +68,19 @@ create)
 checksum)
     name=$2 h=$3
     img=$(lab_images_dir "$h")/$name.qcow2
-    hx "$h" sh -c 't=$(mktemp) && qemu-img convert -U -O raw "$1" "$t" && sha256sum <"$t" | cut -d" " -f1; rc=$?; rm -f "$t"; exit $rc' sh "$img"
+    # Only a 64-hex sum on stdout and exit 0, or a message on stderr and exit 1: two failed
+    # checksums must never compare equal.
+    sum=$(hx "$h" sh -c 't=$(mktemp) || exit 1
+        qemu-img convert -U -O raw "$1" "$t" && sha256sum <"$t" >"$t.sum"; rc=$?
+        [ $rc = 0 ] && cut -d" " -f1 "$t.sum"
+        rm -f "$t" "$t.sum"; exit $rc' sh "$img" 2>"$LAB/checksum.$$.err") && rc=0 || rc=$?
+    err=$(cat "$LAB/checksum.$$.err" 2>/dev/null || true)
+    rm -f "$LAB/checksum.$$.err"
+    if [ $rc != 0 ] || ! [[ $sum =~ ^[0-9a-f]{64}$ ]]; then
+        echo "guest.sh: cannot compute the checksum of $name's disk $img on host${h^^} (status $rc): ${err:-no sum printed}" >&2
+        exit 1
+    fi
+    echo "$sum"
     ;;
 *)
     sed -n '2,13p' "$0" >&2

@@ -5,7 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 g=t50-dirty
 remove_guest $g
-for h in $LAB_HOSTS; do cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"; done
 "$LAB_DIR/guest.sh" create $g dirty a "mib=64"
 on_exit '"$LAB_DIR/shape.sh" off'
 # the same shaped link as 51-converge-suspend-postcopy.sh, where ferry's policy completes it

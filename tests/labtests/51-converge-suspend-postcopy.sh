@@ -5,7 +5,6 @@
 . "$(dirname "$0")/lib.sh"
 g=t51-dirty
 remove_guest $g
-for h in $LAB_HOSTS; do cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"; done
 "$LAB_DIR/guest.sh" create $g dirty a "mib=64"
 on_exit '"$LAB_DIR/shape.sh" off'
 # 80mbit on every link (10 MB/s), and --bandwidth 10 caps QEMU below it: no convergence.

@@ -4,7 +4,6 @@
 . "$(dirname "$0")/lib.sh"
 g=t54-dirty
 remove_guest $g
-for h in $LAB_HOSTS; do cp "$LAB/kernel/dirty.elf" "$LAB/$h/lib/images/dirty.elf"; done
 "$LAB_DIR/guest.sh" create $g dirty a "mib=64"
 sleep 1
 
