@@ -251,25 +251,32 @@ ferry_policy_downtime_step_count(const FerryPolicySettings *settings)
     return settings->downtime_steps + 1;
 }
 
+/* Nova's downtime_steps() (nova/virt/libvirt/migration.py), computed the same way: the delay
+ * between steps is truncated to whole seconds, step i comes int(delay * i) s after the start,
+ * with int(base + offset * i) ms computed in floating point (base = max / steps, offset =
+ * (max - base) / steps), so a last step can fall a millisecond short of the max, as in Nova. */
 FerryPolicyDowntimeStep
 ferry_policy_downtime_step(const FerryPolicySettings *settings, guint64 mem_bytes, guint index)
 {
-    guint max = settings->max_downtime_ms;
+    double max = settings->max_downtime_ms;
     guint steps = settings->downtime_steps;
-    guint initial;
+    double base;
+    double offset;
     double delay;
 
     if (steps == 0)
-        return (FerryPolicyDowntimeStep){.at_s = 0, .downtime_ms = max};
+        return (FerryPolicyDowntimeStep){.at_s = 0, .downtime_ms = settings->max_downtime_ms};
 
-    initial = settings->initial_downtime_ms ? MIN(settings->initial_downtime_ms, max) : max / steps;
     index = MIN(index, steps);
-    delay = MAX(settings->downtime_delay_per_gib_s * ((double)mem_bytes / GIB),
+    base = settings->initial_downtime_ms ? MIN((double)settings->initial_downtime_ms, max)
+                                         : max / steps;
+    offset = (max - base) / steps;
+    delay = MAX(floor(settings->downtime_delay_per_gib_s * ((double)mem_bytes / GIB)),
                 settings->downtime_delay_min_s);
 
     return (FerryPolicyDowntimeStep){
-        .at_s = delay * index,
-        .downtime_ms = initial + (guint)((guint64)(max - initial) * index / steps),
+        .at_s = floor(delay * index),
+        .downtime_ms = (guint)(base + offset * index),
     };
 }
 
@@ -453,7 +460,8 @@ state_next_downtime(const FerryPolicySettings *settings, FerryPolicyState *state
             FerryPolicyDowntimeStep step =
                 ferry_policy_downtime_step(settings, state->mem_bytes, i);
 
-            if (in_memory < step.at_s - TIME_EPSILON)
+            /* as Nova's update_downtime(): due once the time is past the step's */
+            if (in_memory <= step.at_s + TIME_EPSILON)
                 break;
             due = i;
         }

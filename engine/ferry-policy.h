@@ -35,9 +35,14 @@
  *     The phase is the memory phase once mem_iteration or mem_processed is non-zero, or when
  *     no disk is copied (disk_total 0) and data is reported; it never goes backwards.
  *     The boundary is inclusive: exactly stall_window_s seconds without improvement is a stall.
- *  5. Otherwise, the downtime schedule (like Nova's downtime_steps): step 0 (initial downtime)
- *     on the first sample, step i at memory_phase_start + i * delay, delay scaled by RAM size.
- *     When samples skip steps, only the latest due step is returned.
+ *  5. Otherwise, the downtime schedule, computed as Nova's downtime_steps() and applied as its
+ *     update_downtime() (see ferry_policy_downtime_step()): step 0 (initial downtime) on the
+ *     first sample; step i on the first sample that comes more than int(delay * i) s after the
+ *     memory phase started, delay = int(downtime_delay_per_gib_s * GiB of RAM), at least
+ *     downtime_delay_min_s.  Unlike Nova, the delay scales with the RAM alone (Nova: RAM plus
+ *     each copied disk, each counted as at least 2 GiB) and the clock starts with the memory
+ *     phase (Nova's starts with the job).  When samples skip steps, only the latest due step is
+ *     returned.
  *
  * The final action is settings.final_action with these substitutions (the reason says so):
  *  - POSTCOPY while !postcopy_allowed (job not started with VIR_MIGRATE_POSTCOPY): SUSPEND.
@@ -91,7 +96,8 @@ typedef struct {
     guint max_downtime_ms;           /* last step of the schedule; 0: leave libvirt's alone */
     guint initial_downtime_ms;       /* step 0; 0: max_downtime_ms / downtime_steps (Nova) */
     guint downtime_steps;            /* 10; 0: set max_downtime_ms once at the start */
-    double downtime_delay_per_gib_s; /* time between steps per GiB of RAM: 75 s (Nova) */
+    double downtime_delay_per_gib_s; /* time between steps per GiB of RAM: 75 s (Nova); the
+                                        product is truncated to whole seconds, as in Nova */
     double downtime_delay_min_s;     /* floor of that delay: 1 s */
 } FerryPolicySettings;
 
@@ -157,7 +163,8 @@ double ferry_policy_completion_timeout(const FerryPolicySettings *settings, guin
 /* Number of steps in the downtime schedule (0 when max_downtime_ms is 0). */
 guint ferry_policy_downtime_step_count(const FerryPolicySettings *settings);
 
-/* Step @index (< ferry_policy_downtime_step_count()) for a guest with @mem_bytes of RAM. */
+/* Step @index (< ferry_policy_downtime_step_count()) for a guest with @mem_bytes of RAM: Nova's
+ * downtime_steps(GiB of RAM), at_s in whole seconds. */
 FerryPolicyDowntimeStep ferry_policy_downtime_step(const FerryPolicySettings *settings,
                                                    guint64 mem_bytes, guint index);
 

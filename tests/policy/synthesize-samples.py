@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the synthetic *.samples files of tests/policy/data/.
+"""Writes the synthetic-*.samples files of tests/policy/data/ (all but synthetic-missing-fields,
+which is written by hand).
 
-They model the lab runs of /work/shared/lab/REPORT.md section 3e/4 (128 MiB guest, 64 MiB hot set,
---bandwidth 10: iteration 4 after 20 s, remaining swinging 11..84 MiB, expected downtime 6.4 s,
-dirty rate ~2540 pages/s; 64 MiB disk mirror at 8 MiB/s).  Real recordings made by the monitor
-(ferry_job_sample_format_line()) go next to them.  Not run by the build; rerun by hand:
+These are not recordings.  They are modelled on what the lab shows (128 MiB guest dirtying a
+64 MiB hot set, --bandwidth 10: iteration 4 after 20 s, remaining swinging 11..84 MiB, expected
+downtime 6.4 s, dirty rate ~2540 pages/s; a 64 MiB disk mirror at 8 MiB/s) and shaped to put
+the policy's edges (window boundaries, disk phase, deferred post-copy...) where a test wants
+them.  The lab recordings, lab-*.samples, are made by tests/policy/record-lab-samples.sh.
+Not run by the build; rerun by hand:
     python3 tests/policy/synthesize-samples.py tests/policy/data
 """
 import math
@@ -89,7 +92,7 @@ def dirty_guest(seq, t0, t_end, first_min=11.2, minima=(13.0, 11.6, 12.4, 11.9, 
 
 def main(outdir):
     def w(name, seq):
-        seq.write(os.path.join(outdir, name + ".samples"))
+        seq.write(os.path.join(outdir, "synthetic-" + name + ".samples"))
 
     s = Seq("Dirtying guest (dirty.elf mib=64), 128 MiB RAM, --bandwidth 10, no disk copy.\n"
             "Pass 1 ends at 11.2 MiB at 7.5 s; later passes swing 84 -> 11.6..13 MiB.\n"
@@ -155,7 +158,7 @@ def main(outdir):
         s.lines.append(" ".join(v))
     w("timeout-scaled", s)
 
-    s = Seq("Dirtying guest, as stall-dirty-guest, 0.5..12 s (--timeout 8 in the lab).")
+    s = Seq("Dirtying guest, as synthetic-stall-dirty-guest, 0.5..12 s (--timeout 8).")
     dirty_guest(s, 0.5, 12.0)
     w("dirty-guest-12s", s)
 

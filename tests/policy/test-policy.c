@@ -8,7 +8,14 @@
  *                  [replay] samples = OTHER (replay OTHER.samples instead of NAME.samples),
  *                           fail = ACTION (the monitor's first attempt at ACTION fails)
  *   NAME.expected  every decision other than "none": "ELAPSED ACTION [DOWNTIME_MS]", '#' comments
- * FERRY_TEST_REGENERATE=1 rewrites the .expected files (with the reasons as comments) for review.
+ * FERRY_TEST_REGENERATE=1 (exactly "1") rewrites the .expected files (with the reasons as
+ * comments) for review.
+ *
+ * lab-NAME: samples recorded in the lab by tests/policy/record-lab-samples.sh, which also writes
+ * the .settings ferry ran with and the .expected decisions ferry took live: the replay must take
+ * the same decisions at the same samples.  synthetic-NAME: sequences written by
+ * synthesize-samples.py (synthetic-missing-fields by hand) to put the policy's edges where a
+ * test wants them; they are not recordings.
  */
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -187,7 +194,7 @@ test_case(gconstpointer data)
         }
     }
 
-    if (g_getenv("FERRY_TEST_REGENERATE")) {
+    if (g_strcmp0(g_getenv("FERRY_TEST_REGENERATE"), "1") == 0) {
         g_file_set_contents(expected_path, regenerated->str, -1, &error);
         g_assert_no_error(error);
     }
@@ -209,22 +216,22 @@ typedef struct {
 } PolicyCase;
 
 static const PolicyCase policy_cases[] = {
-    {"/policy/stall/suspends-after-window", "stall-dirty-guest"},
-    {"/policy/stall/exactly-at-window-boundary", "stall-window-boundary"},
-    {"/policy/stall/slow-steady-disk-mirror-is-not-a-stall", "disk-mirror-steady"},
-    {"/policy/stall/stuck-disk-mirror-is-a-stall", "disk-stuck"},
-    {"/policy/converge/idle-guest-gets-no-action", "converging-idle"},
-    {"/policy/timeout/scaled-by-size", "timeout-scaled"},
-    {"/policy/timeout/sizes-learnt-from-samples", "timeout-learnt-sizes"},
-    {"/policy/timeout/abort", "timeout-abort"},
-    {"/policy/postcopy/switches-after-timeout", "postcopy-switch"},
-    {"/policy/postcopy/not-allowed-suspends-instead", "postcopy-not-allowed"},
-    {"/policy/postcopy/deferred-until-memory-phase", "postcopy-deferred"},
-    {"/policy/postcopy/failed-switch-suspends-instead", "postcopy-failed"},
-    {"/policy/downtime/steps-follow-schedule", "downtime-steps"},
-    {"/policy/final/taken-only-once", "final-once"},
-    {"/policy/final/none-does-nothing", "action-none"},
-    {"/policy/samples/zero-and-missing-fields", "missing-fields"},
+    {"/policy/stall/suspends-after-window", "synthetic-stall-dirty-guest"},
+    {"/policy/stall/exactly-at-window-boundary", "synthetic-stall-window-boundary"},
+    {"/policy/stall/slow-steady-disk-mirror-is-not-a-stall", "synthetic-disk-mirror-steady"},
+    {"/policy/stall/stuck-disk-mirror-is-a-stall", "synthetic-disk-stuck"},
+    {"/policy/converge/idle-guest-gets-no-action", "synthetic-converging-idle"},
+    {"/policy/timeout/scaled-by-size", "synthetic-timeout-scaled"},
+    {"/policy/timeout/sizes-learnt-from-samples", "synthetic-timeout-learnt-sizes"},
+    {"/policy/timeout/abort", "synthetic-timeout-abort"},
+    {"/policy/postcopy/switches-after-timeout", "synthetic-postcopy-switch"},
+    {"/policy/postcopy/not-allowed-suspends-instead", "synthetic-postcopy-not-allowed"},
+    {"/policy/postcopy/deferred-until-memory-phase", "synthetic-postcopy-deferred"},
+    {"/policy/postcopy/failed-switch-suspends-instead", "synthetic-postcopy-failed"},
+    {"/policy/downtime/steps-follow-schedule", "synthetic-downtime-steps"},
+    {"/policy/final/taken-only-once", "synthetic-final-once"},
+    {"/policy/final/none-does-nothing", "synthetic-action-none"},
+    {"/policy/samples/zero-and-missing-fields", "synthetic-missing-fields"},
     {"/policy/lab/dirty-guest-suspended-at-timeout", "lab-dirty-suspend"},
     {"/policy/lab/dirty-guest-switched-to-postcopy", "lab-dirty-postcopy"},
     {"/policy/lab/dirty-guest-without-action-only-steps-downtime", "lab-dirty-none"},
@@ -285,6 +292,10 @@ test_downtime_schedule_like_nova(void)
     /* Nova's downtime_steps() docstring: 400 ms, 10 steps, 30 s per GiB, 3 GiB:
      * 0 s -> 40 ms, 90 s -> 76 ms, ... 900 s -> 400 ms. */
     FerryPolicySettings settings;
+    /* Nova's downtime_steps() for 111 ms in 5 steps, 75 s per GiB, 1.5 GiB: the delay
+     * int(112.5) = 112 s, and its floating point leaves the last step at 110 ms, not 111. */
+    static const FerryPolicyDowntimeStep odd[] = {{0, 22},   {112, 39}, {224, 57},
+                                                  {336, 75}, {448, 93}, {560, 110}};
 
     ferry_policy_settings_init_defaults(&settings);
     settings.max_downtime_ms = 400;
@@ -297,6 +308,26 @@ test_downtime_schedule_like_nova(void)
         g_assert_cmpuint(step.downtime_ms, ==, 40 + 36 * i);
     }
 
+    /* the defaults for the lab's 128 MiB guest: int(75 s * 0.125) = 9 s, not 9.375 s */
+    ferry_policy_settings_init_defaults(&settings);
+    for (guint i = 0; i <= 10; i++) {
+        FerryPolicyDowntimeStep step = ferry_policy_downtime_step(&settings, 128 * MIB, i);
+
+        g_assert_cmpfloat(step.at_s, ==, 9.0 * i);
+        g_assert_cmpuint(step.downtime_ms, ==, 50 + 45 * i);
+    }
+    /* a tiny guest: int(75 s / 1024) = 0 s, raised to the 1 s floor */
+    g_assert_cmpfloat(ferry_policy_downtime_step(&settings, 1 * MIB, 3).at_s, ==, 3.0);
+
+    settings.max_downtime_ms = 111;
+    settings.downtime_steps = 5;
+    for (guint i = 0; i < G_N_ELEMENTS(odd); i++) {
+        FerryPolicyDowntimeStep step = ferry_policy_downtime_step(&settings, 1536 * MIB, i);
+
+        g_assert_cmpfloat(step.at_s, ==, odd[i].at_s);
+        g_assert_cmpuint(step.downtime_ms, ==, odd[i].downtime_ms);
+    }
+
     settings.max_downtime_ms = 0;
     g_assert_cmpuint(ferry_policy_downtime_step_count(&settings), ==, 0);
 
@@ -304,6 +335,41 @@ test_downtime_schedule_like_nova(void)
     settings.downtime_steps = 0;
     g_assert_cmpuint(ferry_policy_downtime_step_count(&settings), ==, 1);
     g_assert_cmpuint(ferry_policy_downtime_step(&settings, 3 * GIB, 0).downtime_ms, ==, 300);
+}
+
+/* A step is taken on the first sample past its time, as Nova's update_downtime() does
+ * (elapsed > step time), never on a sample exactly at it. */
+static void
+test_downtime_step_after_its_time(void)
+{
+    FerryPolicySettings settings;
+    FerryPolicyState state;
+    FerryPolicyDecision decision;
+    FerryJobSample sample = {
+        .mem_total = 128 * MIB,
+        .mem_iteration = 1,
+        .mem_processed = 1,
+        .mem_remaining = 100 * MIB,
+    };
+
+    ferry_policy_settings_init_defaults(&settings);
+    ferry_policy_state_init(&state, 128 * MIB, 0);
+
+    sample.elapsed_s = 1.0; /* the memory phase starts here */
+    decision = ferry_policy_decide(&settings, &state, &sample);
+    g_assert_cmpint(decision.action, ==, FERRY_POLICY_ACTION_SET_DOWNTIME);
+    g_assert_cmpuint(decision.downtime_ms, ==, 50);
+
+    sample.elapsed_s = 10.0; /* exactly 9 s later: not yet */
+    decision = ferry_policy_decide(&settings, &state, &sample);
+    g_assert_cmpint(decision.action, ==, FERRY_POLICY_ACTION_NONE);
+
+    sample.elapsed_s = 10.5;
+    decision = ferry_policy_decide(&settings, &state, &sample);
+    g_assert_cmpint(decision.action, ==, FERRY_POLICY_ACTION_SET_DOWNTIME);
+    g_assert_cmpuint(decision.downtime_ms, ==, 95);
+    g_assert_cmpstr(decision.reason, ==,
+                    "memory phase running for 9.5 s: max downtime 95 ms (step 1 of 10)");
 }
 
 static void
@@ -510,6 +576,7 @@ main(int argc, char **argv)
     g_test_add_func("/policy/action/names-and-parsing", test_action_names);
     g_test_add_func("/policy/timeout/scaled-per-gib-with-floor", test_timeout_function);
     g_test_add_func("/policy/downtime/schedule-like-nova", test_downtime_schedule_like_nova);
+    g_test_add_func("/policy/downtime/step-after-its-time", test_downtime_step_after_its_time);
     g_test_add_func("/policy/reason/stall-text", test_stall_reason_text);
     g_test_add_func("/policy/reason/timeout-postcopy-not-allowed", test_timeout_reason_text);
     g_test_add_func("/policy/settings/key-file", test_settings_key_file);
