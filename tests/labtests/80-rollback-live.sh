@@ -2,7 +2,8 @@
 # A live migration that fails after ferry created images on the destination removes them again,
 # every way it can fail: the destination's libvirtd killed mid-job, the 'abort' policy at the
 # completion timeout (an overlay whose backing file ferry had copied: both go), SIGINT mid-job
-# (to hostC, its own images dir), and a second disk that cannot be created after the first was.
+# (to hostC, its own images dir), a second disk that cannot be created after the first was, and
+# the destination unable to store the definition once the whole guest was copied.
 # Each time, on the hosts: the destination's images directory is exactly as before (what ferry
 # created is gone, what was there is untouched, byte for byte), no guest and no qemu process for
 # it there, and the guest runs -- not paused -- on its source only, its disk contents intact.
@@ -203,5 +204,30 @@ check "4: the guest runs on hostA only (not paused)" test "$(where $g)" = "a=run
 lv a destroy $g >/dev/null
 check "4: both of hostA's disks are intact" \
     test "$(sum_disk a $A/$g.qcow2)/$(sum_disk a $A/t80sub/$g-b.qcow2)" = "$sum_a/$sum_b"
+remove_guest $g
+hx b umount $A/t80sub
+hx b rmdir $A/t80sub
+
+# ---- 5. the whole guest was copied, then hostC cannot store the definition (PERSIST_DEST) ------
+g=t80-local
+"$LAB_DIR/guest.sh" create $g local a --no-start
+sum_before=$(sum_disk a $A/$g.qcow2)
+lv a start $g >/dev/null
+hx c sh -ec 'mount --bind /etc/libvirt/qemu /etc/libvirt/qemu; mount -o remount,bind,ro /etc/libvirt/qemu'
+on_exit 'hx c umount /etc/libvirt/qemu 2>/dev/null || true'
+before_c=$(listing c)
+ferry migrate $g --to hostC
+hx c umount /etc/libvirt/qemu
+check "5: ferry exits 1" test "$FERRY_RC" = 1
+check "5: ... saying the guest stays on hostA, after libvirt could not store it on hostC" \
+    ferry_output_has "'$g' stays on 'hostA': migration of '$g' from 'hostA' to 'hostC' failed: Failed to create file '/etc/libvirt/qemu/$g.xml.new'"
+check "5: ... and that it removed the image it created" \
+    ferry_output_has "removed '$C/$g.qcow2' from hostC (created for the failed migration)"
+[ "$FERRY_RC" = 1 ] || diag "$OUT/err"
+check "5: hostC's images dir is exactly as before" test "$before_c" = "$(listing c)"
+check "5: the guest runs on hostA only (not paused)" test "$(where $g)" = "a=running b=absent c=absent"
+check "5: no qemu process for it on hostC" test -z "$(qemu_on c $g)"
+lv a destroy $g >/dev/null
+check "5: hostA's disk contents are intact" test "$(sum_disk a $A/$g.qcow2)" = "$sum_before"
 
 done_testing
