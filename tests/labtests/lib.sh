@@ -255,7 +255,7 @@ while True:
     buf += chunk
     *lines, buf = buf.split("\n")
     for l in lines:
-        out.write("%.3f %s\n" % (t, l))
+        out.write("%.3f %s\n" % (t, l.rstrip("\r")))
 PY
     _watch_started $!
     sleep 0.2
@@ -265,6 +265,17 @@ log_time() {
     local e
     e=$(awk -v re="$2" '{ t = $1; $1 = ""; if (substr($0, 2) ~ re) { print t; exit } }' "$OUT/log.$1")
     [ -n "$e" ] && echo "$e"
+}
+
+# ssh_sessions TAG FROM: the ssh logins from lab machine FROM in sshd's log watched as TAG
+# (log_watch $LAB/HOST/log/sshd.log TAG), one a line: "PORT ACCEPTED-TIME DISCONNECTED-TIME"
+# (the last is "-" while the session is open), in the order they were accepted.
+ssh_sessions() {
+    awk -v ip="$(lab_ip "$2")" '
+        $2 == "Accepted" && $3 == "publickey" && $7 == ip { port[++n] = $9; acc[$9] = $1 }
+        $2 == "Disconnected" && $3 == "from" && $6 == ip && ($8 in acc) { dis[$8] = $1 }
+        END { for (i = 1; i <= n; i++) print port[i], acc[port[i]], (port[i] in dis) ? dis[port[i]] : "-" }
+    ' "$OUT/log.$1"
 }
 
 # net_watch HOST FROM PORT: counts what reaches HOST's TCP PORT from lab machine FROM (a, b, c,
