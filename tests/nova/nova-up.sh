@@ -7,6 +7,8 @@
 #   nova-up.sh start      install what is missing, start everything, write $LAB/state.env
 #   nova-up.sh reset-db   restore the freshly synced databases and load data/seed.sql
 #   nova-up.sh newer-schema  add the columns of Nova 2023.2 (instances.compute_id, ...)
+#   nova-up.sh db-stop    stop only MariaDB (the database is down; the APIs keep running)
+#   nova-up.sh db-start   start MariaDB again after db-stop, same datadir, socket and port
 #   nova-up.sh stop       stop what start started (by recorded PID only)
 #
 # Env: FERRY_NOVA_LAB (default /tmp/ferry-nova-lab.$UID), FERRY_NOVA_SKIP_APT=1.
@@ -60,6 +62,29 @@ wait_http() {
 
 new_secret() { $PY -c 'import secrets; print(secrets.token_hex(16))'; }
 
+launch_mariadbd() {
+    /usr/sbin/mariadbd --defaults-file="$LAB/etc/my.cnf" >> "$LAB/log/mariadbd.log" 2>&1 &
+    echo $! > "$LAB/run/mariadbd.pid"
+    local i
+    for ((i = 0; i < 120; i++)); do
+        mariadb-admin --defaults-file="$LAB/etc/my.cnf" -uroot ping > /dev/null 2>&1 && break
+        sleep 0.25
+    done
+    mariadb-admin --defaults-file="$LAB/etc/my.cnf" -uroot ping > /dev/null 2>&1 \
+        || { tail "$LAB/log/mariadbd.log" >&2; die "mariadbd did not start"; }
+}
+
+# stop_pid NAME: stop what run/NAME.pid names (if it still runs) and wait until it is gone.
+stop_pid() {
+    local p i
+    alive "$1" || { rm -f "$LAB/run/$1.pid"; return 0; }
+    p=$(cat "$LAB/run/$1.pid")
+    kill "$p"
+    for ((i = 0; i < 120; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
+    if kill -0 "$p" 2>/dev/null; then say "$1 (pid $p) did not stop"; return 1; fi
+    rm -f "$LAB/run/$1.pid"
+}
+
 start_mariadb() {
     cat > "$LAB/etc/my.cnf" <<CNF
 [mysqld]
@@ -84,15 +109,7 @@ CNF
             || { head -5 "$LAB/log/install-db.log" >&2; die "mariadb-install-db failed"; }
         fresh=1
     fi
-    /usr/sbin/mariadbd --defaults-file="$LAB/etc/my.cnf" > "$LAB/log/mariadbd.log" 2>&1 &
-    echo $! > "$LAB/run/mariadbd.pid"
-    local i
-    for ((i = 0; i < 120; i++)); do
-        mariadb-admin --defaults-file="$LAB/etc/my.cnf" -uroot ping > /dev/null 2>&1 && break
-        sleep 0.25
-    done
-    mariadb-admin --defaults-file="$LAB/etc/my.cnf" -uroot ping > /dev/null 2>&1 \
-        || { tail "$LAB/log/mariadbd.log" >&2; die "mariadbd did not start"; }
+    launch_mariadbd
     [ $fresh = 1 ] || return 0
     # Passwords go through stdin to the client, never argv.
     local db
@@ -244,14 +261,25 @@ ALTER TABLE nova.migrations ADD COLUMN dest_compute_id BIGINT NULL;
 SQL
 }
 
+# The database goes away (its socket with it) while nova-api and placement-api stay up.
+cmd_db_stop() {
+    [ -f "$LAB/state.env" ] || die "not started"
+    alive mariadbd || die "mariadbd is not running"
+    stop_pid mariadbd || die "cannot stop mariadbd"
+    say "mariadbd stopped"
+}
+
+cmd_db_start() {
+    [ -f "$LAB/state.env" ] && [ -f "$LAB/etc/my.cnf" ] || die "not started"
+    alive mariadbd && die "mariadbd is running already"
+    launch_mariadbd
+    say "mariadbd started again"
+}
+
 cmd_stop() {
-    local n p
+    local n
     for n in nova-api neutron-stub placement-api mariadbd; do
-        alive "$n" || { rm -f "$LAB/run/$n.pid"; continue; }
-        p=$(cat "$LAB/run/$n.pid")
-        kill "$p"
-        for ((i = 0; i < 120; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
-        rm -f "$LAB/run/$n.pid"
+        stop_pid "$n" || true
     done
     rm -f "$LAB/state.env"
 }
@@ -260,6 +288,8 @@ case "${1:-}" in
 start) cmd_start ;;
 reset-db) cmd_reset_db ;;
 newer-schema) cmd_newer_schema ;;
+db-stop) cmd_db_stop ;;
+db-start) cmd_db_start ;;
 stop) cmd_stop ;;
-*) die "usage: $0 start|reset-db|newer-schema|stop" ;;
+*) die "usage: $0 start|reset-db|newer-schema|db-stop|db-start|stop" ;;
 esac

@@ -1,0 +1,91 @@
+#!/bin/bash
+# Nova's database is down (MariaDB stopped) during `ferry migrate` with [nova]: the guest
+# moves anyway and the Nova sync is queued durably in the journal.  `ferry nova-sync
+# --pending` keeps it queued while the database is still down, replays it once the database
+# is back (nova-api and placement-api then report the instance on hostB), and replaying again
+# is idempotent: with the queue empty, and with the entry put back as if ferry had died
+# between committing and removing it (found already applied, nothing written twice).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../nova/labtest-nova.sh"
+nova_up
+g=t73-local
+nova_guest $g local a
+test "$(nova_server)" = "hostA hostA None active"
+nova_dump "$OUT/rows.before"
+
+# The database goes away; nova-api and placement-api keep running without it.
+on_exit '"$NOVA_TOP/tests/nova/nova-up.sh" db-start >/dev/null 2>&1'
+"$NOVA_TOP/tests/nova/nova-up.sh" db-stop 2>/dev/null
+db_down() {
+    test ! -e "$FERRY_NOVA_LAB/run/mysqld.sock" && ! nova_root -e 'SELECT 1' >"$OUT/db" 2>&1 &&
+        grep -q "Can't connect to local server through socket" "$OUT/db"
+}
+check "the database is down (its socket is gone, the client cannot connect)" db_down
+
+nferry migrate $g --to hostB
+check "ferry migrate with the database down: exit 0 (the guest moves anyway)" test "$FERRY_RC" = 0
+[ "$FERRY_RC" = 0 ] || diag "$OUT/err"
+check "it says it moves without Nova's lock" \
+    ferry_output_has "moving without Nova's lock; the sync will be queued"
+check "summary: nova queued" grep -q "^  nova: *queued (run: ferry nova-sync --pending)" "$OUT/out"
+check "the guest runs on hostB, and on no other host" only_on b $g running
+check "... persistent there" test "$(persistence b $g)" = yes
+
+nferry nova-sync --list-pending
+pending=$(cat "$OUT/out")
+check "nova-sync --list-pending lists one queued sync" \
+    test "$FERRY_RC" = 0 -a "$(wc -l <"$OUT/out")" = 1 -a -n "$pending"
+check "the queue holds it: pending/ID.json, a one-shot of this instance hostA -> hostB" \
+    python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); sys.exit(not (e["op"]=="oneshot" and e["instance"]==sys.argv[2] and e["src_host"]=="hostA" and e["dst_host"]=="hostB" and e["power_state"]==1))' \
+    "$JOURNAL/pending/$pending.json" "$NOVA_UUID"
+check "nothing was journaled as applied" test -z "$(journal_files undo)"
+cp "$JOURNAL/pending/$pending.json" "$OUT/queued.json"
+
+nferry nova-sync --pending
+check "nova-sync --pending with the database still down: exit 75 (still queued)" test "$FERRY_RC" = 75
+check "... it says 1 still queued" ferry_output_has "replayed 0, already applied 0, still queued 1, set aside 0"
+check "... the entry stays in the queue" test "$(journal_files pending)" = "$pending.json"
+
+# ---------------------------------------------------------------- the database is back
+"$NOVA_TOP/tests/nova/nova-up.sh" db-start 2>/dev/null
+nova_dump "$OUT/rows.back"
+check "the database is back with every row as before the move" \
+    same_rows "$OUT/rows.before" "$OUT/rows.back"
+check "nova-api still reports the instance on hostA (not synced yet)" \
+    test "$(nova_server)" = "hostA hostA None active"
+
+nferry nova-sync --pending
+check "nova-sync --pending: exit 0" test "$FERRY_RC" = 0
+[ "$FERRY_RC" = 0 ] || diag "$OUT/err"
+check "... it says 1 replayed" ferry_output_has "replayed 1, already applied 0, still queued 0, set aside 0"
+check "... the queue is empty" test -z "$(journal_files pending)$(journal_files failed)"
+check "... the replayed sync is journaled (undo possible)" test "$(journal_files undo | wc -l)" = 1
+check "nova-api: on hostB (node hostb.example.org), no task" \
+    test "$(nova_server)" = "hostB hostb.example.org None active"
+check "nova-api: one completed live-migration hostA -> hostB" \
+    test "$(nova_migrations)" = "completed live-migration hostA hostB hostb.example.org"
+check "placement-api: the allocations are on hostB's provider only" \
+    test "$(placement_holders)" = hostb.example.org
+nova_dump "$OUT/rows.replayed"
+
+# ---------------------------------------------------------------- replaying again
+nferry nova-sync --pending
+check "a second --pending: exit 0, nothing to replay" \
+    test "$FERRY_RC" = 0 -a "$(cat "$OUT/out")" = "replayed 0, already applied 0, still queued 0, set aside 0"
+nova_dump "$OUT/rows.again"
+check "... every row as after the first replay" same_rows "$OUT/rows.replayed" "$OUT/rows.again"
+
+# As if ferry had died after committing the replay but before removing the entry.
+cp "$OUT/queued.json" "$JOURNAL/pending/$pending.json"
+nferry nova-sync --pending
+check "the same entry queued again: exit 0, found already applied" \
+    test "$FERRY_RC" = 0 -a "$(cat "$OUT/out")" = "replayed 0, already applied 1, still queued 0, set aside 0"
+[ "$FERRY_RC" = 0 ] || diag "$OUT/err"
+check "... the entry is dropped from the queue" test -z "$(journal_files pending)$(journal_files failed)"
+nova_dump "$OUT/rows.again2"
+check "... every row as after the first replay (nothing applied twice)" \
+    same_rows "$OUT/rows.replayed" "$OUT/rows.again2"
+check "nova-api: still on hostB with one completed migration" \
+    test "$(nova_server) / $(nova_migrations)" = \
+    "hostB hostb.example.org None active / completed live-migration hostA hostB hostb.example.org"
+done_testing

@@ -1,0 +1,147 @@
+# tests/nova/labtest-nova.sh -- sourced by the Nova lab tests (tests/labtests/7x-nova-*.sh)
+# after tests/labtests/lib.sh: a private Nova harness (nova-up.sh: MariaDB, nova-api,
+# placement-api) for this test only, an inventory with [nova], the seeded instance's guest, and
+# ways to ask Nova what it records: through nova-api and placement-api as an operator would,
+# and through the database rows themselves.
+#
+# ferry runs on the lab's operator machine (its own network namespace) and reaches MariaDB
+# through the unix socket (the harness listens on the root namespace's loopback only).
+# Every helper that asks fails (non-zero, or the script bails out when used as a step) when
+# it cannot ask: "could not ask" never reads as an answer.
+
+NOVA_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# the instance tests/nova/data/seed.sql seeds on hostA (node hostA); hostB's node is
+# hostb.example.org, in availability zone az-b
+NOVA_UUID=a1a1a1a1-0000-4000-8000-000000000001
+TAB=$'\t'
+
+# nova_up: start the harness, load the seed, grant ferry@localhost (the socket login) what
+# ferry@127.0.0.1 has, write $OUT/inventory.ini (the lab's plus [nova]).  Stopped at exit.
+nova_up() {
+    FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
+    export FERRY_NOVA_LAB
+    on_exit '"$NOVA_TOP/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$FERRY_NOVA_LAB"'
+    if ! "$NOVA_TOP/tests/nova/nova-up.sh" start >"$OUT/nova-up.log" 2>&1 ||
+        ! "$NOVA_TOP/tests/nova/nova-up.sh" reset-db >>"$OUT/nova-up.log" 2>&1; then
+        echo "# the Nova harness did not come up:" >&2
+        sed 's/^/#   /' "$OUT/nova-up.log" >&2
+        return 1
+    fi
+    . "$FERRY_NOVA_LAB/state.env"
+    {
+        echo "CREATE USER IF NOT EXISTS 'ferry'@'localhost' IDENTIFIED BY '$(cat "$db_password_file")';"
+        for db in nova nova_api placement; do
+            echo "GRANT SELECT, INSERT, UPDATE, DELETE ON $db.* TO 'ferry'@'localhost';"
+        done
+    } | nova_root
+    INV=$OUT/inventory.ini
+    JOURNAL=$OUT/journal
+    cp "$LAB/inventory.ini" "$INV"
+    cat >>"$INV" <<INI
+
+[nova]
+socket = $FERRY_NOVA_LAB/run/mysqld.sock
+user = ferry
+password_file = $db_password_file
+journal_dir = $JOURNAL
+connect_timeout = 3
+INI
+}
+
+# nova_root: the mariadb client as the database's root (SQL on stdin or as arguments).
+nova_root() { mariadb --defaults-file="$FERRY_NOVA_LAB/etc/my.cnf" -uroot "$@"; }
+# nova_sql SQL: the rows, tab-separated, NULL as "NULL".
+nova_sql() { nova_root -N -B -e "$1"; }
+
+# nova_dump FILE: every row of Nova's three databases (data only, in primary-key order), to
+# show that nothing changed or that an undo put back exactly what was there.  Fails when the
+# database cannot be read, or when the dump lacks the seeded instance.
+nova_dump() {
+    mariadb-dump --defaults-file="$FERRY_NOVA_LAB/etc/my.cnf" -uroot --no-create-info \
+        --skip-comments --skip-extended-insert --order-by-primary --skip-dump-date \
+        --databases nova nova_api placement >"$1" &&
+        grep -q "INSERT INTO \`instances\` VALUES (.*'$NOVA_UUID'" "$1"
+}
+# same_rows A B: the two dumps are equal; the difference goes to the TAP log when not.
+same_rows() {
+    if diff -u "$1" "$2" >"$OUT/rows.diff"; then return 0; fi
+    head -40 "$OUT/rows.diff" | sed 's/^/# /'
+    return 1
+}
+
+# nova_api PATH / placement_api PATH: GET as the admin (noauth2), body on stdout.
+nova_api() {
+    curl -sf -H "X-Auth-Token: admin:admin" -H "X-OpenStack-Nova-API-Version: 2.80" "$nova_url$1"
+}
+placement_api() {
+    curl -sf -H "X-Auth-Token: admin" -H "OpenStack-API-Version: placement 1.39" "$placement_url$1"
+}
+
+# nova_server: "host node task_state vm_state" of the instance as nova-api reports it
+# (None for null).
+nova_server() {
+    local json
+    json=$(nova_api "/servers/$NOVA_UUID") || return 1
+    python3 -c 'import json,sys
+s = json.loads(sys.argv[1])["server"]
+print(*(s[k] for k in ("OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname",
+                       "OS-EXT-STS:task_state", "OS-EXT-STS:vm_state")))' "$json"
+}
+
+# nova_migrations: one line per migration record nova-api lists for the instance, oldest
+# first: "status migration_type source_compute dest_compute dest_node".
+nova_migrations() {
+    local json
+    json=$(nova_api "/os-migrations?instance_uuid=$NOVA_UUID") || return 1
+    python3 -c 'import json,sys
+for m in sorted(json.loads(sys.argv[1])["migrations"], key=lambda m: m["id"]):
+    print(m["status"], m["migration_type"], m["source_compute"], m["dest_compute"], m["dest_node"])' "$json"
+}
+
+# placement_holders: the names of the resource providers holding the instance's allocations,
+# as placement-api reports them, one per line, sorted.
+placement_holders() {
+    local allocs rps
+    allocs=$(placement_api "/allocations/$NOVA_UUID") || return 1
+    rps=$(placement_api "/resource_providers") || return 1
+    python3 -c 'import json,sys
+names = {rp["uuid"]: rp["name"] for rp in json.loads(sys.argv[2])["resource_providers"]}
+for uuid in sorted(json.loads(sys.argv[1])["allocations"]):
+    print(names.get(uuid, uuid))' "$allocs" "$rps" | sort
+}
+
+# nova_guest NAME KIND HOST [ARG]: a lab guest (tests/lab/guest.sh kinds) carrying the seeded
+# instance's UUID, running on HOST.  Removed at exit.
+nova_guest() {
+    local name=$1 kind=$2 h=$3 arg=${4:-}
+    remove_guest "$name"
+    on_exit "remove_guest $name"
+    if [ -n "$arg" ]; then
+        "$LAB_DIR/guest.sh" create "$name" "$kind" "$h" "$arg" --no-start
+    else
+        "$LAB_DIR/guest.sh" create "$name" "$kind" "$h" --no-start
+    fi
+    sed -i "s|</name>|</name>\n  <uuid>$NOVA_UUID</uuid>|" "$LAB/$h/$name.xml"
+    lv "$h" undefine "$name" >/dev/null
+    lv "$h" define "$LAB/$h/$name.xml" >/dev/null
+    lv "$h" start "$name" >/dev/null
+    test "$(lv "$h" domuuid "$name")" = "$NOVA_UUID"
+}
+
+# nferry ARGS...: ferry with this test's inventory (--config), like lib.sh's ferry.
+nferry() { ferry --config "$INV" "$@"; }
+
+# journal_files SUBDIR: the files under the Nova journal's SUBDIR (undo, pending, failed),
+# one per line; nothing when it does not exist.
+journal_files() {
+    if [ -d "$JOURNAL/$1" ]; then (cd "$JOURNAL/$1" && ls -1); fi
+}
+
+# persistence HOST NAME: "yes" or "no" as HOST's libvirtd reports it; "error" when it could not
+# be asked (so that "not persistent" never reads from a failed virsh).
+persistence() {
+    local s
+    s=$(lv "$1" dominfo "$2" 2>/dev/null) || { echo error; return 0; }
+    s=$(sed -n 's/^Persistent: *//p' <<<"$s")
+    echo "${s:-error}"
+}
