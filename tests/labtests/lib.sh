@@ -37,6 +37,9 @@ trap _lib_exit EXIT
 # the failed step, where it is, and the calls that led there (a failing helper names its caller)
 _lib_err() {
     local rc=$1 line=$2 cmd=$3 i where
+    # set -E hands this trap to $(...) too, where set -e is off and a failing command (a grep
+    # finding nothing) ends nothing: only the script's own shell reports
+    [ "$BASH_SUBSHELL" = 0 ] || return 0
     where="$(basename "${BASH_SOURCE[1]}") line $line"
     for ((i = 1; i < ${#FUNCNAME[@]} - 1; i++)); do
         where+=", in ${FUNCNAME[i]}() called from $(basename "${BASH_SOURCE[i + 1]}") line ${BASH_LINENO[i]}"
@@ -193,7 +196,9 @@ watch_stop() {
 # $OUT/events.HOST.
 events_start() {
     : >"$OUT/events.$1"
-    lv "$1" event --all --loop --timestamp >>"$OUT/events.$1" 2>&1 &
+    # virsh itself in the background (not the lv function, whose subshell would outlive a kill)
+    virsh -q -c "qemu+unix:///system?socket=$LAB/$1/run/libvirt/libvirt-sock" \
+        event --all --loop --timestamp >>"$OUT/events.$1" 2>&1 &
     _watch_started $!
     sleep 0.5 # connected and registered before anything happens
 }
@@ -225,7 +230,7 @@ PY
 # "TYPE DETAIL") arrived; fails when there is none.
 event_time() {
     local e
-    e=$(events "$1" "$2" | awk -v re="$3" '{ t = $1; $1 = ""; if (substr($0, 2) ~ re) { print t; exit } }')
+    e=$(events "$1" "$2" | awk -v re="$3" '!f { t = $1; $1 = ""; if (substr($0, 2) ~ re) { print t; f = 1 } }')
     [ -n "$e" ] && echo "$e"
 }
 # job_stat HOST NAME KEY: KEY of the last job-completed event for NAME on HOST (libvirt's
@@ -263,7 +268,7 @@ PY
 # log_time TAG REGEX: when the first line of $OUT/log.TAG matching REGEX was read; fails if none.
 log_time() {
     local e
-    e=$(awk -v re="$2" '{ t = $1; $1 = ""; if (substr($0, 2) ~ re) { print t; exit } }' "$OUT/log.$1")
+    e=$(awk -v re="$2" '!f { t = $1; $1 = ""; if (substr($0, 2) ~ re) { print t; f = 1 } }' "$OUT/log.$1")
     [ -n "$e" ] && echo "$e"
 }
 
