@@ -23,21 +23,15 @@ test "$(nova_server)" = "hostA hostA None active"
 sleep 1
 
 # 64 MiB dirtied continuously over 10 MiB/s never converges: the abort policy gives up.
-FERRY_RC=0
-op timeout -k 30 120 "$FERRY_BIN" --config "$INV" migrate $g --to hostB --bandwidth 10 \
-    --timeout 10 --on-timeout abort >"$OUT/out" 2>"$OUT/err" &
-ferry_pid=$!
-for _ in $(seq 300); do
-    [ "$(lv a domjobinfo $g 2>/dev/null | awk '/^Job type/ {print $3}')" = Unbounded ] && break
-    sleep 0.2
-done
+ferry_bg migrate $g --to hostB --bandwidth 10 --timeout 10 --on-timeout abort
+check "the migration job runs on hostA" wait_job a $g
 check "while the guest moves, nova-api reports it locked (task_state migrating) on hostA" \
     test "$(nova_server)" = "hostA hostA migrating active"
 check "while the guest moves, nova-api lists a running live-migration hostA -> hostB" \
     test "$(nova_migrations)" = "running live-migration hostA hostB hostb.example.org"
 check "the migration job was still running on hostA when Nova was asked" \
-    test "$(lv a domjobinfo $g | awk '/^Job type/ {print $3}')" = Unbounded
-wait $ferry_pid || FERRY_RC=$?
+    test "$(job_type a $g)" = Unbounded
+ferry_wait
 check "ferry exits 1 (the abort policy gave up)" test "$FERRY_RC" = 1
 check "ferry says the guest stays on hostA" ferry_output_has "'$g' stays on 'hostA'"
 check "ferry says it released Nova's lock" ferry_output_has "nova: lock on $NOVA_UUID released"
@@ -56,6 +50,43 @@ check "database: the one migration row is 'error'" \
 check "database: the instance action is finished, with message 'Error'" \
     test "$(nova_sql "SELECT action, finish_time IS NOT NULL, message FROM nova.instance_actions WHERE instance_uuid = '$NOVA_UUID'")" = \
     "live-migration${TAB}1${TAB}Error"
+
+# ---------------------------------------------------------------- ... with the database down
+# The database goes away while the doomed migration runs: the release cannot be written when
+# the migration fails, so it is queued, and the lock stays until the queue is replayed.
+sleep 1
+ferry_bg migrate $g --to hostB --bandwidth 10 --timeout 10 --on-timeout abort
+check "the migration job runs on hostA again" wait_job a $g
+check "database: locked again (task_state 'migrating')" \
+    test "$(nova_sql "SELECT task_state FROM nova.instances WHERE uuid = '$NOVA_UUID'")" = migrating
+nova_db_stop
+check "the database went down while the job was still running" \
+    test "$(job_type a $g)" = Unbounded
+check "the database is down" db_down
+ferry_wait
+check "ferry exits 1 (the abort policy gave up)" test "$FERRY_RC" = 1
+check "ferry says the release of Nova's lock is queued" \
+    ferry_output_has "the Nova abort of instance '$NOVA_UUID' is queued"
+[ "$FERRY_RC" = 1 ] || diag "$OUT/err"
+check "the guest runs on hostA, and on no other host" only_on a $g running
+nferry nova-sync --list-pending
+check "one sync is queued" test "$FERRY_RC" = 0 -a "$(wc -l <"$OUT/out")" = 1
+check "the queued entry is the abort of this instance's migration from hostA" \
+    python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); sys.exit(not (e["op"]=="abort" and e["instance"]==sys.argv[2] and e["src_host"]=="hostA"))' \
+    "$JOURNAL/pending/$(cat "$OUT/out").json" "$NOVA_UUID"
+nova_db_start
+check "database back: the lock is still held (the release waits in the queue)" \
+    test "$(nova_sql "SELECT task_state FROM nova.instances WHERE uuid = '$NOVA_UUID'")" = migrating
+nferry nova-sync --pending
+check "nova-sync --pending: exit 0, 1 replayed" \
+    test "$FERRY_RC $(cat "$OUT/out")" = "0 replayed 1, already applied 0, still queued 0, set aside 0"
+[ "$FERRY_RC" = 0 ] || diag "$OUT/err"
+check "nova-api: on hostA, no task in progress (the lock is released)" \
+    test "$(nova_server)" = "hostA hostA None active"
+check "nova-api: both live-migration records are 'error'" \
+    test "$(nova_migrations)" = "error live-migration hostA hostB hostb.example.org
+error live-migration hostA hostB hostb.example.org"
+check "placement-api: the allocations stay on hostA's provider" test "$(placement_holders)" = hostA
 remove_guest $g
 
 # ---------------------------------------------------------------- verify rejects the move
@@ -106,16 +137,17 @@ check "the guest runs on hostB, and on no other host" only_on b $g running
 check "... and is not persistent there" test "$(persistence b $g)" = no
 check "nova-api: still on hostA, locked (task_state migrating)" \
     test "$(nova_server)" = "hostA hostA migrating active"
-check "nova-api: the earlier record 'error', this one still 'running'" \
+check "nova-api: the earlier records 'error', this one still 'running'" \
     test "$(nova_migrations)" = "error live-migration hostA hostB hostb.example.org
+error live-migration hostA hostB hostb.example.org
 running live-migration hostA hostB hostb.example.org"
 check "placement-api: the allocations are still on hostA's provider" test "$(placement_holders)" = hostA
 check "database: instances row on hostA, task_state 'migrating'" \
     test "$(nova_sql "SELECT host, task_state FROM nova.instances WHERE uuid = '$NOVA_UUID'")" = \
     "hostA${TAB}migrating"
-check "database: migrations 'error' and 'running'" \
+check "database: migrations 'error', 'error' and 'running'" \
     test "$(nova_sql "SELECT status FROM nova.migrations WHERE instance_uuid = '$NOVA_UUID' ORDER BY id" | tr '\n' ' ')" = \
-    "error running "
+    "error error running "
 
 # The operator looks: the guest does run on hostB; makes it persistent there, then tells Nova.
 lv b dumpxml --inactive --security-info $g >"$OUT/$g.xml"
@@ -129,6 +161,7 @@ check "nova-api: on hostB (node hostb.example.org), no task in progress" \
     test "$(nova_server)" = "hostB hostb.example.org None active"
 check "nova-api: the kept attempt closed as 'error', the sync's record 'completed'" \
     test "$(nova_migrations)" = "error live-migration hostA hostB hostb.example.org
+error live-migration hostA hostB hostb.example.org
 error live-migration hostA hostB hostb.example.org
 completed live-migration hostA hostB hostb.example.org"
 check "placement-api: the allocations are on hostB's provider only" \

@@ -14,12 +14,7 @@ test "$(nova_server)" = "hostA hostA None active"
 nova_dump "$OUT/rows.before"
 
 # The database goes away; nova-api and placement-api keep running without it.
-on_exit '"$NOVA_TOP/tests/nova/nova-up.sh" db-start >/dev/null 2>&1'
-"$NOVA_TOP/tests/nova/nova-up.sh" db-stop 2>/dev/null
-db_down() {
-    test ! -e "$FERRY_NOVA_LAB/run/mysqld.sock" && ! nova_root -e 'SELECT 1' >"$OUT/db" 2>&1 &&
-        grep -q "Can't connect to local server through socket" "$OUT/db"
-}
+nova_db_stop
 check "the database is down (its socket is gone, the client cannot connect)" db_down
 
 nferry migrate $g --to hostB
@@ -47,7 +42,7 @@ check "... it says 1 still queued" ferry_output_has "replayed 0, already applied
 check "... the entry stays in the queue" test "$(journal_files pending)" = "$pending.json"
 
 # ---------------------------------------------------------------- the database is back
-"$NOVA_TOP/tests/nova/nova-up.sh" db-start 2>/dev/null
+nova_db_start
 nova_dump "$OUT/rows.back"
 check "the database is back with every row as before the move" \
     same_rows "$OUT/rows.before" "$OUT/rows.back"
@@ -88,4 +83,47 @@ check "... every row as after the first replay (nothing applied twice)" \
 check "nova-api: still on hostB with one completed migration" \
     test "$(nova_server) / $(nova_migrations)" = \
     "hostB hostb.example.org None active / completed live-migration hostA hostB hostb.example.org"
+
+# ---------------------------------------------------------------- down during the move
+# The database is there when the migration begins (Nova's lock is taken) and goes away before
+# it ends: the finish is queued, the lock stays until the replay, which completes the very
+# migration record the begin wrote.
+remove_guest $g
+g=t73-dirty
+nova_guest $g dirty b "mib=64"
+sleep 1
+# 64 MiB dirtied over 10 MiB/s: after 4 s the suspend policy pauses the guest so it completes.
+ferry_bg migrate $g --to hostA --bandwidth 10 --timeout 4 --on-timeout suspend
+check "the migration job runs on hostB" wait_job b $g
+check "database: locked (task_state 'migrating'), a running migration hostB -> hostA" \
+    test "$(nova_sql "SELECT i.task_state, m.status, m.source_compute, m.dest_compute FROM nova.instances i JOIN nova.migrations m ON m.instance_uuid = i.uuid AND m.status = 'running' WHERE i.uuid = '$NOVA_UUID'")" = \
+    "migrating${TAB}running${TAB}hostB${TAB}hostA"
+nova_db_stop
+check "the database went down while the job was still running" test "$(job_type b $g)" = Unbounded
+check "the database is down" db_down
+ferry_wait
+check "ferry migrate: exit 0" test "$FERRY_RC" = 0
+[ "$FERRY_RC" = 0 ] || diag "$OUT/err"
+check "summary: nova queued" grep -q "^  nova: *queued (run: ferry nova-sync --pending)" "$OUT/out"
+check "the guest runs on hostA (resumed there), and on no other host" only_on a $g running
+begun=$(sed -n "s/.*nova: instance $NOVA_UUID locked (task_state migrating), migration \([0-9a-f-]*\) recorded$/\1/p" "$OUT/err")
+nferry nova-sync --list-pending
+check "one sync is queued: the finish of the begun migration hostB -> hostA" \
+    python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); sys.exit(not (e["op"]=="finish" and e["instance"]==sys.argv[2] and e["src_host"]=="hostB" and e["dst_host"]=="hostA" and e["migration_uuid"]==sys.argv[3]))' \
+    "$JOURNAL/pending/$(cat "$OUT/out").json" "$NOVA_UUID" "$begun"
+nova_db_start
+check "database back: still locked, the migration still 'running'" \
+    test "$(nova_sql "SELECT i.task_state, m.status FROM nova.instances i JOIN nova.migrations m ON m.instance_uuid = i.uuid WHERE i.uuid = '$NOVA_UUID' AND m.uuid = '$begun'")" = \
+    "migrating${TAB}running"
+nferry nova-sync --pending
+check "nova-sync --pending: exit 0, 1 replayed" \
+    test "$FERRY_RC $(cat "$OUT/out")" = "0 replayed 1, already applied 0, still queued 0, set aside 0"
+[ "$FERRY_RC" = 0 ] || diag "$OUT/err"
+check "nova-api: on hostA (node hostA), no task" test "$(nova_server)" = "hostA hostA None active"
+check "nova-api: the begun migration hostB -> hostA is now 'completed'" \
+    test "$(nova_migrations)" = "completed live-migration hostA hostB hostb.example.org
+completed live-migration hostB hostA hostA"
+check "database: that is the row the begin wrote" \
+    test "$(nova_sql "SELECT status FROM nova.migrations WHERE uuid = '$begun'")" = completed
+check "placement-api: the allocations are on hostA's provider only" test "$(placement_holders)" = hostA
 done_testing

@@ -145,3 +145,36 @@ persistence() {
     s=$(sed -n 's/^Persistent: *//p' <<<"$s")
     echo "${s:-error}"
 }
+
+# job_type HOST NAME: the type of NAME's current job on HOST ("Unbounded" while a migration
+# runs, "None" when none does); "error" when it could not be asked.
+job_type() {
+    local s
+    s=$(lv "$1" domjobinfo "$2" 2>/dev/null) || { echo error; return 0; }
+    s=$(awk '/^Job type/ {print $3}' <<<"$s")
+    echo "${s:-error}"
+}
+# wait_job HOST NAME: until a job of NAME runs on HOST (at most 60 s).
+wait_job() {
+    for _ in $(seq 300); do
+        [ "$(job_type "$1" "$2")" = Unbounded ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+# ferry_bg ARGS...: nferry in the background; ferry_wait: its exit status in $FERRY_RC.
+ferry_bg() {
+    op timeout -k 30 180 "$FERRY_BIN" --config "$INV" "$@" >"$OUT/out" 2>"$OUT/err" &
+    FERRY_PID=$!
+}
+ferry_wait() {
+    FERRY_RC=0
+    wait "$FERRY_PID" || FERRY_RC=$?
+}
+# db_down: MariaDB is really down (its socket gone, the client cannot connect).
+db_down() {
+    test ! -e "$FERRY_NOVA_LAB/run/mysqld.sock" && ! nova_root -e 'SELECT 1' >"$OUT/db" 2>&1 &&
+        grep -q "Can't connect to local server through socket" "$OUT/db"
+}
+nova_db_stop() { "$NOVA_TOP/tests/nova/nova-up.sh" db-stop 2>/dev/null; }
+nova_db_start() { "$NOVA_TOP/tests/nova/nova-up.sh" db-start 2>/dev/null; }
