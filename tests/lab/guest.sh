@@ -7,6 +7,8 @@
 #                 with 0xc3 over 1..3 MiB written into the overlay
 #        shared   disk on the storage host's NBD export ARG (default nbd0)
 #        dirty    the memory-dirtying kernel; ARG is its command line (default "mib=64")
+#        dirty-disk  like dirty, plus an empty local qcow2 disk NAME.qcow2 (16 MiB) the kernel
+#                 never touches: a block migration that does not converge
 #   HOST is a lab host letter (a, b, c).  The guest is defined and, unless --no-start, started.
 # tests/lab/guest.sh checksum NAME HOST  -- sha256 of the guest's disk image contents as the
 #   guest sees them (qemu-img convert to raw), the guest must be stopped or paused.
@@ -46,7 +48,7 @@ create)
     shared)
         fill -e "s|@EXPORT@|${arg:-nbd0}|g" -e "s|@NBD_HOST@|$(lab_ip s)|g" "$LAB_DIR/guests/nbd.xml" >"$xml"
         ;;
-    dirty)
+    dirty | dirty-disk)
         # the kernel goes into every host's own images dir, so the guest can run wherever it is
         # migrated to (hostC keeps them in images-c: lab_images_dir)
         for o in $LAB_HOSTS; do
@@ -55,6 +57,10 @@ create)
         MEM_MIB=${MEM_MIB:-128} fill -e "s|@CMDLINE@|${arg:-mib=64}|g" \
             -e "s|/var/lib/libvirt/images/dirty.elf|$(lab_images_dir "$h")/dirty.elf|" \
             "$LAB_DIR/guests/dirty.xml" >"$xml"
+        if [ "$kind" = dirty-disk ]; then
+            hx "$h" qemu-img create -q -f qcow2 "$img" 16M
+            sed -i "s|</devices>|  <disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='$img'/><target dev='vda' bus='virtio'/></disk>\n  </devices>|" "$xml"
+        fi
         ;;
     *)
         echo "guest.sh: unknown kind '$kind'" >&2

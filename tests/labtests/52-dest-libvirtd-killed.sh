@@ -1,11 +1,16 @@
 #!/bin/bash
-# The destination's libvirtd dies in the middle of a migration: ferry fails with an error that
-# says so, the guest keeps running on its source, and once that libvirtd is back the guest is
-# not running there too.
+# The destination's libvirtd dies in the middle of a (block) migration: ferry fails with an
+# error that says so, the guest keeps running on its source with its disk intact, ferry removes
+# the disk image it made on the destination, and once that libvirtd is back the half-migrated
+# copy is gone: no domain, no qemu process, no image, no saved definition on hostB.
 . "$(dirname "$0")/lib.sh"
 g=t52-dirty
 remove_guest $g
-"$LAB_DIR/guest.sh" create $g dirty a "mib=64"
+# the dirtying kernel plus a local disk: ferry creates hostB's image before migrating
+"$LAB_DIR/guest.sh" create $g dirty-disk a "mib=64" --no-start
+before=$(checksum $g a)
+lv a start $g >/dev/null
+img_b=$(image_path b $g)
 
 start_libvirtd_b() {
     hx b /usr/sbin/libvirtd --listen --daemon --pid-file /run/libvirtd.pid \
@@ -23,6 +28,8 @@ op timeout -k 30 60 "$FERRY_BIN" migrate $g --to hostB --bandwidth 10 --on-timeo
 ferry_pid=$!
 sleep 5
 check "the migration is still running after 5 s" test "$(lv a domjobinfo $g | awk '/^Job type/ {print $3}')" = Unbounded
+check "... hostB holds the half-migrated copy: the disk image ferry made and a qemu process" \
+    test "$(file_state b "$img_b")/$(qemu_count b $g)" = present/1
 kill -9 "$(cat "$LAB/b/run/libvirtd.pid")"
 wait $ferry_pid || FERRY_RC=$?
 check "ferry exits 1" test "$FERRY_RC" = 1
@@ -32,11 +39,16 @@ check "the error names the failed migration to hostB" \
     ferry_output_has "migration of '$g' from 'hostA' to 'hostB' failed"
 check "the error says the guest stays on hostA" ferry_output_has "'$g' stays on 'hostA'"
 check "the guest runs on hostA" test "$(state a $g)" = running
+check "ferry removed the disk image it made on hostB" test "$(file_state b "$img_b")" = absent
 
 check "hostB's libvirtd starts again" start_libvirtd_b
 sleep 1
-check "the guest is not on hostB (the half-migrated copy was removed)" test "$(state b $g)" = absent
-check "the guest still runs on hostA" test "$(state a $g)" = running
+check "the guest is not on hostB (libvirt)" test "$(state b $g)" = absent
+check "the half-migrated copy was removed: no qemu process for it on hostB" test "$(qemu_count b $g)" = 0
+check "... no disk image on hostB" test "$(file_state b "$img_b")" = absent
+check "... no saved definition on hostB" test "$(file_state b /etc/libvirt/qemu/$g.xml)" = absent
+check "the guest still runs on hostA, and only there" only_on a $g running
+check "hostA's disk is intact (the only copy)" test "$(checksum $g a)" = "$before"
 
 remove_guest $g
 done_testing
