@@ -1,6 +1,7 @@
 #!/bin/bash
 # ferry migrate with [nova] in the inventory: a real live migration in the lab, then the real
-# nova-api and placement-api report the guest on its new host with its allocations moved.
+# nova-api and placement-api report the guest on its new host with its allocations moved, where
+# libvirt runs it.
 # ferry runs on the operator machine and reaches the Nova databases through MariaDB's unix
 # socket (the harness listens on the root namespace's loopback only).
 . "$(dirname "$0")/lib.sh"
@@ -49,7 +50,9 @@ ferry --config "$inv" migrate $g --to hostB
 check "ferry migrate with [nova]: exit 0" test "$FERRY_RC" = 0
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
 check "summary: nova synced" grep -q "nova: *synced" "$OUT/out"
-check "guest runs on hostB" test "$(state b $g)" = running
+check "guest runs on hostB, and only there" only_on b $g running
+check "its disk is on hostB and gone from hostA" \
+    test "$(file_state b "$(image_path b $g)")/$(file_state a "$(image_path a $g)")" = present/absent
 
 api() { curl -sf -H "X-Auth-Token: admin:admin" -H "X-OpenStack-Nova-API-Version: 2.80" "$nova_url$1"; }
 placement() { curl -sf -H "X-Auth-Token: admin" -H "OpenStack-API-Version: placement 1.39" "$placement_url$1"; }
@@ -58,6 +61,9 @@ check "nova-api: host is hostB" grep -q '"OS-EXT-SRV-ATTR:host": "hostB"' "$OUT/
 check "nova-api: hypervisor hostname is hostB's node" \
     grep -q '"OS-EXT-SRV-ATTR:hypervisor_hostname": "hostb.example.org"' "$OUT/server.json"
 check "nova-api: no task in progress" grep -q '"OS-EXT-STS:task_state": null' "$OUT/server.json"
+# Nova's power_state 1 is RUNNING: what ferry wrote must be what libvirt on hostB says
+check "nova-api: power state running (1), as libvirt on hostB has it ($(state b $g))" \
+    test "$(grep -o '"OS-EXT-STS:power_state": [0-9]*' "$OUT/server.json")/$(state b $g)" = '"OS-EXT-STS:power_state": 1/running'
 api "/os-migrations?instance_uuid=$uuid" >"$OUT/migrations.json"
 check "nova-api: a completed live-migration record hostA -> hostB" \
     python3 -c 'import json,sys; m=json.load(open(sys.argv[1]))["migrations"]; sys.exit(not any(x["status"]=="completed" and x["migration_type"]=="live-migration" and x["source_compute"]=="hostA" and x["dest_compute"]=="hostB" for x in m))' "$OUT/migrations.json"
