@@ -940,6 +940,13 @@ remove_dst_leftover(FerryMigration *m, GError **error)
              m->dst->name);
         return;
     }
+    if (defined) {
+        g_prefix_error(error, "libvirt left an inactive copy of '%s' on '%s', now defined there "
+                              "but not undefined (%s; undefine it there): ",
+                       m->domain_name, m->dst->name, virGetLastErrorMessage());
+        virResetLastError();
+        return;
+    }
     g_prefix_error(error, "libvirt left an inactive, transient copy of '%s' on '%s' that ferry "
                           "cannot remove (%s; restarting the libvirtd of '%s' drops it): ",
                    m->domain_name, m->dst->name, virGetLastErrorMessage(), m->dst->name);
