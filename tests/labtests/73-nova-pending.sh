@@ -5,6 +5,8 @@
 # is back (nova-api and placement-api then report the instance on hostB), and replaying again
 # is idempotent: with the queue empty, and with the entry put back as if ferry had died
 # between committing and removing it (found already applied, nothing written twice).
+# Then the database goes away in the middle of a migration that had taken Nova's lock: the
+# finish is queued, the lock held, and the replay completes the migration record begun.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../nova/labtest-nova.sh"
 nova_up
