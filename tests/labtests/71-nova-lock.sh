@@ -3,10 +3,11 @@
 # (task_state 'migrating', a 'running' live-migration record), RELEASES it when the migration
 # fails (the guest stays on its source: task_state back to none, the record 'error'; with
 # the database down at that moment the release is queued, and `ferry nova-sync --pending`
-# applies it once the database is back), and KEEPS it when the guest moved but verify rejects the result (the guest is not where and how
-# it must be: someone must look before Nova is told anything).  Then the operator, having
-# looked, syncs with `ferry nova-sync` as ferry's message says.  Nova's state is read through
-# the real nova-api and placement-api, and from the database rows.
+# applies it once the database is back), and KEEPS it when the guest moved but verify
+# rejects the result (the guest is not where and how it must be: someone must look before
+# Nova is told anything).  Then the operator, having looked, syncs with `ferry nova-sync` as
+# ferry's message says.  Nova's state is read through the real nova-api and placement-api,
+# and from the database rows.
 #
 # How verify is made to reject, for real: hostA's libvirtd gets a qemu hook ("release end",
 # run synchronously when the source's QEMU process is released at the very end of a
