@@ -29,10 +29,10 @@ check "ferry's output says nothing of Nova" says_nothing_of_nova
 nova_dump "$OUT/rows.no-nova"
 check "every row of nova, nova_api and placement is as before" \
     same_rows "$OUT/rows.before" "$OUT/rows.no-nova"
-check "nothing journaled or queued" test -z "$(journal_files undo)$(journal_files pending)"
+check "nothing journaled or queued" journal_empty undo pending
 check "nova-api still reports the instance on hostA, no task" \
     test "$(nova_server)" = "hostA hostA None active"
-check "nova-api lists no migration" test -z "$(nova_migrations)"
+check "nova-api lists no migration" no_migrations
 
 # ---------------------------------------------------------------- nova-sync --dry-run
 nferry nova-sync "$NOVA_UUID" --to hostB --dry-run
@@ -45,7 +45,7 @@ check "it prints the move of the allocations" \
 check "it ends with: nothing was written" test "$(tail -1 "$OUT/out")" = "-- dry run: nothing was written"
 nova_dump "$OUT/rows.dry-run"
 check "every row is as before" same_rows "$OUT/rows.before" "$OUT/rows.dry-run"
-check "nothing journaled or queued" test -z "$(journal_files undo)$(journal_files pending)"
+check "nothing journaled or queued" journal_empty undo pending
 
 # The inventory from $FERRY_CONFIG (no --config): the same dry run.
 FERRY_RC=0
@@ -74,7 +74,7 @@ check "database: instances row on hostB/hostb.example.org in az-b, power_state r
     test "$(nova_sql "SELECT host, node, availability_zone, power_state, task_state FROM nova.instances WHERE uuid = '$NOVA_UUID'")" = \
     "hostB${TAB}hostb.example.org${TAB}az-b${TAB}1${TAB}NULL"
 nova_dump "$OUT/rows.synced"
-check "the rows did change" sh -c "! cmp -s '$OUT/rows.before' '$OUT/rows.synced'"
+check "the rows did change" rows_differ "$OUT/rows.before" "$OUT/rows.synced"
 check "the guest still runs on hostB only (nova-sync touches no host)" only_on b $g running
 
 # ---------------------------------------------------------------- --undo
@@ -87,7 +87,7 @@ check "every row of nova, nova_api and placement is exactly as before the sync" 
     same_rows "$OUT/rows.before" "$OUT/rows.undone"
 check "nova-api: back on hostA (node hostA), no task" \
     test "$(nova_server)" = "hostA hostA None active"
-check "nova-api: no migration listed any more" test -z "$(nova_migrations)"
+check "nova-api: no migration listed any more" no_migrations
 check "placement-api: the allocations are on hostA's provider only" test "$(placement_holders)" = hostA
 
 nferry nova-sync --undo "$id"

@@ -35,7 +35,7 @@ check "nova-sync --list-pending lists one queued sync" \
 check "the queue holds it: pending/ID.json, a one-shot of this instance hostA -> hostB" \
     python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); sys.exit(not (e["op"]=="oneshot" and e["instance"]==sys.argv[2] and e["src_host"]=="hostA" and e["dst_host"]=="hostB" and e["power_state"]==1))' \
     "$JOURNAL/pending/$pending.json" "$NOVA_UUID"
-check "nothing was journaled as applied" test -z "$(journal_files undo)"
+check "nothing was journaled as applied" journal_empty undo
 cp "$JOURNAL/pending/$pending.json" "$OUT/queued.json"
 
 nferry nova-sync --pending
@@ -55,7 +55,7 @@ nferry nova-sync --pending
 check "nova-sync --pending: exit 0" test "$FERRY_RC" = 0
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
 check "... it says 1 replayed" ferry_output_has "replayed 1, already applied 0, still queued 0, set aside 0"
-check "... the queue is empty" test -z "$(journal_files pending)$(journal_files failed)"
+check "... the queue is empty" journal_empty pending failed
 check "... the replayed sync is journaled (undo possible)" test "$(journal_files undo | wc -l)" = 1
 check "nova-api: on hostB (node hostb.example.org), no task" \
     test "$(nova_server)" = "hostB hostb.example.org None active"
@@ -78,7 +78,7 @@ nferry nova-sync --pending
 check "the same entry queued again: exit 0, found already applied" \
     test "$FERRY_RC" = 0 -a "$(cat "$OUT/out")" = "replayed 0, already applied 1, still queued 0, set aside 0"
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
-check "... the entry is dropped from the queue" test -z "$(journal_files pending)$(journal_files failed)"
+check "... the entry is dropped from the queue" journal_empty pending failed
 nova_dump "$OUT/rows.again2"
 check "... every row as after the first replay (nothing applied twice)" \
     same_rows "$OUT/rows.replayed" "$OUT/rows.again2"

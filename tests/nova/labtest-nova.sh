@@ -69,6 +69,8 @@ same_rows() {
     return 1
 }
 
+rows_differ() { [ -s "$1" ] && [ -s "$2" ] && ! cmp -s "$1" "$2"; }
+
 # nova_api PATH / placement_api PATH: GET as the admin (noauth2), body on stdout.
 nova_api() {
     curl -sf -H "X-Auth-Token: admin:admin" -H "X-OpenStack-Nova-API-Version: 2.80" "$nova_url$1"
@@ -96,6 +98,13 @@ nova_migrations() {
     python3 -c 'import json,sys
 for m in sorted(json.loads(sys.argv[1])["migrations"], key=lambda m: m["id"]):
     print(m["status"], m["migration_type"], m["source_compute"], m["dest_compute"], m["dest_node"])' "$json"
+}
+
+# no_migrations: nova-api answers, and lists no migration record for the instance.
+no_migrations() {
+    local m
+    m=$(nova_migrations) || return 1
+    [ -z "$m" ] || { echo "# nova-api lists: $m" >&2; return 1; }
 }
 
 # placement_holders: the names of the resource providers holding the instance's allocations,
@@ -132,9 +141,17 @@ nova_guest() {
 nferry() { ferry --config "$INV" "$@"; }
 
 # journal_files SUBDIR: the files under the Nova journal's SUBDIR (undo, pending, failed),
-# one per line; nothing when it does not exist.
+# one per line; nothing when it does not exist; fails when it cannot be listed.
 journal_files() {
-    if [ -d "$JOURNAL/$1" ]; then (cd "$JOURNAL/$1" && ls -1); fi
+    if [ -d "$JOURNAL/$1" ]; then (cd "$JOURNAL/$1" && ls -1); elif [ -e "$JOURNAL/$1" ]; then return 1; fi
+}
+# journal_empty SUBDIR...: none of them holds a file (and each could be listed).
+journal_empty() {
+    local d f
+    for d; do
+        f=$(journal_files "$d") || return 1
+        [ -z "$f" ] || { echo "# $d: $f" >&2; return 1; }
+    done
 }
 
 # persistence HOST NAME: "yes" or "no" as HOST's libvirtd reports it; "error" when it could not
