@@ -20,7 +20,11 @@ inventory_with() {
 # refused WHAT: the hosts are as they were before the refusal (snapshot_take)
 refused() { check "$1: nothing changed on any host (domains and files)" unchanged_since_snapshot; }
 # number_before TEXT: the number printed just before TEXT in ferry's output
-number_before() { sed -n "s/.* \([0-9][0-9]*\) $1.*/\1/p" "$OUT/out" "$OUT/err" | head -1; }
+number_before() {
+    local n
+    n=$(sed -n "s/.* \([0-9][0-9]*\) $1.*/\1/p" "$OUT/out" "$OUT/err")
+    echo "${n%%$'\n'*}"
+}
 
 # -- CPU: a guest that requires a feature TCG's qemu64 does not have (defined, shut off)
 cat >"$OUT/cpu.xml" <<XML

@@ -29,7 +29,8 @@ check "hosts: hostA paused the guest ${at:-?} s after ferry started: at the 3 s 
     awk -v x="${at:-x}" 'BEGIN { exit !(x ~ /^[0-9.]+$/ && x >= 3 && x <= 9) }'
 check "ferry says it resumed the guest on hostA and for how long it was suspended" \
     grep -qE "'$g' runs on hostA again \(resumed by (ferry|libvirt)\); ferry had suspended it for [0-9.]+ s" "$OUT/err"
-said=$(sed -n "s/.*ferry had suspended it for \([0-9.]*\) s.*/\1/p" "$OUT/err" | head -1)
+said=$(sed -n "s/.*ferry had suspended it for \([0-9.]*\) s.*/\1/p" "$OUT/err")
+said=${said%%$'\n'*}
 pause=$(diff_s "$paused" "$resumed")
 check "hosts: hostA resumed it ${pause:-?} s after pausing it, as ferry says (${said:-?} s, +-0.6 s)" \
     within "${said:-x}" "${pause:-y}" 0.6

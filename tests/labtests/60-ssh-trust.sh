@@ -74,7 +74,7 @@ every_pair_logs_in() {
     for h in $LAB_HOSTS; do
         for o in $LAB_HOSTS; do
             [ "$h" != "$o" ] || continue
-            openssh "$h" "$o" | grep -qx "exit 0" || { echo "# OpenSSH host$h -> host$o fails" >&2; bad=1; }
+            grep -qx "exit 0" <<<"$(openssh "$h" "$o")" || { echo "# OpenSSH host$h -> host$o fails" >&2; bad=1; }
         done
     done
     return $bad

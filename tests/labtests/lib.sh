@@ -265,13 +265,6 @@ PY
     _watch_started $!
     sleep 0.2
 }
-# log_time TAG REGEX: when the first line of $OUT/log.TAG matching REGEX was read; fails if none.
-log_time() {
-    local e
-    e=$(awk -v re="$2" '!f { t = $1; $1 = ""; if (substr($0, 2) ~ re) { print t; f = 1 } }' "$OUT/log.$1")
-    [ -n "$e" ] && echo "$e"
-}
-
 # ssh_sessions TAG FROM: the ssh logins from lab machine FROM in sshd's log watched as TAG
 # (log_watch $LAB/HOST/log/sshd.log TAG), one a line: "PORT ACCEPTED-TIME DISCONNECTED-TIME"
 # (the last is "-" while the session is open), in the order they were accepted.
@@ -336,11 +329,13 @@ cluster_state() {
         H=host${h^^}
         lv "$h" list --all --persistent | awk -v h="$H" 'NF {$1=""; print h " domain" $0 " (persistent)"}' || return 1
         lv "$h" list --transient | awk -v h="$H" 'NF {$1=""; print h " domain" $0 " (transient)"}' || return 1
-        hx "$h" sh -c 'for d; do
+        # (sh has no pipefail: the listing is taken whole, then sorted)
+        hx "$h" sh -c 'l=$(for d; do
                 [ -d "$d" ] || continue
                 find "$d" \( -type d -printf "%p %y\n" \) -o -printf "%p %s %T@ %y\n" &&
                     find "$d" -type f -exec sha256sum {} + || exit 1
-            done | sort' sh /var/lib/libvirt/images /var/lib/libvirt/images-c /etc/libvirt/qemu |
+            done) || exit 1
+            printf "%s\n" "$l" | sort' sh /var/lib/libvirt/images /var/lib/libvirt/images-c /etc/libvirt/qemu |
             sed "s|^|$H |" || return 1
     done
 }
