@@ -911,73 +911,47 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     return TRUE;
 }
 
-/* libvirt 9.0 leaves an inactive, transient domain on the destination when an offline migration
- * fails in its Finish step (the definition could not be saved there): it cannot be undefined
- * nor destroyed, only made persistent and then undefined.  ferry tries that; when it cannot,
- * the error says what is left where.  Nothing of the kind existed before (precheck). */
-static void
-remove_dst_leftover(FerryMigration *m, GError **error)
-{
-    g_autoptr(virDomain) left = virDomainLookupByUUIDString(m->dconn, m->uuid);
-    g_autoptr(virDomain) defined = NULL;
-    int state = 0, reason = 0;
-
-    if (!left) {
-        virResetLastError();
-        return;
-    }
-    if (virDomainIsActive(left) != 0 || virDomainIsPersistent(left) != 0 ||
-        virDomainGetState(left, &state, &reason, 0) < 0 || state != VIR_DOMAIN_SHUTOFF) {
-        virResetLastError();
-        g_prefix_error(error, "'%s' has a domain with the UUID of '%s' after the failed "
-                              "migration (check it by hand): ",
-                       m->dst->name, m->domain_name);
-        return;
-    }
-    defined = virDomainDefineXML(m->dconn, m->dest_xml);
-    if (defined && virDomainUndefine(defined) == 0) {
-        info(m, "removed the inactive copy of '%s' that libvirt left on %s", m->domain_name,
-             m->dst->name);
-        return;
-    }
-    if (defined) {
-        g_prefix_error(error, "libvirt left an inactive copy of '%s' on '%s', now defined there "
-                              "but not undefined (%s; undefine it there): ",
-                       m->domain_name, m->dst->name, virGetLastErrorMessage());
-        virResetLastError();
-        return;
-    }
-    g_prefix_error(error, "libvirt left an inactive, transient copy of '%s' on '%s' that ferry "
-                          "cannot remove (%s; restarting the libvirtd of '%s' drops it): ",
-                   m->domain_name, m->dst->name, virGetLastErrorMessage(), m->dst->name);
-    virResetLastError();
-}
-
-/* A shut-off guest: its disks are on the destination already; libvirt moves the definition. */
+/* A shut-off guest: its disks are on the destination already; ferry moves the definition
+ * itself, defined on the destination first, then undefined on the source.  libvirt's own
+ * define removes a definition it could not save, where its offline migration (9.0) leaves an
+ * inactive transient copy on the destination that can be neither undefined nor destroyed when
+ * its Finish step fails.  If the source refuses the undefine, the new definition on the
+ * destination is removed again: the guest is defined in exactly one place.  NVRAM and TPM
+ * state files on the source are kept (never delete what may be the only copy). */
 static gboolean
 run_cold_migration(FerryMigration *m, FerryMigrateResult *result, GError **error)
 {
-    g_auto(FerryMigrateParams) params = {0};
-    g_autofree char *flags = NULL;
-    FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !m->options->managed};
-    FerryMigrateSpec mspec = {
-        .p2p = !m->options->managed,
-        .offline = TRUE,
-        .dest_xml = m->dest_xml,
-    };
+    const unsigned int undefine_flags =
+        VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_TPM;
+    g_autoptr(virDomain) ddom = NULL;
     gint64 start = g_get_monotonic_time();
 
-    if (!ferry_migrate_params_build(&mspec, &params, error))
-        return FALSE;
-    flags = ferry_migrate_flags_to_string(params.flags);
-    info(m, "%s %s -> %s with %s", mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3",
-         m->src->name, mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
     if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
         return FALSE;
-    if (!migrate_call(&call, error)) {
-        (*error)->domain = FERRY_MIGRATE_ERROR;
-        (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
-        remove_dst_leftover(m, error);
+    info(m, "defining '%s' on %s (virDomainDefineXMLFlags), then undefining it on %s",
+         m->domain_name, m->dst->name, m->src->name);
+    ddom = virDomainDefineXMLFlags(m->dconn, m->dest_xml, VIR_DOMAIN_DEFINE_VALIDATE);
+    if (!ddom) {
+        ferry_virt_set_error_full(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                                  "migration of '%s' from '%s' to '%s' failed: cannot define "
+                                  "'%s' on '%s'",
+                                  m->domain_name, m->src->name, m->dst->name, m->domain_name,
+                                  m->dst->name);
+        return FALSE;
+    }
+    if (virDomainUndefineFlags(m->sdom, undefine_flags) < 0) {
+        ferry_virt_set_error_full(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                                  "migration of '%s' from '%s' to '%s' failed: cannot undefine "
+                                  "it on '%s'",
+                                  m->domain_name, m->src->name, m->dst->name, m->src->name);
+        if (virDomainUndefineFlags(ddom, undefine_flags) < 0) {
+            g_prefix_error(error,
+                           "'%s' is now defined on both '%s' and '%s' (shut off on both; "
+                           "undefine it on '%s' by hand: %s): ",
+                           m->domain_name, m->src->name, m->dst->name, m->dst->name,
+                           virGetLastErrorMessage());
+            virResetLastError();
+        }
         return FALSE;
     }
     m->migrated = TRUE;

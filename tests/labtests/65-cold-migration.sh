@@ -1,7 +1,7 @@
 #!/bin/bash
 # Cold migration of shut-off guests: ferry copies the disks itself (checksum-verified, host to
 # host over the checked ssh trust), points a copied overlay at the destination's own backing
-# path, and libvirt moves the definition (VIR_MIGRATE_OFFLINE).  The guest arrives shut off,
+# path, and moves the definition (defined on the destination, then undefined on the source).  The guest arrives shut off,
 # defined once, with an identical disk, and starts there.  The hosts say so too: the sha256
 # ferry reports is the source file's, the bytes went from hostA's ssh to hostC's, neither host
 # ran the guest while it moved, and refusals change nothing.
