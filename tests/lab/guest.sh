@@ -89,7 +89,7 @@ checksum)
     echo "$sum"
     ;;
 *)
-    sed -n '2,13p' "$0" >&2
+    sed -n '2,14p' "$0" >&2
     exit 2
     ;;
 esac
