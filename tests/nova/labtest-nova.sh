@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2154  # variables shared with the tests and state.env
 # tests/nova/labtest-nova.sh -- sourced by the Nova lab tests (tests/labtests/7x-nova-*.sh)
 # after tests/labtests/lib.sh: a private Nova harness (nova-up.sh: MariaDB, nova-api,
 # placement-api) for this test only, an inventory with [nova], the seeded instance's guest, and
