@@ -104,7 +104,10 @@ ferry_locate_domain(const FerryInventory *inventory, const char *name, const cha
         return NULL;
     }
     if (!loc->domain) {
-        g_set_error(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_NOT_FOUND,
+        /* Not found where ferry asked; where it could not ask, it may well be. */
+        g_set_error(error, FERRY_LOCATE_ERROR,
+                    unreachable->len ? FERRY_LOCATE_ERROR_UNREACHABLE
+                                     : FERRY_LOCATE_ERROR_NOT_FOUND,
                     "domain '%s' was not found on any host of '%s'%s%s%s", name,
                     inventory->path, unreachable->len ? " (not reachable: " : "",
                     unreachable->str, unreachable->len ? ")" : "");

@@ -15,6 +15,7 @@ GQuark ferry_locate_error_quark(void);
 typedef enum {
     FERRY_LOCATE_ERROR_NOT_FOUND, /* on no host (that answered) */
     FERRY_LOCATE_ERROR_AMBIGUOUS, /* running on several hosts at once */
+    FERRY_LOCATE_ERROR_UNREACHABLE, /* on no host that answered, and some did not answer */
 } FerryLocateErrorCode;
 
 typedef struct {

@@ -82,7 +82,7 @@ ferry_policy_settings_init_defaults(FerryPolicySettings *settings)
         .completion_timeout_s = 0,
         .completion_timeout_per_gib_s = 800,
         .completion_timeout_min_s = 60,
-        .stall_window_s = 150,
+        .stall_window_s = FERRY_POLICY_DEFAULT_STALL_WINDOW_S,
         .max_downtime_ms = 500,
         .initial_downtime_ms = 0,
         .downtime_steps = 10,

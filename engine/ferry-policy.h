@@ -83,6 +83,9 @@ typedef enum {
     FERRY_POLICY_PHASE_LAST
 } FerryPolicyPhase;
 
+/* The default stall window: 150 s, as VDSM (oVirt) has it. */
+#define FERRY_POLICY_DEFAULT_STALL_WINDOW_S 150
+
 typedef struct {
     FerryPolicyAction final_action; /* on timeout or stall; default SUSPEND */
     gboolean postcopy_allowed;      /* job started with VIR_MIGRATE_POSTCOPY */
@@ -91,7 +94,8 @@ typedef struct {
     double completion_timeout_per_gib_s; /* 800 s per GiB of RAM + copied disk (Nova) */
     double completion_timeout_min_s;     /* floor of the scaled timeout: 60 s */
 
-    double stall_window_s; /* no progress for this long is a stall; 0 disables; 150 s (VDSM) */
+    double stall_window_s; /* no progress for this long is a stall; 0 disables;
+                              FERRY_POLICY_DEFAULT_STALL_WINDOW_S by default */
 
     guint max_downtime_ms;           /* last step of the schedule; 0: leave libvirt's alone */
     guint initial_downtime_ms;       /* step 0; 0: max_downtime_ms / downtime_steps (Nova) */

@@ -212,4 +212,8 @@ GVariant *ferry_disk_plan_to_variant(GPtrArray *plan);
 char *ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* @text (a domain's XML) without the passwd attribute of any <graphics> element, for printing:
+ * @text itself, byte for byte, when it has none.  NULL with @error when @text does not parse. */
+char *ferry_domain_xml_without_secrets(const char *text, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -1,11 +1,53 @@
 /*
- * ferry-cli-util.c: error printing, option parsing, signals.
+ * ferry-cli-util.c: the inventory, option parsing, errors and exit statuses, signals.
  */
 #include "engine/cli/ferry-cli.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+
+#include "engine/ferry-locate.h"
+#include "engine/ferry-migrate.h"
+#include "engine/nova/ferry-nova.h"
+
+G_DEFINE_QUARK(ferry-cli-error-quark, ferry_cli_error)
+
+FerryInventory *
+ferry_cli_inventory(FerryCli *cli, GError **error)
+{
+    if (!cli->inventory)
+        cli->inventory = ferry_inventory_load(cli->config_arg, error);
+    return cli->inventory;
+}
+
+void
+ferry_cli_usage_error(GError **error, const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    g_propagate_error(error, g_error_new_valist(FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE, format,
+                                                args));
+    va_end(args);
+}
+
+int
+ferry_cli_exit_status(const GError *error)
+{
+    if (!error)
+        return FERRY_EXIT_OK;
+    if (error->domain == G_OPTION_ERROR || error->domain == FERRY_INVENTORY_ERROR ||
+        g_error_matches(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE) ||
+        g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID) ||
+        g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND) ||
+        g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_NOT_FOUND) ||
+        g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG))
+        return FERRY_EXIT_USAGE;
+    if (g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED))
+        return FERRY_EXIT_QUEUED;
+    return FERRY_EXIT_FAILED;
+}
 
 void
 ferry_cli_error(const char *format, ...)
@@ -20,12 +62,10 @@ ferry_cli_error(const char *format, ...)
 }
 
 gboolean
-ferry_cli_parse(GOptionContext *context, int *argc, char ***argv)
+ferry_cli_parse(GOptionContext *context, int *argc, char ***argv, GError **error)
 {
-    g_autoptr(GError) error = NULL;
-
-    if (!g_option_context_parse(context, argc, argv, &error)) {
-        ferry_cli_error("%s (see --help)", error->message);
+    if (!g_option_context_parse(context, argc, argv, error)) {
+        g_prefix_error(error, "%s: ", (*argv)[0]);
         return FALSE;
     }
     return TRUE;

@@ -12,7 +12,7 @@
 
 #define CHECK_THREADS 8
 
-typedef int (*FerryCheckFunc)(int argc, char **argv, const FerryGlobals *globals);
+typedef gboolean (*FerryCheckFunc)(FerryCli *cli, int argc, char **argv, GError **error);
 
 /* ------------------------------------------------------------------ ssh */
 
@@ -34,11 +34,26 @@ pair_check_run(FerryPairCheck *pair)
     pair->result = ferry_trust_check(&config, &peer);
 }
 
-static void
-pair_check_thread(gpointer data, gpointer user_data)
+/* The pairs of an --all check, worked off by CHECK_THREADS threads that are joined before
+ * the command returns (a GThreadPool keeps idle threads, whose per-thread state -- OpenSSL's,
+ * through libssh2 -- would outlive the command). */
+typedef struct {
+    FerryPairCheck *pairs;
+    guint n;
+    gint next;
+} FerryPairQueue;
+
+static gpointer
+pair_check_worker(gpointer data)
 {
-    (void)user_data;
-    pair_check_run(data);
+    FerryPairQueue *q = data;
+    guint k;
+
+    while ((k = (guint)g_atomic_int_add(&q->next, 1)) < q->n) {
+        if (q->pairs[k].from != q->pairs[k].to)
+            pair_check_run(&q->pairs[k]);
+    }
+    return NULL;
 }
 
 static void
@@ -80,8 +95,8 @@ print_matrix(const FerryInventory *inv, FerryPairCheck *pairs)
     }
 }
 
-static int
-check_ssh(int argc, char **argv, const FerryGlobals *globals)
+static gboolean
+check_ssh(FerryCli *cli, int argc, char **argv, GError **error)
 {
     g_autofree char *from = NULL;
     g_autofree char *to = NULL;
@@ -93,8 +108,7 @@ check_ssh(int argc, char **argv, const FerryGlobals *globals)
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("--from HOST --to HOST | --all");
-    g_autoptr(GError) error = NULL;
-    g_autoptr(FerryInventory) inv = NULL;
+    FerryInventory *inv;
     g_autofree FerryPairCheck *pairs = NULL;
     guint n, failed = 0;
 
@@ -103,75 +117,67 @@ check_ssh(int argc, char **argv, const FerryGlobals *globals)
                  "migration user, with the destination's host key known; names each failure "
                  "and its remedy.");
     g_option_context_add_main_entries(context, entries, NULL);
-    if (!ferry_cli_parse(context, &argc, &argv))
-        return FERRY_EXIT_USAGE;
+    if (!ferry_cli_parse(context, &argc, &argv, error))
+        return FALSE;
     if (argc != 1) {
-        ferry_cli_error("check ssh takes no arguments besides options (see --help)");
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "check ssh takes no arguments besides options (see --help)");
+        return FALSE;
     }
     if (all && (from || to)) {
-        ferry_cli_error("--all cannot be combined with --from or --to");
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "--all cannot be combined with --from or --to");
+        return FALSE;
     }
     if (!all && (!from || !to)) {
-        ferry_cli_error("check ssh needs --from HOST and --to HOST, or --all");
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "check ssh needs --from HOST and --to HOST, or --all");
+        return FALSE;
     }
-    if (!(inv = ferry_inventory_load(globals->config_path, &error)) ||
-        !ferry_inventory_require_ssh(inv, &error)) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_USAGE;
-    }
+    if (!(inv = ferry_cli_inventory(cli, error)) || !ferry_inventory_require_ssh(inv, error))
+        return FALSE;
 
     if (!all) {
         FerryPairCheck pair = {.inventory = inv};
         g_autoptr(FerryTrustResult) result = NULL;
 
-        if (!(pair.from = ferry_inventory_get_host(inv, from, &error)) ||
-            !(pair.to = ferry_inventory_get_host(inv, to, &error))) {
-            ferry_cli_error("%s", error->message);
-            return FERRY_EXIT_USAGE;
-        }
+        if (!(pair.from = ferry_inventory_get_host(inv, from, error)) ||
+            !(pair.to = ferry_inventory_get_host(inv, to, error)))
+            return FALSE;
         if (pair.from == pair.to) {
-            ferry_cli_error("--from and --to name the same host '%s'", pair.from->name);
-            return FERRY_EXIT_USAGE;
+            ferry_cli_usage_error(error, "--from and --to name the same host '%s'",
+                                  pair.from->name);
+            return FALSE;
         }
         pair_check_run(&pair);
         result = pair.result;
         if (result->klass == FERRY_TRUST_OK) {
             printf("%s -> %s: ok\n  %s\n", pair.from->name, pair.to->name, result->detail);
-            return FERRY_EXIT_OK;
+            return TRUE;
         }
         print_failure(&pair);
-        return FERRY_EXIT_FAILED;
+        g_set_error(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_FAILED,
+                    "the ssh trust %s -> %s does not hold", pair.from->name, pair.to->name);
+        return FALSE;
     }
 
     n = inv->hosts->len;
     pairs = g_new0(FerryPairCheck, n * n);
+    for (guint i = 0; i < n; i++) {
+        for (guint j = 0; j < n; j++) {
+            FerryPairCheck *p = &pairs[i * n + j];
+
+            p->inventory = inv;
+            p->from = g_ptr_array_index(inv->hosts, i);
+            p->to = g_ptr_array_index(inv->hosts, j);
+        }
+    }
     {
-        g_autoptr(GError) pool_error = NULL;
-        GThreadPool *pool =
-            g_thread_pool_new(pair_check_thread, NULL, CHECK_THREADS, FALSE, &pool_error);
+        FerryPairQueue queue = {.pairs = pairs, .n = n * n};
+        GThread *threads[CHECK_THREADS];
+        guint n_threads = MIN(CHECK_THREADS, n * n);
 
-        if (!pool) {
-            ferry_cli_error("cannot start threads: %s", pool_error->message);
-            return FERRY_EXIT_FAILED;
-        }
-        for (guint i = 0; i < n; i++) {
-            for (guint j = 0; j < n; j++) {
-                FerryPairCheck *p = &pairs[i * n + j];
-
-                p->inventory = inv;
-                p->from = g_ptr_array_index(inv->hosts, i);
-                p->to = g_ptr_array_index(inv->hosts, j);
-                if (i != j && !g_thread_pool_push(pool, p, &pool_error)) {
-                    /* Run it here instead: never leave a cell unchecked. */
-                    g_clear_error(&pool_error);
-                    pair_check_run(p);
-                }
-            }
-        }
-        g_thread_pool_free(pool, FALSE, TRUE);
+        for (guint t = 0; t < n_threads; t++)
+            threads[t] = g_thread_new("ferry-check", pair_check_worker, &queue);
+        for (guint t = 0; t < n_threads; t++)
+            g_thread_join(threads[t]);
     }
 
     print_matrix(inv, pairs);
@@ -184,15 +190,19 @@ check_ssh(int argc, char **argv, const FerryGlobals *globals)
     }
     for (guint k = 0; k < n * n; k++)
         ferry_trust_result_free(pairs[k].result);
-    if (failed)
+    if (failed) {
         printf("\n%u of %u pairs failed\n", failed, n * (n - 1));
-    return failed ? FERRY_EXIT_FAILED : FERRY_EXIT_OK;
+        g_set_error(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_FAILED, "%u of %u pairs failed",
+                    failed, n * (n - 1));
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* ------------------------------------------------------------------ shared */
 
-static int
-check_shared(int argc, char **argv, const FerryGlobals *globals)
+static gboolean
+check_shared(FerryCli *cli, int argc, char **argv, GError **error)
 {
     g_autofree char *from = NULL;
     g_autofree char *to = NULL;
@@ -205,8 +215,7 @@ check_shared(int argc, char **argv, const FerryGlobals *globals)
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("--from HOST --to HOST");
-    g_autoptr(GError) error = NULL;
-    g_autoptr(FerryInventory) inv = NULL;
+    FerryInventory *inv;
     g_autoptr(FerrySshSession) src = NULL;
     g_autoptr(FerrySshSession) dst = NULL;
     g_autoptr(GPtrArray) check = g_ptr_array_new_with_free_func(g_free);
@@ -219,28 +228,25 @@ check_shared(int argc, char **argv, const FerryGlobals *globals)
                                  "creates a uniquely named file on the destination and looks "
                                  "for it on the source.");
     g_option_context_add_main_entries(context, entries, NULL);
-    if (!ferry_cli_parse(context, &argc, &argv))
-        return FERRY_EXIT_USAGE;
+    if (!ferry_cli_parse(context, &argc, &argv, error))
+        return FALSE;
     if (argc != 1 || !from || !to) {
-        ferry_cli_error("check shared needs --from HOST and --to HOST (see --help)");
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "check shared needs --from HOST and --to HOST (see --help)");
+        return FALSE;
     }
     for (char **d = dirs; d && *d; d++) {
         if (!g_path_is_absolute(*d)) {
-            ferry_cli_error("--dir '%s' is not an absolute path", *d);
-            return FERRY_EXIT_USAGE;
+            ferry_cli_usage_error(error, "--dir '%s' is not an absolute path", *d);
+            return FALSE;
         }
     }
-    if (!(inv = ferry_inventory_load(globals->config_path, &error)) ||
-        !ferry_inventory_require_ssh(inv, &error) ||
-        !(a = ferry_inventory_get_host(inv, from, &error)) ||
-        !(b = ferry_inventory_get_host(inv, to, &error))) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_USAGE;
-    }
+    if (!(inv = ferry_cli_inventory(cli, error)) || !ferry_inventory_require_ssh(inv, error) ||
+        !(a = ferry_inventory_get_host(inv, from, error)) ||
+        !(b = ferry_inventory_get_host(inv, to, error)))
+        return FALSE;
     if (a == b) {
-        ferry_cli_error("--from and --to name the same host '%s'", a->name);
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "--from and --to name the same host '%s'", a->name);
+        return FALSE;
     }
     if (dirs) {
         for (char **d = dirs; *d; d++)
@@ -252,29 +258,30 @@ check_shared(int argc, char **argv, const FerryGlobals *globals)
     }
 
     ferry_inventory_ssh_config(inv, a, &config);
-    if (!(src = ferry_ssh_session_open(&config, &error))) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_FAILED;
-    }
+    if (!(src = ferry_ssh_session_open(&config, error)))
+        return FALSE;
     ferry_inventory_ssh_config(inv, b, &config);
-    if (!(dst = ferry_ssh_session_open(&config, &error))) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_FAILED;
-    }
+    if (!(dst = ferry_ssh_session_open(&config, error)))
+        return FALSE;
     for (guint i = 0; i < check->len; i++) {
         const char *dir = g_ptr_array_index(check, i);
+        g_autoptr(GError) local = NULL;
         gboolean shared = FALSE;
 
-        if (!ferry_storage_is_shared(src, dst, dir, &shared, &error)) {
-            printf("%s: error: %s\n", dir, error->message);
-            g_clear_error(&error);
+        if (!ferry_storage_is_shared(src, dst, dir, &shared, &local)) {
+            printf("%s: error: %s\n", dir, local->message);
             failed = TRUE;
             continue;
         }
         printf("%s: %s between %s and %s\n", dir, shared ? "shared" : "not shared", a->name,
                b->name);
     }
-    return failed ? FERRY_EXIT_FAILED : FERRY_EXIT_OK;
+    if (failed) {
+        g_set_error(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_FAILED,
+                    "a directory could not be checked");
+        return FALSE;
+    }
+    return TRUE;
 }
 
 /* ------------------------------------------------------------------ dispatch */
@@ -296,18 +303,22 @@ check_usage(FILE *out)
         fprintf(out, "  %-8s %s\n", checks[i].name, checks[i].summary);
 }
 
-int
-ferry_cmd_check(int argc, char **argv, const FerryGlobals *globals)
+gboolean
+ferry_cmd_check(FerryCli *cli, int argc, char **argv, GError **error)
 {
-    if (argc < 2 || g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h")) {
-        check_usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? FERRY_EXIT_USAGE : FERRY_EXIT_OK;
+    if (argc >= 2 && (g_str_equal(argv[1], "--help") || g_str_equal(argv[1], "-h"))) {
+        check_usage(stdout);
+        return TRUE;
+    }
+    if (argc < 2) {
+        check_usage(stderr);
+        ferry_cli_usage_error(error, "check needs WHAT: ssh or shared");
+        return FALSE;
     }
     for (gsize i = 0; i < G_N_ELEMENTS(checks); i++) {
         if (g_str_equal(argv[1], checks[i].name))
-            return checks[i].func(argc - 1, argv + 1, globals);
+            return checks[i].func(cli, argc - 1, argv + 1, error);
     }
-    ferry_cli_error("unknown check '%s'", argv[1]);
-    check_usage(stderr);
-    return FERRY_EXIT_USAGE;
+    ferry_cli_usage_error(error, "unknown check '%s': use ssh or shared", argv[1]);
+    return FALSE;
 }

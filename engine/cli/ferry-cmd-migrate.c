@@ -1,421 +1,20 @@
 /*
- * ferry-cmd-migrate.c: `ferry migrate DOMAIN --to HOST`.
- *
- * Progress goes to stderr: a two-line live display on a terminal (memory and disk apart, rate,
- * ETA), a plain line every few seconds otherwise.  With --json, stdout gets one JSON object per
- * line for each event and, last, one object with the summary (or the error).
+ * ferry-cmd-migrate.c: `ferry migrate DOMAIN --to HOST`: options, then the engine's
+ * ferry_migrate() with ferry-cli-progress.c showing what it does.
  */
 #include <errno.h>
-#include <json-glib/json-glib.h>
+#include <math.h>
 #include <poll.h>
 #include <stdio.h>
 #include <unistd.h>
 
+#include "engine/cli/ferry-cli-progress.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-job-sample.h"
 #include "engine/ferry-migrate.h"
 #include "engine/ferry-policy.h"
-
-typedef struct {
-    gboolean tty;
-    gboolean quiet;
-    gboolean json;
-    FILE *samples_file; /* --samples-file: the job samples, ferry-job-sample.h format */
-    const FerryPolicySettings *policy;
-    double last_line;      /* elapsed time of the last plain progress line */
-    gboolean display_open; /* the two-line live display is on the terminal */
-    FerryJobSample prev;   /* the previous sample, for rates libvirt does not report */
-} FerryProgress;
-
-/* ---- JSON ---------------------------------------------------------------------------------- */
-
-static void
-json_print(JsonBuilder *builder)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(builder);
-    g_autofree char *text = NULL;
-
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    printf("%s\n", text);
-    fflush(stdout);
-}
-
-static JsonBuilder *
-json_event_begin(const char *event)
-{
-    JsonBuilder *b = json_builder_new();
-
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "event");
-    json_builder_add_string_value(b, event);
-    return b;
-}
-
-static void
-json_member_string(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-static void
-json_member_int(JsonBuilder *b, const char *name, gint64 value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, value);
-}
-
-static void
-json_member_double(JsonBuilder *b, const char *name, double value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_double_value(b, value);
-}
-
-static void
-json_member_bool(JsonBuilder *b, const char *name, gboolean value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_boolean_value(b, value);
-}
-
-/* Every field of the sample, under the names of ferry-job-sample.h. */
-static void
-json_add_sample(JsonBuilder *b, const FerryJobSample *s)
-{
-    const struct {
-        const char *name;
-        guint64 value;
-    } fields[] = {
-        {"data_total", s->data_total},
-        {"data_processed", s->data_processed},
-        {"data_remaining", s->data_remaining},
-        {"mem_total", s->mem_total},
-        {"mem_processed", s->mem_processed},
-        {"mem_remaining", s->mem_remaining},
-        {"mem_bps", s->mem_bps},
-        {"mem_dirty_rate", s->mem_dirty_rate},
-        {"mem_page_size", s->mem_page_size},
-        {"mem_iteration", s->mem_iteration},
-        {"disk_total", s->disk_total},
-        {"disk_processed", s->disk_processed},
-        {"disk_remaining", s->disk_remaining},
-        {"disk_bps", s->disk_bps},
-        {"expected_downtime_ms", s->expected_downtime_ms},
-    };
-
-    json_member_double(b, "elapsed_s", s->elapsed_s);
-    for (gsize i = 0; i < G_N_ELEMENTS(fields); i++)
-        json_member_int(b, fields[i].name, (gint64)fields[i].value);
-    json_member_bool(b, "postcopy", s->postcopy);
-    json_member_bool(b, "paused", s->paused);
-}
-
-static void
-json_add_action(JsonBuilder *b, double at_s, FerryPolicyAction action, guint downtime_ms,
-                const char *reason, const char *error)
-{
-    json_member_double(b, "at_s", at_s);
-    json_member_string(b, "action", ferry_policy_action_to_string(action));
-    if (action == FERRY_POLICY_ACTION_SET_DOWNTIME)
-        json_member_int(b, "downtime_ms", downtime_ms);
-    json_member_string(b, "reason", reason);
-    json_member_string(b, "error", error);
-}
-
-static void
-json_print_result(const FerryMigrateResult *r)
-{
-    g_autoptr(JsonBuilder) b = json_event_begin("result");
-
-    json_member_bool(b, "ok", TRUE);
-    json_member_string(b, "domain", r->domain);
-    json_member_string(b, "uuid", r->uuid);
-    json_member_string(b, "source", r->src_host);
-    json_member_string(b, "destination", r->dst_host);
-    json_member_string(b, "mode", ferry_migrate_mode_to_string(r->mode));
-    json_member_bool(b, "p2p", r->p2p);
-    json_member_double(b, "total_s", r->total_s);
-    json_member_double(b, "migration_s", r->migration_s);
-    json_member_int(b, "downtime_ms", (gint64)r->downtime_ms);
-    json_member_int(b, "memory_bytes", (gint64)r->mem_bytes);
-    json_member_int(b, "disk_bytes", (gint64)r->disk_bytes);
-    json_member_double(b, "throughput_bps",
-                       r->migration_s > 0 ? (r->mem_bytes + r->disk_bytes) / r->migration_s : 0);
-    json_member_int(b, "iterations", (gint64)r->iterations);
-    json_member_string(b, "final_action", ferry_policy_action_to_string(r->final_action));
-    if (r->final_action != FERRY_POLICY_ACTION_NONE) {
-        json_member_double(b, "final_action_s", r->final_action_s);
-        json_member_string(b, "final_reason", r->final_reason);
-    }
-    json_member_double(b, "suspended_s", r->suspended_s);
-    json_member_bool(b, "resumed_on_destination", r->resumed_on_dst);
-    json_member_string(b, "state", r->dst_state);
-    json_member_string(b, "nova", r->nova_status);
-    json_builder_set_member_name(b, "actions");
-    json_builder_begin_array(b);
-    for (guint i = 0; r->actions && i < r->actions->len; i++) {
-        const FerryMigrateActionRecord *a = g_ptr_array_index(r->actions, i);
-        json_builder_begin_object(b);
-        json_add_action(b, a->at_s, a->action, a->downtime_ms, a->reason, a->error);
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    json_print(b);
-}
-
-static void
-json_print_error(const GError *error)
-{
-    g_autoptr(JsonBuilder) b = json_event_begin("result");
-
-    json_member_bool(b, "ok", FALSE);
-    json_member_string(b, "error", error->message);
-    json_member_string(b, "error_domain", g_quark_to_string(error->domain));
-    json_member_int(b, "error_code", error->code);
-    json_builder_end_object(b);
-    json_print(b);
-}
-
-static void
-json_print_event(const FerryMigrateEvent *ev)
-{
-    static const char *const kinds[] = {
-        [FERRY_EVENT_PHASE] = "phase",
-        [FERRY_EVENT_INFO] = "info",
-        [FERRY_EVENT_SAMPLE] = "sample",
-        [FERRY_EVENT_POLICY] = "policy",
-    };
-    g_autoptr(JsonBuilder) b = json_event_begin(kinds[ev->kind]);
-
-    json_member_string(b, "phase", ferry_phase_to_string(ev->phase));
-    switch (ev->kind) {
-    case FERRY_EVENT_PHASE:
-    case FERRY_EVENT_INFO:
-        json_member_string(b, "message", ev->message);
-        break;
-    case FERRY_EVENT_SAMPLE:
-        json_add_sample(b, ev->sample);
-        break;
-    case FERRY_EVENT_POLICY:
-        json_add_action(b, ev->action->elapsed_s, ev->action->action, ev->action->downtime_ms,
-                        ev->action->reason, ev->action->error);
-        json_member_string(b, "message", ev->message);
-        break;
-    }
-    json_builder_end_object(b);
-    json_print(b);
-}
-
-/* ---- human progress ------------------------------------------------------------------------ */
-
-static void
-progress_close(FerryProgress *p)
-{
-    if (p->display_open) {
-        fputc('\n', stderr);
-        p->display_open = FALSE;
-    }
-}
-
-static char *
-format_duration(double s)
-{
-    if (s >= 3600)
-        return g_strdup_printf("%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
-    if (s >= 60)
-        return g_strdup_printf("%dm%02ds", (int)(s / 60), (int)s % 60);
-    return g_strdup_printf("%.0fs", s);
-}
-
-/* Estimated time left: the disk mirror and one more pass over memory at the current rate.  In
- * the memory phase, when the guest dirties memory as fast as it is sent, there is none. */
-static char *
-format_eta(const FerryJobSample *s)
-{
-    guint64 page = s->mem_page_size ? s->mem_page_size : 4096;
-    guint64 dirty_bps = s->mem_dirty_rate * page;
-    guint64 rate = s->mem_bps + s->disk_bps;
-    guint64 remaining = s->disk_remaining + s->mem_remaining;
-
-    if (s->postcopy)
-        return g_strdup("post-copy");
-    if (s->paused && s->mem_bps)
-        return format_duration((double)remaining / s->mem_bps);
-    if (s->mem_iteration > 1 && dirty_bps >= s->mem_bps * 9 / 10)
-        return g_strdup("none (dirtying faster than sending)");
-    if (!rate)
-        return g_strdup("?");
-    if (s->disk_remaining && !s->mem_iteration)
-        remaining += s->mem_total; /* the memory phase comes after the disk mirror */
-    return format_duration((double)remaining / rate);
-}
-
-static char *
-format_percent(guint64 done, guint64 total)
-{
-    if (!total)
-        return g_strdup("  - ");
-    return g_strdup_printf("%3.0f%%", 100.0 * MIN(done, total) / total);
-}
-
-/* What the policy will do and when, as far as the CLI can tell from the settings. */
-static char *
-format_policy(const FerryProgress *p, const FerryJobSample *s)
-{
-    double timeout;
-
-    if (!p->policy || s->postcopy || s->paused ||
-        p->policy->final_action == FERRY_POLICY_ACTION_NONE)
-        return g_strdup("");
-    timeout = ferry_policy_completion_timeout(p->policy, s->mem_total, s->disk_total);
-    if (timeout <= 0 || s->elapsed_s >= timeout)
-        return g_strdup("");
-    return g_strdup_printf("  %s in %.0fs", ferry_policy_action_to_string(p->policy->final_action),
-                           timeout - s->elapsed_s);
-}
-
-/* libvirt reports no rate for the NBD disk mirror: derive it from the previous sample. */
-static FerryJobSample
-sample_with_rates(FerryProgress *p, const FerryJobSample *sample)
-{
-    FerryJobSample s = *sample;
-    double dt = s.elapsed_s - p->prev.elapsed_s;
-
-    if (!s.disk_bps && dt > 0 && s.disk_processed > p->prev.disk_processed)
-        s.disk_bps = (guint64)((s.disk_processed - p->prev.disk_processed) / dt);
-    p->prev = *sample;
-    return s;
-}
-
-static void
-print_sample(FerryProgress *p, const FerryJobSample *sample)
-{
-    const FerryJobSample derived = sample_with_rates(p, sample);
-    const FerryJobSample *s = &derived;
-    g_autofree char *mem_done = ferry_cli_format_bytes(s->mem_processed);
-    g_autofree char *mem_total = ferry_cli_format_bytes(s->mem_total);
-    g_autofree char *mem_pct = format_percent(s->mem_processed, s->mem_total);
-    g_autofree char *disk_done = ferry_cli_format_bytes(s->disk_processed);
-    g_autofree char *disk_total = ferry_cli_format_bytes(s->disk_total);
-    g_autofree char *disk_pct = format_percent(s->disk_processed, s->disk_total);
-    g_autofree char *mem_left = ferry_cli_format_bytes(s->mem_remaining);
-    g_autofree char *rate = ferry_cli_format_bytes(s->mem_bps + s->disk_bps);
-    g_autofree char *dirty =
-        ferry_cli_format_bytes(s->mem_dirty_rate * (s->mem_page_size ? s->mem_page_size : 4096));
-    g_autofree char *eta = format_eta(s);
-    g_autofree char *policy = format_policy(p, s);
-    g_autofree char *line1 = NULL;
-    g_autofree char *line2 = NULL;
-    const char *state = s->postcopy ? "  [post-copy]" : s->paused ? "  [paused]" : "";
-
-    g_autofree char *disk =
-        s->disk_total ? g_strdup_printf("disk %s / %s %s   ", disk_done, disk_total, disk_pct)
-                      : g_strdup("");
-    g_autofree char *mem =
-        s->mem_total || !s->disk_total
-            ? g_strdup_printf("memory %s / %s %s, %s left, pass %" G_GUINT64_FORMAT, mem_done,
-                              mem_total, mem_pct, mem_left, s->mem_iteration)
-            : g_strdup("memory after the disks");
-
-    line1 = g_strdup_printf("[%6.1fs] %s%s", s->elapsed_s, disk, mem);
-    line2 = g_strdup_printf("          %s/s  dirty %s/s  downtime ~%" G_GUINT64_FORMAT
-                            " ms  ETA %s%s%s",
-                            rate, dirty, s->expected_downtime_ms, eta, policy, state);
-    if (p->tty) {
-        /* redraw the two lines in place */
-        if (p->display_open)
-            fputs("\r\033[1A", stderr);
-        fprintf(stderr, "\r\033[K%s\n\033[K%s", line1, line2);
-        p->display_open = TRUE;
-        fflush(stderr);
-    } else if (s->elapsed_s - p->last_line >= 2.0 || p->last_line == 0) {
-        fprintf(stderr, "%s  %s/s  ETA %s%s\n", line1, rate, eta, state);
-        p->last_line = s->elapsed_s;
-    }
-}
-
-static void
-on_event(const FerryMigrateEvent *ev, gpointer user_data)
-{
-    FerryProgress *p = user_data;
-
-    if (ev->kind == FERRY_EVENT_SAMPLE && p->samples_file) {
-        g_autofree char *line = ferry_job_sample_format_line(ev->sample);
-        fprintf(p->samples_file, "%s\n", line);
-    }
-    if (p->json) {
-        json_print_event(ev);
-        return;
-    }
-    if (p->quiet)
-        return;
-    switch (ev->kind) {
-    case FERRY_EVENT_PHASE:
-        progress_close(p);
-        fprintf(stderr, "== %s\n", ev->message);
-        break;
-    case FERRY_EVENT_INFO:
-        progress_close(p);
-        fprintf(stderr, "   %s\n", ev->message);
-        break;
-    case FERRY_EVENT_POLICY:
-        progress_close(p);
-        fprintf(stderr, "   %s%s\n",
-                ev->action->action == FERRY_POLICY_ACTION_NONE ? "" : "policy ", ev->message);
-        break;
-    case FERRY_EVENT_SAMPLE:
-        print_sample(p, ev->sample);
-        break;
-    }
-}
-
-static void
-print_summary(const FerryMigrateResult *r)
-{
-    g_autofree char *mem = ferry_cli_format_bytes(r->mem_bytes);
-    g_autofree char *disk = ferry_cli_format_bytes(r->disk_bytes);
-    g_autofree char *rate = ferry_cli_format_bytes(
-        r->migration_s > 0 ? (guint64)((r->mem_bytes + r->disk_bytes) / r->migration_s) : 0);
-
-    printf("migrated '%s' from %s to %s\n", r->domain, r->src_host, r->dst_host);
-    printf("  mode:       %s (%s)\n", ferry_migrate_mode_to_string(r->mode),
-           r->p2p ? "peer-to-peer" : "managed by ferry");
-    printf("  total time: %.2f s (migration job %.2f s)\n", r->total_s, r->migration_s);
-    printf("  memory:     %s\n", mem);
-    printf("  disk:       %s\n", disk);
-    printf("  throughput: %s/s\n", rate);
-    printf("  iterations: %" G_GUINT64_FORMAT "\n", r->iterations);
-    printf("  downtime:   %" G_GUINT64_FORMAT " ms\n", r->downtime_ms);
-    if (r->final_action != FERRY_POLICY_ACTION_NONE)
-        printf("  policy:     %s at %.1f s (%s)\n", ferry_policy_action_to_string(r->final_action),
-               r->final_action_s, r->final_reason);
-    else
-        printf("  policy:     no final action needed\n");
-    if (r->suspended_s > 0)
-        printf("  suspended:  %.2f s by ferry%s\n", r->suspended_s,
-               r->resumed_on_dst ? " (resumed on the destination by ferry)" : "");
-    for (guint i = 0; r->actions && i < r->actions->len; i++) {
-        const FerryMigrateActionRecord *a = g_ptr_array_index(r->actions, i);
-        if (a->action == FERRY_POLICY_ACTION_SET_DOWNTIME)
-            printf("    %6.1f s  max downtime %u ms%s%s\n", a->at_s, a->downtime_ms,
-                   a->error ? ": failed: " : "", a->error ? a->error : "");
-        else
-            printf("    %6.1f s  %s: %s%s%s\n", a->at_s,
-                   a->action ? ferry_policy_action_to_string(a->action) : "note", a->reason,
-                   a->error ? ": failed: " : "", a->error ? a->error : "");
-    }
-    printf("  state:      %s on %s\n", r->dst_state, r->dst_host);
-    if (r->nova_status)
-        printf("  nova:       %s\n", r->nova_status);
-}
+#include "engine/ferry-virt-util.h"
 
 /* ---- changes during the job ---------------------------------------------------------------- */
 
@@ -465,7 +64,7 @@ typedef struct {
     gboolean json;
     double timeout;
     char *on_timeout;
-    double stall_window;
+    char *stall_window; /* NULL: the policy's default */
     gint64 max_downtime;
     gboolean auto_converge;
     gboolean compress;
@@ -484,8 +83,36 @@ migrate_args_clear(FerryMigrateArgs *a)
     g_free(a->mode);
     g_free(a->on_timeout);
     g_free(a->samples_file);
+    g_free(a->stall_window);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryMigrateArgs, migrate_args_clear)
+
+#define MAX_DOWNTIME_UNSET G_MININT64 /* --max-downtime not given: the policy's default */
+
+/* A number of seconds an option may take: finite, >= 0, at most a year. */
+static gboolean
+check_seconds(const char *option, double value, GError **error)
+{
+    if (!isfinite(value) || value < 0 || value > 365.0 * 24 * 3600) {
+        ferry_cli_usage_error(error, "%s takes a number of seconds from 0 to 31536000, not %g",
+                              option, value);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean
+parse_seconds(const char *option, const char *text, double *value, GError **error)
+{
+    char *end = NULL;
+
+    *value = g_ascii_strtod(text, &end);
+    if (!*text || !end || *end) {
+        ferry_cli_usage_error(error, "%s takes a number of seconds, not '%s'", option, text);
+        return FALSE;
+    }
+    return check_seconds(option, *value, error);
+}
 
 /* Conflicting or impossible options are refused before anything is touched. */
 static gboolean
@@ -493,44 +120,51 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
 {
     ferry_policy_settings_init_defaults(policy);
     if (a->on_timeout &&
-        !ferry_policy_action_from_string(a->on_timeout, &policy->final_action, error))
+        !ferry_policy_action_from_string(a->on_timeout, &policy->final_action, error)) {
+        ferry_error_recode(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE);
+        g_prefix_error(error, "--on-timeout: ");
         return FALSE;
-    if (a->timeout < 0 || a->stall_window < 0 || a->max_downtime < -1 || a->parallel < 0 ||
-        a->bandwidth < 0) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--timeout, --stall-window, --max-downtime, --parallel and --bandwidth "
-                    "take numbers >= 0");
+    }
+    if (!check_seconds("--timeout", a->timeout, error) ||
+        (a->stall_window && !parse_seconds("--stall-window", a->stall_window,
+                                           &policy->stall_window_s, error)))
+        return FALSE;
+    if (a->max_downtime != MAX_DOWNTIME_UNSET &&
+        (a->max_downtime < 0 || a->max_downtime > 3600 * 1000)) {
+        ferry_cli_usage_error(error, "--max-downtime takes milliseconds from 0 to 3600000, not %"
+                                     G_GINT64_FORMAT, a->max_downtime);
+        return FALSE;
+    }
+    if (a->bandwidth < 0 || a->bandwidth > G_MAXUINT32) {
+        ferry_cli_usage_error(error, "--bandwidth takes MiB/s from 0 (unlimited) to %u, not %"
+                                     G_GINT64_FORMAT, G_MAXUINT32, a->bandwidth);
+        return FALSE;
+    }
+    if (a->parallel < 0 || a->parallel > 255) {
+        ferry_cli_usage_error(error, "--parallel takes 1 to 255 connections, not %" G_GINT64_FORMAT,
+                              a->parallel);
         return FALSE;
     }
     if (policy->final_action == FERRY_POLICY_ACTION_POSTCOPY && !a->postcopy) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--on-timeout postcopy needs --postcopy (the job must start with "
-                    "post-copy allowed)");
+        ferry_cli_usage_error(error, "--on-timeout postcopy needs --postcopy (the job must start "
+                                     "with post-copy allowed)");
         return FALSE;
     }
     if (a->parallel && (a->postcopy || a->compress)) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--parallel cannot be combined with %s (QEMU refuses it)",
-                    a->postcopy ? "--postcopy" : "--compress");
-        return FALSE;
-    }
-    if (a->parallel > 255) {
-        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                    "--parallel takes at most 255 connections");
+        ferry_cli_usage_error(error, "--parallel cannot be combined with %s (QEMU refuses it)",
+                              a->postcopy ? "--postcopy" : "--compress");
         return FALSE;
     }
     policy->completion_timeout_s = a->timeout;
-    policy->stall_window_s = a->stall_window;
-    if (a->max_downtime >= 0)
+    if (a->max_downtime != MAX_DOWNTIME_UNSET)
         policy->max_downtime_ms = (guint)a->max_downtime;
-    policy->postcopy_allowed = a->postcopy;
     return TRUE;
 }
 
-int
-ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
+gboolean
+ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
 {
-    g_auto(FerryMigrateArgs) a = {.stall_window = 150, .max_downtime = -1};
+    g_auto(FerryMigrateArgs) a = {.max_downtime = MAX_DOWNTIME_UNSET};
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &a.to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &a.from, "Source host (default: found by looking)",
@@ -550,8 +184,10 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
          "SECONDS"},
         {"on-timeout", 0, 0, G_OPTION_ARG_STRING, &a.on_timeout,
          "What to do on timeout or stall: suspend (default), postcopy, abort or none", "ACTION"},
-        {"stall-window", 0, 0, G_OPTION_ARG_DOUBLE, &a.stall_window,
-         "No progress for this long is a stall (default 150; 0: off)", "SECONDS"},
+        {"stall-window", 0, 0, G_OPTION_ARG_STRING, &a.stall_window,
+         "No progress for this long is a stall (default " G_STRINGIFY(
+             FERRY_POLICY_DEFAULT_STALL_WINDOW_S) "; 0: off)",
+         "SECONDS"},
         {"max-downtime", 0, 0, G_OPTION_ARG_INT64, &a.max_downtime,
          "Allowed downtime, reached in steps (default 500; 0: leave libvirt's)", "MS"},
         {"auto-converge", 0, 0, G_OPTION_ARG_NONE, &a.auto_converge,
@@ -573,64 +209,53 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("DOMAIN --to HOST");
-    g_autoptr(GError) error = NULL;
-    g_autoptr(FerryInventory) inventory = NULL;
+    FerryInventory *inventory;
     g_autoptr(FerryMigrateResult) result = NULL;
     g_autoptr(GCancellable) cancellable = NULL;
-    FerryProgress progress = {.tty = ferry_cli_stderr_is_tty()};
+    g_autoptr(FerryProgress) progress = NULL;
+    FILE *samples = NULL;
     FerryMigrateOptions options = {0};
     FerryPolicySettings policy;
     g_autoptr(FerryMonitorControl) control = NULL;
     FerryControlReader reader = {0};
     GThread *reader_thread = NULL;
-    gboolean usage_error;
 
-    /* --verbose's debug messages (GLib writes them to stdout by default) go to stderr with the
-     * progress: stdout carries only the summary, or with --json only JSON lines. */
-    g_log_writer_default_set_use_stderr(TRUE);
     g_option_context_set_summary(
-        context, "Live-migrates a running guest.  Local disks are streamed (block migration), "
-                 "shared ones are not.  A migration that does not converge within the timeout "
-                 "is suspended (or switched to post-copy, or aborted) so that it finishes.");
+        context, "Moves a guest: a running one live (local disks streamed: block migration; "
+                 "shared ones not), a shut-off one cold.  A migration that does not converge "
+                 "within the timeout is suspended (or switched to post-copy, or aborted) so "
+                 "that it finishes.");
     g_option_context_add_main_entries(context, entries, NULL);
-    if (!ferry_cli_parse(context, &argc, &argv))
-        return FERRY_EXIT_USAGE;
+    if (!ferry_cli_parse(context, &argc, &argv, error))
+        return FALSE;
     if (argc != 2) {
-        ferry_cli_error("migrate takes exactly one DOMAIN (see --help)");
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "migrate takes exactly one DOMAIN (see --help)");
+        return FALSE;
     }
     if (!a.to) {
-        ferry_cli_error("migrate needs --to HOST");
-        return FERRY_EXIT_USAGE;
+        ferry_cli_usage_error(error, "migrate needs --to HOST");
+        return FALSE;
     }
-    if (!settings_from_args(&a, &policy, &error)) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_USAGE;
-    }
+    if (!settings_from_args(&a, &policy, error))
+        return FALSE;
     options.mode = FERRY_MIGRATE_MODE_AUTO;
-    if (a.mode && !ferry_migrate_mode_from_string(a.mode, &options.mode, &error)) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_USAGE;
-    }
-    inventory = ferry_inventory_load(globals->config_path, &error);
-    if (!inventory) {
-        ferry_cli_error("%s", error->message);
-        return FERRY_EXIT_USAGE;
-    }
+    if (a.mode && !ferry_migrate_mode_from_string(a.mode, &options.mode, error))
+        return FALSE;
+    if (!(inventory = ferry_cli_inventory(cli, error)))
+        return FALSE;
     if (a.samples_file) {
         g_autofree char *header = ferry_job_sample_format_header();
-        progress.samples_file = fopen(a.samples_file, "w");
-        if (!progress.samples_file) {
-            ferry_cli_error("cannot write '%s': %s", a.samples_file, g_strerror(errno));
-            return FERRY_EXIT_USAGE;
+        samples = fopen(a.samples_file, "w");
+        if (!samples) {
+            ferry_cli_usage_error(error, "cannot write '%s': %s", a.samples_file,
+                                  g_strerror(errno));
+            return FALSE;
         }
-        fprintf(progress.samples_file, "%s\n", header);
+        fprintf(samples, "%s\n", header);
     }
 
     cancellable = ferry_cli_signal_cancellable();
-    progress.quiet = a.quiet;
-    progress.json = a.json;
-    progress.policy = &policy;
+    progress = ferry_progress_new(a.json, a.quiet, &policy, samples);
     options.domain = argv[1];
     options.src_host = a.from;
     options.dst_host = a.to;
@@ -638,8 +263,8 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
     options.bandwidth_mib = (guint64)a.bandwidth;
     options.keep_source_disks = a.keep;
     options.no_nova = a.no_nova;
-    options.event_func = on_event;
-    options.event_data = &progress;
+    options.event_func = ferry_progress_on_event;
+    options.event_data = progress;
     options.cancellable = cancellable;
     options.policy = &policy;
     options.postcopy = a.postcopy;
@@ -652,27 +277,17 @@ ferry_cmd_migrate(int argc, char **argv, const FerryGlobals *globals)
         reader_thread = g_thread_new("ferry-control", control_thread, &reader);
     }
 
-    result = ferry_migrate(inventory, &options, &error);
+    result = ferry_migrate(inventory, &options, error);
     if (reader_thread) {
         g_atomic_int_set(&reader.stop, 1);
         g_thread_join(reader_thread);
     }
-    progress_close(&progress);
-    if (progress.samples_file)
-        fclose(progress.samples_file);
+    if (samples)
+        fclose(samples);
     if (!result) {
-        usage_error =
-            g_error_matches(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_UNKNOWN_HOST) ||
-            g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID) ||
-            g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND);
-        if (a.json)
-            json_print_error(error);
-        ferry_cli_error("%s", error->message);
-        return usage_error ? FERRY_EXIT_USAGE : FERRY_EXIT_FAILED;
+        ferry_progress_error(progress, *error);
+        return FALSE;
     }
-    if (a.json)
-        json_print_result(result);
-    else
-        print_summary(result);
-    return FERRY_EXIT_OK;
+    ferry_progress_result(progress, result);
+    return TRUE;
 }

@@ -1,12 +1,11 @@
 /*
- * ferry-main.c: the ferry command: global options, then one subcommand from commands[].
+ * ferry-main.c: the ferry command: global options, then one command from commands[], whose
+ * error is printed once here and turned into the exit status.
  */
 #include <locale.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "engine/cli/ferry-cli.h"
-#include "engine/cli/ferry-cmd-nova-sync.h"
 
 typedef struct {
     const char *name;
@@ -14,68 +13,89 @@ typedef struct {
     const char *summary;
 } FerryCommand;
 
-static int
-cmd_nova_sync(int argc, char **argv, const FerryGlobals *globals)
-{
-    return ferry_cmd_nova_sync(argc, argv, globals->config_path);
-}
-
 static const FerryCommand commands[] = {
-    {"migrate", ferry_cmd_migrate, "live-migrate a running guest to another host"},
+    {"migrate", ferry_cmd_migrate, "move a guest to another host (live, block, shared or cold)"},
     {"xml", ferry_cmd_xml, "show the destination XML and disk plan, without migrating"},
-    {"nova-sync", cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
+    {"nova-sync", ferry_cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
     {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
 };
 
-static void
-usage(FILE *out)
+static char *
+commands_description(void)
 {
-    fprintf(out, "Usage: ferry [--config FILE] [--verbose] COMMAND [OPTIONS...]\n\n"
-                 "Moves KVM guests between libvirt hosts.\n\nCommands:\n");
+    GString *s = g_string_new("Commands:\n");
+
     for (gsize i = 0; i < G_N_ELEMENTS(commands); i++)
-        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nThe inventory is --config FILE, else $FERRY_CONFIG, else "
-                 "/etc/ferry/inventory.ini.\n'ferry COMMAND --help' describes a command.\n");
+        g_string_append_printf(s, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    g_string_append(s, "\nThe inventory is --config FILE, else $FERRY_CONFIG, else " FERRY_INVENTORY_DEFAULT_PATH
+                       ".\n'ferry COMMAND --help' describes a command.\n"
+                       "Exit status: 0 done, 1 failed, 2 bad arguments or configuration "
+                       "(nothing touched), 75 Nova sync queued.");
+    return g_string_free(s, FALSE);
 }
+
+static void
+cli_clear(FerryCli *cli)
+{
+    g_free(cli->config_path);
+    g_clear_pointer(&cli->inventory, ferry_inventory_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryCli, cli_clear)
 
 int
 main(int argc, char **argv)
 {
-    FerryGlobals globals = {0};
-    int i = 1;
+    g_auto(FerryCli) cli = {0};
+    g_autofree char *config = NULL;
+    g_autofree char *description = commands_description();
+    gboolean version = FALSE;
+    const GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
+         "The inventory (default: $FERRY_CONFIG, else " FERRY_INVENTORY_DEFAULT_PATH ")", "FILE"},
+        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &cli.verbose, "Debug messages on stderr", NULL},
+        {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print ferry's version", NULL},
+        {NULL},
+    };
+    g_autoptr(GOptionContext) context = g_option_context_new("COMMAND [OPTIONS...]");
+    g_autoptr(GError) error = NULL;
+    const FerryCommand *command = NULL;
 
     setlocale(LC_ALL, "");
-    /* Global options come before the command name. */
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (g_str_equal(argv[i], "--config") && i + 1 < argc) {
-            globals.config_path = argv[++i];
-        } else if (g_str_has_prefix(argv[i], "--config=")) {
-            globals.config_path = argv[i] + strlen("--config=");
-        } else if (g_str_equal(argv[i], "--verbose") || g_str_equal(argv[i], "-v")) {
-            globals.verbose = TRUE;
-        } else if (g_str_equal(argv[i], "--help") || g_str_equal(argv[i], "-h")) {
-            usage(stdout);
-            return FERRY_EXIT_OK;
-        } else if (g_str_equal(argv[i], "--version")) {
-            printf("ferry 0.1.0\n");
-            return FERRY_EXIT_OK;
-        } else {
-            ferry_cli_error("unknown option '%s'", argv[i]);
-            usage(stderr);
-            return FERRY_EXIT_USAGE;
-        }
-    }
-    if (i >= argc) {
-        usage(stderr);
+    g_option_context_set_summary(context, "Moves KVM guests between libvirt hosts.");
+    g_option_context_set_description(context, description);
+    g_option_context_add_main_entries(context, entries, NULL);
+    /* Global options come before the command: parsing stops at its name. */
+    g_option_context_set_strict_posix(context, TRUE);
+    if (!g_option_context_parse(context, &argc, &argv, &error)) {
+        fprintf(stderr, "ferry: %s (see ferry --help)\n", error->message);
         return FERRY_EXIT_USAGE;
     }
-    if (globals.verbose)
-        g_setenv("G_MESSAGES_DEBUG", "ferry", TRUE);
-    for (gsize c = 0; c < G_N_ELEMENTS(commands); c++) {
-        if (g_str_equal(argv[i], commands[c].name))
-            return commands[c].func(argc - i, argv + i, &globals);
+    if (version) {
+        printf("ferry 0.1.0\n");
+        return FERRY_EXIT_OK;
     }
-    ferry_cli_error("unknown command '%s'", argv[i]);
-    usage(stderr);
-    return FERRY_EXIT_USAGE;
+    if (argc < 2) {
+        g_autofree char *help = g_option_context_get_help(context, TRUE, NULL);
+        fprintf(stderr, "%s", help);
+        return FERRY_EXIT_USAGE;
+    }
+    for (gsize i = 0; i < G_N_ELEMENTS(commands); i++) {
+        if (g_str_equal(argv[1], commands[i].name))
+            command = &commands[i];
+    }
+    if (!command) {
+        fprintf(stderr, "ferry: unknown command '%s' (see ferry --help)\n", argv[1]);
+        return FERRY_EXIT_USAGE;
+    }
+    /* Debug messages and warnings go to stderr: stdout carries only results (JSON with --json). */
+    g_log_writer_default_set_use_stderr(TRUE);
+    if (cli.verbose)
+        g_log_set_debug_enabled(TRUE);
+    cli.config_arg = config;
+    cli.config_path = g_strdup(ferry_inventory_resolve_path(config));
+    if (command->func(&cli, argc - 1, argv + 1, &error))
+        return FERRY_EXIT_OK;
+    if (error && !g_error_matches(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_FAILED))
+        fprintf(stderr, "ferry: %s\n", error->message);
+    return error ? ferry_cli_exit_status(error) : FERRY_EXIT_FAILED;
 }

@@ -135,7 +135,7 @@ with novakey '$a [nova]\nuser = nova\npasswd = x'
 case_ 2 "novakey.ini.*passwd" -- --config "$work/novakey.ini" nova-sync --pending
 
 # ---------------------------------------------------------------- global options, commands
-case_ 2 "unknown option '--bogus'" -- --bogus migrate d1 --to B
+case_ 2 "[Uu]nknown option '?--bogus" -- --bogus migrate d1 --to B
 case_ 2 "unknown command 'teleport'" -- --config good.ini teleport d1
 case_ 2 "Usage" --
 case_ 2 "--config" -- --config
@@ -188,7 +188,7 @@ case_ 2 "absolute|relative" -- --config good.ini check shared --from A --to B --
 # ---------------------------------------------------------------- nova-sync arguments
 case_ 2 "UUID|--undo|--pending" -- --config good.ini nova-sync
 case_ 2 "not-a-uuid" -- --config good.ini nova-sync not-a-uuid --to B
-case_ 2 "--undo" -- --config good.ini nova-sync --undo abc
+case_ 2 "\\[nova\\]" -- --config good.ini nova-sync --undo abc
 case_ 2 "\[nova\]" -- --config good.ini nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B
 case_ 2 "\[nova\]" FERRY_CONFIG="$work/good.ini" -- nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B
 case_ 2 "--undo|--pending" -- --config good.ini nova-sync --undo 1 --pending

@@ -286,11 +286,48 @@ test_rewrite_ipv6_any(void)
     g_assert_nonnull(strstr(out, "listen='::'"));
 }
 
+/* Printed XML has no graphics password: every <graphics> loses passwd (vnc and spice), text
+ * that only looks like a tag (a comment, CDATA, another element's attribute) is left alone and
+ * cannot hide the real one; XML without passwords comes back byte for byte. */
+static void
+test_without_secrets(void)
+{
+    const char *with =
+        "<domain type=\"qemu\"><name>g</name><memory>65536</memory>"
+        "<os><type>hvm</type></os>"
+        "<description><![CDATA[<graphics a=']]></description>"
+        "<!-- <graphics passwd=' --><devices>"
+        "<graphics type='vnc' port='-1' passwd='s3cret-vnc' listen='0.0.0.0'/>"
+        "<graphics type=\"spice\" passwd=\"s3cret-spice\"><listen type='address'/></graphics>"
+        "<video><model type='vga' passwd='not-graphics'/></video>"
+        "</devices></domain>";
+    const char *without = "<domain type='qemu'><name>g</name><memory>65536</memory>"
+                          "<os><type>hvm</type></os></domain>";
+    g_autoptr(GError) error = NULL;
+    g_autofree char *out = ferry_domain_xml_without_secrets(with, &error);
+    g_autofree char *same = NULL;
+    g_autofree char *bad = NULL;
+
+    g_assert_no_error(error);
+    g_assert_null(strstr(out, "s3cret"));
+    g_assert_nonnull(strstr(out, "type='vnc'"));
+    g_assert_nonnull(strstr(out, "listen='0.0.0.0'"));
+    g_assert_nonnull(strstr(out, "not-graphics"));
+    g_assert_nonnull(strstr(out, "<!-- <graphics passwd=' -->"));
+    same = ferry_domain_xml_without_secrets(without, &error);
+    g_assert_no_error(error);
+    g_assert_cmpstr(same, ==, without);
+    bad = ferry_domain_xml_without_secrets("<domain><graphics passwd='x'", &error);
+    g_assert_null(bad);
+    g_assert_nonnull(error);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/xml/parse/reads-what-migration-needs", test_parse_fields);
+    g_test_add_func("/xml/without-secrets/graphics-passwords", test_without_secrets);
     g_test_add_func("/xml/parse/network-disk-hosts", test_parse_network_disk);
     g_test_add_func("/xml/parse/memory-units", test_parse_memory_units);
     g_test_add_func("/xml/parse/refuses-invalid-values", test_parse_invalid_values);
