@@ -7,7 +7,9 @@
 
 #include "engine/ferry-virt-util.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(ferry-locate-error-quark, ferry_locate_error)
+/* clang-format on */
 
 void
 ferry_location_free(FerryLocation *location)

@@ -16,7 +16,9 @@
 
 #include <glib/gstdio.h>
 
-G_DEFINE_QUARK(ferry - ssh - error - quark, ferry_ssh_error)
+/* clang-format off */
+G_DEFINE_QUARK(ferry-ssh-error-quark, ferry_ssh_error)
+/* clang-format on */
 
 #define DEFAULT_PORT 22
 #define DEFAULT_USER "root"

@@ -11,7 +11,9 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ferry - xml - error - quark, ferry_xml_error)
+/* clang-format off */
+G_DEFINE_QUARK(ferry-xml-error-quark, ferry_xml_error)
+/* clang-format on */
 
 /* Upper bound for <vcpu>: far above any real guest, low enough to catch garbage. */
 #define FERRY_XML_MAX_VCPUS 16384

@@ -11,7 +11,9 @@
 #include "engine/ferry-migrate.h"
 #include "engine/nova/ferry-nova.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(ferry-cli-error-quark, ferry_cli_error)
+/* clang-format on */
 
 FerryInventory *
 ferry_cli_inventory(FerryCli *cli, GError **error)
