@@ -5,10 +5,12 @@
 
 #include <libvirt/virterror.h>
 
-G_DEFINE_QUARK(ferry - virt - error - quark, ferry_virt_error)
+/* clang-format off */
+G_DEFINE_QUARK(ferry-virt-error-quark, ferry_virt_error)
+/* clang-format on */
 
-static void G_GNUC_PRINTF(4, 0)
-    set_error_va(GError **error, GQuark domain, int code, const char *context_format, va_list args)
+G_GNUC_PRINTF(4, 0) static void
+set_error_va(GError **error, GQuark domain, int code, const char *context_format, va_list args)
 {
     virErrorPtr err = virGetLastError();
     g_autofree char *context = g_strdup_vprintf(context_format, args);
