@@ -68,6 +68,9 @@ for u in "${units[@]}"; do
     run_suite "unit/${argv[0]}" 300 "${argv[@]:1}"
 done
 
+echo "== the ferry command against bad input"
+FERRY_BIN=$build/engine/cli/ferry run_suite cli/bad-input 300 bash tests/cli/test-bad-input.sh
+
 lab_suites() { for t in tests/labtests/[0-9]*.sh; do echo "lab/$(basename "$t" .sh)"; done; echo lab/teardown; }
 if [ "${FERRY_SKIP_LAB:-0}" = 1 ] || ! any_wanted $(lab_suites); then
     for s in $(lab_suites); do not_run "$s" "FERRY_SKIP_LAB=1, or FERRY_ONLY selects no lab test"; done
