@@ -42,15 +42,7 @@ ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *par
 
     /* PERSIST_DEST + UNDEFINE_SOURCE: the guest moves with its definition, not just a copy of
      * its running state; nothing is left defined on the source to be started by mistake. */
-    p.flags = VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
-    /* libvirt: "offline migration must be specified with the persistent flag set", and it
-     * "cannot handle non-shared storage": ferry copies the disks of a cold guest itself. */
-    if (spec->offline && spec->copy_storage) {
-        g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_INVALID_ARG,
-                    "an offline migration cannot stream disks");
-        return FALSE;
-    }
-    p.flags |= spec->offline ? VIR_MIGRATE_OFFLINE : VIR_MIGRATE_LIVE;
+    p.flags = VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE;
     if (spec->p2p)
         p.flags |= VIR_MIGRATE_PEER2PEER;
     if (spec->copy_storage) {

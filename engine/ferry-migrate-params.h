@@ -11,7 +11,6 @@ G_BEGIN_DECLS
 
 typedef struct {
     gboolean p2p;
-    gboolean offline;           /* a shut-off guest: only its definition moves */
     gboolean copy_storage;      /* stream local disks */
     gboolean copy_full;         /* NON_SHARED_DISK instead of NON_SHARED_INC */
     const char *dest_xml;       /* goes in both DEST_XML and PERSIST_XML */
