@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(ferry - inventory - error - quark, ferry_inventory_error)
+/* clang-format off */
+G_DEFINE_QUARK(ferry-inventory-error-quark, ferry_inventory_error)
+/* clang-format on */
 
 #define HOST_GROUP_PREFIX "host "
 

@@ -8,7 +8,9 @@
 
 #include "engine/ferry-virt-util.h"
 
-G_DEFINE_QUARK(ferry - precheck - error - quark, ferry_precheck_error)
+/* clang-format off */
+G_DEFINE_QUARK(ferry-precheck-error-quark, ferry_precheck_error)
+/* clang-format on */
 
 char *
 ferry_precheck_cpu_xml(const FerryDomainDef *def)
