@@ -1,5 +1,7 @@
 /*
  * ferry-migrate.c: one live migration, from finding the guest to cleaning up the source.
+ * Its state is in ferry-migration-private.h; verify, source cleanup and the Nova glue have
+ * files of their own.
  *
  * Source-side steps are named ...Src..., destination-side ...Dst..., as in libvirt.
  */
@@ -12,16 +14,18 @@
 #include "engine/ferry-dest-xml.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate-params.h"
+#include "engine/ferry-migration-private.h"
 #include "engine/ferry-precheck.h"
 #include "engine/ferry-monitor.h"
 #include "engine/ferry-virt-util.h"
-#include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
 #include "ssh/ferry-ssh-storage.h"
 
+/* clang-format off */
 G_DEFINE_QUARK(ferry-migrate-error-quark, ferry_migrate_error)
+/* clang-format on */
 
 static const char *const phase_names[] = {
     [FERRY_PHASE_PRECHECK] = "precheck", [FERRY_PHASE_PREPARE] = "prepare",
@@ -65,10 +69,10 @@ ferry_migrate_mode_from_string(const char *name, FerryMigrateMode *mode, GError 
     return FALSE;
 }
 
-static void
-action_record_free(gpointer data)
+void
+ferry_migrate_action_record_free(gpointer record)
 {
-    FerryMigrateActionRecord *r = data;
+    FerryMigrateActionRecord *r = record;
 
     g_free(r->reason);
     g_free(r->error);
@@ -94,63 +98,24 @@ ferry_migrate_result_free(FerryMigrateResult *result)
     g_free(result);
 }
 
-/* Everything one migration holds; freed (and rolled back) in one place. */
-typedef struct {
-    FerryInventory *inventory;
-    const FerryMigrateOptions *options;
-    FerryPhase phase;
-    const FerryHost *src;
-    const FerryHost *dst;
-    virConnectPtr sconn;
-    virConnectPtr dconn;
-    virDomainPtr sdom;
-    FerryDomainXml *xml;
-    GPtrArray *plan;
-    FerrySshSession *src_ssh;
-    FerrySshSession *dst_ssh;
-    GPtrArray *dst_created; /* char*: images ferry created on the destination (rollback) */
-    gboolean migrated;
-    /* the source's completed-job statistics, from libvirt's job-completed event */
-    GMutex stats_lock;
-    gboolean have_completed;
-    FerryJobSample completed;
-    guint64 completed_elapsed_ms;
-    char *dest_xml;
-    char *domain_name;
-    guint64 disk_copy_bytes; /* virtual size of the streamed disks, for the policy's scaling */
-    GPtrArray *actions;      /* FerryMigrateActionRecord*: the policy's log */
-    /* the guest paused by ferry's policy: since when, and when the migration call returned */
-    gboolean ferry_suspended;
-    gint64 suspended_since_us;
-    gint64 finished_us;
-    char uuid[VIR_UUID_STRING_BUFLEN];
-    int dst_state;              /* libvirt state on the destination, once verified */
-    /* Nova state-sync, when the inventory has [nova] */
-    FerryNovaConfig *nova;
-    FerryNovaSync *nova_sync;   /* begun: Nova's lock is held */
-    gboolean cold;              /* the guest is shut off: cold migration */
-    GHashTable *images;         /* source path -> FerryImageInfo of streamed disks */
-} FerryMigration;
-
-static void
-emit_full(FerryMigration *m, FerryEventKind kind, const char *message,
-          const FerryJobSample *sample, const FerryMonitorAction *action)
+void
+ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *message,
+                     const FerryJobSample *sample, const FerryMonitorAction *action)
 {
     FerryMigrateEvent ev = {
-        .kind = kind, .phase = m->phase, .message = message, .sample = sample, .action = action,
+        .kind = kind,
+        .phase = m->phase,
+        .message = message,
+        .sample = sample,
+        .action = action,
     };
 
     if (m->options->event_func)
         m->options->event_func(&ev, m->options->event_data);
 }
 
-static void
-emit(FerryMigration *m, FerryEventKind kind, const char *message, const FerryJobSample *sample)
-{
-    emit_full(m, kind, message, sample, NULL);
-}
-
-static void G_GNUC_PRINTF(2, 3) info(FerryMigration *m, const char *format, ...)
+void
+ferry_migration_info(FerryMigration *m, const char *format, ...)
 {
     g_autofree char *message = NULL;
     va_list args;
@@ -159,16 +124,16 @@ static void G_GNUC_PRINTF(2, 3) info(FerryMigration *m, const char *format, ...)
     message = g_strdup_vprintf(format, args);
     va_end(args);
     g_debug("%s", message);
-    emit(m, FERRY_EVENT_INFO, message, NULL);
+    ferry_migration_emit(m, FERRY_EVENT_INFO, message, NULL, NULL);
 }
 
 /* The one place the phase changes; it never goes backwards. */
-static void
-set_phase(FerryMigration *m, FerryPhase phase)
+void
+ferry_migration_set_phase(FerryMigration *m, FerryPhase phase)
 {
     g_return_if_fail(phase >= m->phase);
     m->phase = phase;
-    emit(m, FERRY_EVENT_PHASE, ferry_phase_to_string(phase), NULL);
+    ferry_migration_emit(m, FERRY_EVENT_PHASE, ferry_phase_to_string(phase), NULL, NULL);
 }
 
 /* Removes what ferry created on the destination.  Failures are logged: the first error
@@ -186,8 +151,8 @@ rollback_dst(FerryMigration *m)
             g_warning("cannot remove '%s' on '%s' after the failed migration: %s", path,
                       m->dst->name, error->message);
         else
-            info(m, "removed '%s' from %s (created for the failed migration)", path,
-                 m->dst->name);
+            ferry_migration_info(m, "removed '%s' from %s (created for the failed migration)", path,
+                                 m->dst->name);
     }
     g_ptr_array_set_size(m->dst_created, 0);
 }
@@ -200,6 +165,7 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->nova, ferry_nova_config_free);
     g_clear_pointer(&m->dst_created, g_ptr_array_unref);
     g_clear_pointer(&m->images, g_hash_table_unref);
+    g_clear_pointer(&m->streamed, g_ptr_array_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);
     g_clear_pointer(&m->xml, ferry_domain_xml_free);
     g_clear_pointer(&m->src_ssh, ferry_ssh_session_free);
@@ -216,8 +182,8 @@ migration_clear(FerryMigration *m)
 static gboolean
 precheck_find_source(FerryMigration *m, GError **error)
 {
-    g_autoptr(FerryLocation) loc = ferry_locate_domain(m->inventory, m->options->domain,
-                                                       m->options->src_host, error);
+    g_autoptr(FerryLocation) loc =
+        ferry_locate_domain(m->inventory, m->options->domain, m->options->src_host, error);
 
     if (!loc) {
         if (*error && (*error)->domain == FERRY_LOCATE_ERROR) {
@@ -229,12 +195,12 @@ precheck_find_source(FerryMigration *m, GError **error)
         return FALSE;
     }
     if (loc->unreachable)
-        info(m, "not reachable, not asked: %s", loc->unreachable);
+        ferry_migration_info(m, "not reachable, not asked: %s", loc->unreachable);
     m->src = loc->host;
     m->sconn = g_steal_pointer(&loc->conn);
     m->sdom = g_steal_pointer(&loc->domain);
     m->domain_name = g_steal_pointer(&loc->name);
-    info(m, "domain '%s' is on %s", m->domain_name, m->src->name);
+    ferry_migration_info(m, "domain '%s' is on %s", m->domain_name, m->src->name);
     return TRUE;
 }
 
@@ -316,8 +282,8 @@ plan_disks(FerryMigration *m, GError **error)
         return FALSE;
     for (guint i = 0; i < dest->plan->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(dest->plan, i);
-        info(m, "disk %s: %s (%s)", p->disk->target, ferry_disk_action_to_string(p->action),
-             p->reason);
+        ferry_migration_info(m, "disk %s: %s (%s)", p->disk->target,
+                             ferry_disk_action_to_string(p->action), p->reason);
     }
     if (!ferry_dest_xml_check(dest, error)) {
         g_prefix_error(error, "domain '%s' cannot move to '%s': ", m->domain_name, m->dst->name);
@@ -328,6 +294,12 @@ plan_disks(FerryMigration *m, GError **error)
     m->plan = g_steal_pointer(&dest->plan);
     m->xml = g_steal_pointer(&dest->xml);
     m->dest_xml = g_steal_pointer(&dest->dest_xml);
+    m->streamed = g_ptr_array_new();
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        if (p->action == FERRY_DISK_STREAM)
+            g_ptr_array_add(m->streamed, (gpointer)p);
+    }
     return TRUE;
 }
 
@@ -355,8 +327,8 @@ choose_mode(FerryMigration *m, FerryMigrateMode *mode, GError **error)
             return FALSE;
         }
         *mode = FERRY_MIGRATE_MODE_COLD;
-        info(m, "mode cold: '%s' is shut off; %u local disk(s) copied by ferry", m->domain_name,
-             streamed);
+        ferry_migration_info(m, "mode cold: '%s' is shut off; %u local disk(s) copied by ferry",
+                             m->domain_name, streamed);
         return TRUE;
     }
     switch (*mode) {
@@ -367,8 +339,8 @@ choose_mode(FerryMigration *m, FerryMigrateMode *mode, GError **error)
         return FALSE;
     case FERRY_MIGRATE_MODE_AUTO:
         *mode = streamed ? FERRY_MIGRATE_MODE_BLOCK : FERRY_MIGRATE_MODE_SHARED;
-        info(m, "mode %s: %u local disk(s) to stream", ferry_migrate_mode_to_string(*mode),
-             streamed);
+        ferry_migration_info(m, "mode %s: %u local disk(s) to stream",
+                             ferry_migrate_mode_to_string(*mode), streamed);
         return TRUE;
     case FERRY_MIGRATE_MODE_SHARED:
         if (streamed) {
@@ -456,9 +428,9 @@ dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInf
         return FALSE;
     }
     g_ptr_array_add(m->dst_created, g_strdup(backing));
-    info(m, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s",
-         backing, copied.bytes, ferry_copy_mode_to_string(copied.mode_used), copied.sha256,
-         m->dst->name);
+    ferry_migration_info(
+        m, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s", backing,
+        copied.bytes, ferry_copy_mode_to_string(copied.mode_used), copied.sha256, m->dst->name);
     *out_backing = g_steal_pointer(&backing);
     return TRUE;
 }
@@ -542,9 +514,9 @@ prepare_dst_disks(FerryMigration *m, FerryMigrateMode mode, GError **error)
         }
         g_ptr_array_add(m->dst_created, g_strdup(p->dest_source));
         m->disk_copy_bytes += image->virtual_size;
-        info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s", image->format,
-             p->dest_source, image->virtual_size, backing ? ", backing " : "",
-             backing ? backing : "", m->dst->name);
+        ferry_migration_info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s",
+                             image->format, p->dest_source, image->virtual_size,
+                             backing ? ", backing " : "", backing ? backing : "", m->dst->name);
     }
     return TRUE;
 }
@@ -553,10 +525,10 @@ static void
 on_copy_progress(guint64 done, guint64 total, gpointer user_data)
 {
     FerryMigration *m = user_data;
-    FerryJobSample sample = {.disk_total = total, .disk_processed = done,
-                             .disk_remaining = total - MIN(done, total)};
+    FerryJobSample sample = {
+        .disk_total = total, .disk_processed = done, .disk_remaining = total - MIN(done, total)};
 
-    emit(m, FERRY_EVENT_SAMPLE, NULL, &sample);
+    ferry_migration_emit(m, FERRY_EVENT_SAMPLE, NULL, &sample, NULL);
 }
 
 /*
@@ -584,29 +556,37 @@ copy_cold_disks(FerryMigration *m, FerryMigrateResult *result, GError **error)
         if (!(image = stream_disk_info(m, p, error)) ||
             !dst_backing_ready(m, p, image, map, &backing, error))
             return FALSE;
-        if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, p->disk->source, p->dest_source,
-                                    &peer, FERRY_COPY_AUTO, on_copy_progress, m, &copied,
-                                    error)) {
+        if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, p->disk->source, p->dest_source, &peer,
+                                    FERRY_COPY_AUTO, on_copy_progress, m, &copied, error)) {
             g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
             return FALSE;
         }
         g_ptr_array_add(m->dst_created, g_strdup(p->dest_source));
         result->disk_bytes += copied.bytes;
-        info(m, "copied disk %s to '%s' on %s (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s)",
-             p->disk->target, p->dest_source, m->dst->name, copied.bytes,
-             ferry_copy_mode_to_string(copied.mode_used), copied.sha256);
+        ferry_migration_info(
+            m, "copied disk %s to '%s' on %s (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s)",
+            p->disk->target, p->dest_source, m->dst->name, copied.bytes,
+            ferry_copy_mode_to_string(copied.mode_used), copied.sha256);
         if (backing && g_strcmp0(backing, image->backing_file) != 0) {
             /* the copied header still names the source's backing path: only the name moves,
              * the data is the same file (-u), so nothing is rewritten but the header */
-            const char *argv[] = {"qemu-img", "rebase", "-u", "-f", image->format, "-b", backing,
-                                  "-F", image->backing_format ? image->backing_format : "qcow2",
-                                  p->dest_source, NULL};
+            const char *argv[] = {"qemu-img",
+                                  "rebase",
+                                  "-u",
+                                  "-f",
+                                  image->format,
+                                  "-b",
+                                  backing,
+                                  "-F",
+                                  image->backing_format ? image->backing_format : "qcow2",
+                                  p->dest_source,
+                                  NULL};
             if (!ferry_ssh_session_check(m->dst_ssh, argv, NULL, error)) {
                 g_prefix_error(error, "cannot point '%s' at its backing file '%s' on '%s': ",
                                p->dest_source, backing, m->dst->name);
                 return FALSE;
             }
-            info(m, "'%s' now backs onto '%s'", p->dest_source, backing);
+            ferry_migration_info(m, "'%s' now backs onto '%s'", p->dest_source, backing);
         }
     }
     return TRUE;
@@ -626,8 +606,8 @@ migrate_call(gpointer data, GError **error)
     FerryMigration *m = c->m;
 
     if (c->p2p) {
-        if (virDomainMigrateToURI3(m->sdom, m->dst->peer_uri, c->params->params,
-                                   c->params->nparams, c->params->flags) < 0) {
+        if (virDomainMigrateToURI3(m->sdom, m->dst->peer_uri, c->params->params, c->params->nparams,
+                                   c->params->flags) < 0) {
             ferry_virt_set_error(error, "migration of '%s' from '%s' to '%s' failed",
                                  m->domain_name, m->src->name, m->dst->name);
             return FALSE;
@@ -650,7 +630,7 @@ on_sample(const FerryJobSample *sample, gpointer user_data)
 {
     FerryMigration *m = user_data;
 
-    emit(m, FERRY_EVENT_SAMPLE, NULL, sample);
+    ferry_migration_emit(m, FERRY_EVENT_SAMPLE, NULL, sample, NULL);
 }
 
 /* Runs in the monitor's thread (the one that called ferry_migrate()). */
@@ -670,9 +650,9 @@ on_action(const FerryMonitorAction *action, gpointer user_data)
     g_ptr_array_add(m->actions, r);
 
     if (action->action == FERRY_POLICY_ACTION_NONE)
-        message = g_strdup_printf("at %.1f s: %s%s%s", action->elapsed_s, action->reason,
-                                  action->error ? ": failed: " : "",
-                                  action->error ? action->error : "");
+        message =
+            g_strdup_printf("at %.1f s: %s%s%s", action->elapsed_s, action->reason,
+                            action->error ? ": failed: " : "", action->error ? action->error : "");
     else if (action->error)
         message = g_strdup_printf("at %.1f s: %s (%s) failed: %s", action->elapsed_s, name,
                                   action->reason, action->error);
@@ -682,7 +662,7 @@ on_action(const FerryMonitorAction *action, gpointer user_data)
     else
         message = g_strdup_printf("at %.1f s: %s: %s", action->elapsed_s, name, action->reason);
     g_debug("policy: %s", message);
-    emit_full(m, FERRY_EVENT_POLICY, message, NULL, action);
+    ferry_migration_emit(m, FERRY_EVENT_POLICY, message, NULL, action);
 }
 
 /* After a failed migration the guest must still run on the source, never paused by us. */
@@ -703,20 +683,22 @@ ensure_source_running(FerryMigration *m, int state_before)
                       virGetLastErrorMessage());
             virResetLastError();
         } else if (m->ferry_suspended) {
-            info(m, "'%s' runs on %s again (resumed by ferry); ferry had suspended it for %.2f s",
-                 m->domain_name, m->src->name,
-                 (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
+            ferry_migration_info(
+                m, "'%s' runs on %s again (resumed by ferry); ferry had suspended it for %.2f s",
+                m->domain_name, m->src->name,
+                (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
         } else {
-            info(m, "resumed '%s' on %s", m->domain_name, m->src->name);
+            ferry_migration_info(m, "resumed '%s' on %s", m->domain_name, m->src->name);
         }
     } else if (state == VIR_DOMAIN_RUNNING && m->ferry_suspended) {
         /* libvirt resumes a guest that ran when the job started once the job is aborted */
-        info(m, "'%s' runs on %s again (resumed by libvirt); ferry had suspended it for %.2f s",
-             m->domain_name, m->src->name,
-             (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
+        ferry_migration_info(
+            m, "'%s' runs on %s again (resumed by libvirt); ferry had suspended it for %.2f s",
+            m->domain_name, m->src->name,
+            (g_get_monotonic_time() - m->suspended_since_us) / (double)G_USEC_PER_SEC);
     } else if (state == VIR_DOMAIN_PAUSED) {
-        info(m, "'%s' stays paused on %s, as it was before the migration", m->domain_name,
-             m->src->name);
+        ferry_migration_info(m, "'%s' stays paused on %s, as it was before the migration",
+                             m->domain_name, m->src->name);
     }
 }
 
@@ -763,8 +745,7 @@ apply_completed_stats(FerryMigration *m, FerryMigrateResult *result)
 }
 
 static gboolean
-run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *result,
-              GError **error)
+run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *result, GError **error)
 {
     g_auto(FerryMigrateParams) params = {0};
     g_autoptr(GPtrArray) disks = g_ptr_array_new();
@@ -810,8 +791,9 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
     if (!ferry_migrate_params_build(&mspec, &params, error))
         return FALSE;
     flags = ferry_migrate_flags_to_string(params.flags);
-    info(m, "%s %s -> %s with %s", mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3",
-         m->src->name, mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
+    ferry_migration_info(m, "%s %s -> %s with %s",
+                         mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3", m->src->name,
+                         mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
 
     if (m->options->policy) {
         policy = *m->options->policy;
@@ -822,16 +804,15 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         spec.mem_bytes = (guint64)dominfo.maxMem * 1024;
     else
         virResetLastError();
-    m->actions = g_ptr_array_new_with_free_func(action_record_free);
+    m->actions = g_ptr_array_new_with_free_func(ferry_migrate_action_record_free);
 
     if (virDomainGetState(m->sdom, &state_before, &reason, 0) < 0)
         virResetLastError();
     if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
         return FALSE;
-    callback_id = virConnectDomainEventRegisterAny(m->sconn, m->sdom,
-                                                   VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
-                                                   VIR_DOMAIN_EVENT_CALLBACK(on_job_completed),
-                                                   m, NULL);
+    callback_id =
+        virConnectDomainEventRegisterAny(m->sconn, m->sdom, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
+                                         VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), m, NULL);
     if (callback_id < 0)
         virResetLastError();
     /* The monitor gets a connection of its own: on the one the migration call waits on, its
@@ -871,8 +852,9 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
         if (report.postcopy) {
             /* After the switch the guest's memory is split between the hosts: libvirt keeps it
              * paused on both until its post-copy recovery runs; ferry cannot resume it. */
-            g_prefix_error(error, "post-copy failed after the switch, '%s' is paused and needs "
-                                  "'virsh migrate --postcopy-resume': ",
+            g_prefix_error(error,
+                           "post-copy failed after the switch, '%s' is paused and needs "
+                           "'virsh migrate --postcopy-resume': ",
                            m->domain_name);
             (*error)->domain = FERRY_MIGRATE_ERROR;
             (*error)->code = FERRY_MIGRATE_ERROR_FAILED;
@@ -899,9 +881,9 @@ run_migration(FerryMigration *m, FerryMigrateMode mode, FerryMigrateResult *resu
             if (m->dconn && virConnectIsAlive(m->dconn) != 1) {
                 g_autofree char *msg = g_strdup((*error)->message);
                 g_free((*error)->message);
-                (*error)->message = g_strdup_printf(
-                    "%s (ferry's own connection to the libvirtd of '%s' is lost too: is it running?)", msg,
-                    m->dst->name);
+                (*error)->message = g_strdup_printf("%s (ferry's own connection to the libvirtd of "
+                                                    "'%s' is lost too: is it running?)",
+                                                    msg, m->dst->name);
                 virResetLastError();
             }
         }
@@ -928,8 +910,9 @@ run_cold_migration(FerryMigration *m, FerryMigrateResult *result, GError **error
 
     if (g_cancellable_set_error_if_cancelled(m->options->cancellable, error))
         return FALSE;
-    info(m, "defining '%s' on %s (virDomainDefineXMLFlags), then undefining it on %s",
-         m->domain_name, m->dst->name, m->src->name);
+    ferry_migration_info(m,
+                         "defining '%s' on %s (virDomainDefineXMLFlags), then undefining it on %s",
+                         m->domain_name, m->dst->name, m->src->name);
     ddom = virDomainDefineXMLFlags(m->dconn, m->dest_xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!ddom) {
         ferry_virt_set_error_full(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
@@ -959,119 +942,6 @@ run_cold_migration(FerryMigration *m, FerryMigrateResult *result, GError **error
     return TRUE;
 }
 
-/* The guest must now run on the destination (or, moved cold, be defined there), be persistent
- * there, and be gone from the source. */
-static gboolean
-verify(FerryMigration *m, FerryMigrateResult *result, GError **error)
-{
-    g_autoptr(virDomain) ddom = virDomainLookupByName(m->dconn, m->domain_name);
-    virTypedParameterPtr params = NULL;
-    int nparams = 0, type = 0, state = 0, reason = 0;
-    virDomainPtr left;
-
-    if (!ddom) {
-        ferry_virt_set_error(error, "'%s' is not on '%s' after the migration", m->domain_name,
-                             m->dst->name);
-        (*error)->domain = FERRY_MIGRATE_ERROR;
-        (*error)->code = FERRY_MIGRATE_ERROR_VERIFY;
-        return FALSE;
-    }
-    if (virDomainGetState(ddom, &state, &reason, 0) < 0) {
-        ferry_virt_set_error(error, "cannot read the state of '%s' on '%s'", m->domain_name,
-                             m->dst->name);
-        return FALSE;
-    }
-    if (state == VIR_DOMAIN_PAUSED && m->ferry_suspended) {
-        /* It arrived paused because ferry paused it: it must not stay so. */
-        if (virDomainResume(ddom) < 0) {
-            ferry_virt_set_error(error, "'%s' arrived paused on '%s' and cannot be resumed",
-                                 m->domain_name, m->dst->name);
-            (*error)->domain = FERRY_MIGRATE_ERROR;
-            (*error)->code = FERRY_MIGRATE_ERROR_VERIFY;
-            return FALSE;
-        }
-        result->resumed_on_dst = TRUE;
-        m->finished_us = g_get_monotonic_time();
-        info(m, "resumed '%s' on %s (ferry had paused it)", m->domain_name, m->dst->name);
-        if (virDomainGetState(ddom, &state, &reason, 0) < 0)
-            virResetLastError();
-    }
-    if (m->ferry_suspended)
-        result->suspended_s = (m->finished_us - m->suspended_since_us) / (double)G_USEC_PER_SEC;
-    result->dst_state = g_strdup(ferry_virt_state_to_string(state));
-    m->dst_state = state;
-    if (m->cold ? state != VIR_DOMAIN_SHUTOFF
-                : state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
-                    "'%s' is %s on '%s' after the migration", m->domain_name, result->dst_state,
-                    m->dst->name);
-        return FALSE;
-    }
-    if (virDomainIsPersistent(ddom) != 1) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
-                    "'%s' runs on '%s' but is not persistent there", m->domain_name,
-                    m->dst->name);
-        return FALSE;
-    }
-    left = virDomainLookupByName(m->sconn, m->domain_name);
-    if (left) {
-        virDomainFree(left);
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_VERIFY,
-                    "'%s' runs on '%s' but is still defined on '%s'", m->domain_name,
-                    m->dst->name, m->src->name);
-        return FALSE;
-    }
-    virResetLastError();
-
-    /* Without the source's job-completed event, the destination's completed-job statistics
-     * still tell the downtime. */
-    if (!m->have_completed && !m->cold &&
-        virDomainGetJobStats(ddom, &type, &params, &nparams, VIR_DOMAIN_JOB_STATS_COMPLETED) ==
-            0) {
-        unsigned long long v;
-        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DOWNTIME, &v) == 1)
-            result->downtime_ms = v;
-        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
-            result->migration_s = v / 1000.0;
-        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_PROCESSED, &v) == 1)
-            result->mem_bytes = v;
-        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_DISK_PROCESSED, &v) == 1)
-            result->disk_bytes = MAX(result->disk_bytes, v);
-        if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_MEMORY_ITERATION, &v) == 1)
-            result->iterations = v;
-        virTypedParamsFree(params, nparams);
-    } else if (!m->have_completed && !m->cold) {
-        info(m, "no completed-job statistics on %s: %s", m->dst->name,
-             virGetLastErrorMessage());
-        virResetLastError();
-    }
-    info(m, "'%s' is %s and persistent on %s, gone from %s", m->domain_name, result->dst_state,
-         m->dst->name, m->src->name);
-    return TRUE;
-}
-
-/* The streamed disks now live on the destination; the source's copies are stale. */
-static void
-cleanup_source_disks(FerryMigration *m)
-{
-    for (guint i = 0; i < m->plan->len; i++) {
-        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
-        g_autoptr(GError) error = NULL;
-
-        if (p->action != FERRY_DISK_STREAM)
-            continue;
-        if (m->options->keep_source_disks) {
-            info(m, "kept the source copy '%s' on %s", p->disk->source, m->src->name);
-            continue;
-        }
-        if (!ferry_remote_file_remove(m->src_ssh, p->disk->source, &error))
-            info(m, "could not remove the source copy '%s' on %s: %s", p->disk->source,
-                 m->src->name, error->message);
-        else
-            info(m, "removed the source copy '%s' on %s", p->disk->source, m->src->name);
-    }
-}
-
 /* Does the source's libvirtd reach the destination's over ssh?  Then that trust must hold. */
 static gboolean
 peer_uri_uses_ssh(const char *uri)
@@ -1094,8 +964,8 @@ precheck_destination(FerryMigration *m, FerryMigrateMode mode, GError **error)
     if (!ferry_precheck_cpu(m->dconn, def, m->dst->name, error))
         return FALSE;
     /* a cold guest needs the memory only when it is started again */
-    if (!m->cold && !ferry_precheck_memory(m->dconn, def->memory_kib,
-                                           m->dst->reserved_memory_mib, m->dst->name, error))
+    if (!m->cold && !ferry_precheck_memory(m->dconn, def->memory_kib, m->dst->reserved_memory_mib,
+                                           m->dst->name, error))
         return FALSE;
     if (!copies && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri))
         return TRUE;
@@ -1117,7 +987,7 @@ precheck_destination(FerryMigration *m, FerryMigrateMode mode, GError **error)
                         ferry_trust_class_remedy(trust->klass));
             return FALSE;
         }
-        info(m, "ssh trust %s -> %s holds", m->src->name, m->dst->name);
+        ferry_migration_info(m, "ssh trust %s -> %s holds", m->src->name, m->dst->name);
     }
 
     for (guint i = 0; i < m->plan->len; i++) {
@@ -1148,8 +1018,8 @@ precheck_destination(FerryMigration *m, FerryMigrateMode mode, GError **error)
                     return FALSE;
                 }
                 g_hash_table_add(shared_checked, (gpointer)prefix);
-                info(m, "'%s' is shared storage between %s and %s", prefix, m->src->name,
-                     m->dst->name);
+                ferry_migration_info(m, "'%s' is shared storage between %s and %s", prefix,
+                                     m->src->name, m->dst->name);
             }
         }
         if (!copies || p->action != FERRY_DISK_STREAM)
@@ -1187,94 +1057,6 @@ precheck_destination(FerryMigration *m, FerryMigrateMode mode, GError **error)
     return TRUE;
 }
 
-/* Phase 1 of the Nova sync: Nova's own lock on the instance, and a running migration record,
- * so that Nova leaves it alone while it moves.  With the database down the guest still moves
- * (that is when ferry is needed most) and the sync is queued after the move. */
-static gboolean
-nova_begin(FerryMigration *m, GError **error)
-{
-    g_autofree char *src = NULL;
-    g_autofree char *dst = NULL;
-    g_autoptr(GError) local = NULL;
-
-    if (m->options->no_nova)
-        return TRUE;
-    m->nova = ferry_nova_config_load(m->inventory->keyfile, m->inventory->path, error);
-    if (!m->nova)
-        return error == NULL || *error == NULL;
-    src = ferry_nova_config_service_host(m->inventory->keyfile, m->src->name);
-    dst = ferry_nova_config_service_host(m->inventory->keyfile, m->dst->name);
-    m->nova_sync = ferry_nova_sync_begin(m->nova, m->uuid, src, dst,
-                                         m->cold ? "migration" : "live-migration", &local);
-    if (m->nova_sync) {
-        info(m, "nova: instance %s locked (task_state migrating), migration %s recorded",
-             m->uuid, ferry_nova_sync_get_migration_uuid(m->nova_sync));
-        return TRUE;
-    }
-    if (g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
-        info(m, "nova: %s: moving without Nova's lock; the sync will be queued", local->message);
-        return TRUE;
-    }
-    g_propagate_prefixed_error(error, g_steal_pointer(&local),
-                               "nova refuses the move of '%s' (nothing was moved): ",
-                               m->domain_name);
-    return FALSE;
-}
-
-/* Phase 2 after the move.  A sync that cannot run now is queued: the migration has happened
- * and is not undone for it. */
-static void
-nova_finish(FerryMigration *m, FerryMigrateResult *result)
-{
-    g_autoptr(GError) error = NULL;
-    int power = ferry_nova_power_state_from_libvirt(m->dst_state);
-    gboolean ok;
-
-    if (!m->nova)
-        return;
-    if (m->nova_sync) {
-        ok = ferry_nova_sync_finish(m->nova_sync, power, &error);
-        if (ok)
-            result->nova_status = g_strdup_printf(
-                "synced (undo with: ferry nova-sync --undo %s)",
-                ferry_nova_sync_get_journal_id(m->nova_sync));
-    } else {
-        g_autofree char *src = ferry_nova_config_service_host(m->inventory->keyfile,
-                                                              m->src->name);
-        g_autofree char *dst = ferry_nova_config_service_host(m->inventory->keyfile,
-                                                              m->dst->name);
-        g_autoptr(FerryNovaResult) r = ferry_nova_sync_oneshot(
-            m->nova, m->uuid, src, dst, power, m->cold ? "migration" : "live-migration", 0,
-            &error);
-        ok = r != NULL;
-        if (ok)
-            result->nova_status = g_strdup_printf("synced (undo with: ferry nova-sync --undo %s)",
-                                                  r->journal_id ? r->journal_id : "-");
-    }
-    if (!ok)
-        result->nova_status = g_strdup_printf(
-            "%s: %s",
-            g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED)
-                ? "queued (run: ferry nova-sync --pending)"
-                : "NOT SYNCED",
-            error->message);
-    info(m, "nova: %s", result->nova_status);
-}
-
-/* The guest did not move: release Nova's lock (queued if the database is away). */
-static void
-nova_abort(FerryMigration *m)
-{
-    g_autoptr(GError) error = NULL;
-
-    if (!m->nova_sync)
-        return;
-    if (!ferry_nova_sync_abort(m->nova_sync, &error))
-        g_warning("nova: releasing the lock on %s: %s", m->uuid, error->message);
-    else
-        info(m, "nova: lock on %s released, migration marked failed", m->uuid);
-}
-
 FerryMigrateResult *
 ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GError **error)
 {
@@ -1290,7 +1072,8 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
                     "a domain and a destination host are required");
         return NULL;
     }
-    emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL);
+    ferry_migration_emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL,
+                         NULL);
     if (!precheck(&m, error) || !plan_disks(&m, error) || !choose_mode(&m, &mode, error))
         goto out;
 
@@ -1302,10 +1085,10 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     result->mode = mode;
     result->p2p = !options->managed;
 
-    if (!precheck_destination(&m, mode, error) || !nova_begin(&m, error))
+    if (!precheck_destination(&m, mode, error) || !ferry_migration_nova_begin(&m, error))
         goto out;
 
-    set_phase(&m, FERRY_PHASE_PREPARE);
+    ferry_migration_set_phase(&m, FERRY_PHASE_PREPARE);
     if (mode == FERRY_MIGRATE_MODE_BLOCK || mode == FERRY_MIGRATE_MODE_BLOCK_FULL) {
         if (!prepare_dst_disks(&m, mode, error))
             goto out;
@@ -1314,22 +1097,21 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
             goto out;
     }
 
-    set_phase(&m, FERRY_PHASE_MIGRATE);
+    ferry_migration_set_phase(&m, FERRY_PHASE_MIGRATE);
     if (mode == FERRY_MIGRATE_MODE_COLD ? !run_cold_migration(&m, result, error)
                                         : !run_migration(&m, mode, result, error))
         goto out;
 
-    set_phase(&m, FERRY_PHASE_VERIFY);
-    if (!verify(&m, result, error))
+    ferry_migration_set_phase(&m, FERRY_PHASE_VERIFY);
+    if (!ferry_migration_verify(&m, result, error))
         goto out;
 
-    nova_finish(&m, result);
+    ferry_migration_nova_finish(&m, result);
 
-    set_phase(&m, FERRY_PHASE_CLEANUP);
-    if (m.src_ssh)
-        cleanup_source_disks(&m);
+    ferry_migration_set_phase(&m, FERRY_PHASE_CLEANUP);
+    ferry_migration_src_cleanup_disks(&m);
 
-    set_phase(&m, FERRY_PHASE_DONE);
+    ferry_migration_set_phase(&m, FERRY_PHASE_DONE);
     result->dest_xml = g_steal_pointer(&m.dest_xml);
     /* the plan borrows its disks from the parsed XML: both go to the result */
     result->disk_plan = g_steal_pointer(&m.plan);
@@ -1339,11 +1121,12 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 
 out:
     if (!ok && !m.migrated)
-        nova_abort(&m);
+        ferry_migration_nova_abort(&m);
     else if (!ok && m.nova_sync && error && *error)
         /* It moved, but not as it must have: Nova keeps its lock until someone looks. */
-        g_prefix_error(error, "Nova's lock on %s is kept (after checking, run 'ferry nova-sync "
-                              "%s --to %s'): ",
+        g_prefix_error(error,
+                       "Nova's lock on %s is kept (after checking, run 'ferry nova-sync "
+                       "%s --to %s'): ",
                        m.uuid, m.uuid, m.dst->name);
     result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
     migration_clear(&m);

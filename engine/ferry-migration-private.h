@@ -1,0 +1,93 @@
+/*
+ * ferry-migration-private.h: one migration's state, shared by the files of its phases only.
+ *
+ *   ferry-migrate.c        precheck, prepare and migrate, and the orchestrator
+ *   ferry-verify.c         verify: where the guest is now, asked of both hosts
+ *   ferry-src-cleanup.c    cleanup: the source's stale disk copies
+ *   ferry-migrate-nova.c   Nova's lock before the move, its records after
+ *
+ * Each phase fills its own group of fields below and reads the earlier groups.  Functions named
+ * ...src... act on the source host, ...dst... on the destination, as in libvirt.
+ */
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include "engine/ferry-migrate.h"
+#include "engine/nova/ferry-nova.h"
+#include "ssh/ferry-remote-disk.h"
+#include "ssh/ferry-ssh-session.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+    /* ---- what was asked */
+    FerryInventory *inventory;
+    const FerryMigrateOptions *options;
+    FerryPhase phase; /* changed only by ferry_migration_set_phase() */
+
+    /* ---- precheck */
+    const FerryHost *src;
+    const FerryHost *dst;
+    virConnectPtr sconn;
+    virConnectPtr dconn;
+    virDomainPtr sdom; /* the guest on the source */
+    char *domain_name; /* its name (the request may be a UUID) */
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    gboolean cold;            /* it is shut off: it moves cold */
+    FerryDomainXml *xml;      /* the source's migratable XML, parsed */
+    GPtrArray *plan;          /* FerryDiskPlan*, one per disk, borrowing from @xml */
+    GPtrArray *streamed;      /* const FerryDiskPlan*: the STREAM entries of @plan, the disks
+                                 ferry or libvirt copies (borrowed from @plan) */
+    char *dest_xml;           /* what the destination will run */
+    FerrySshSession *src_ssh; /* opened when a check or a copy needs them */
+    FerrySshSession *dst_ssh;
+    GHashTable *images; /* source path -> FerryImageInfo of streamed disks */
+
+    /* ---- prepare */
+    GPtrArray *dst_created;  /* char*: images ferry created on the destination (rollback) */
+    guint64 disk_copy_bytes; /* virtual size of the streamed disks (policy's scaling) */
+
+    /* ---- migrate */
+    /* the guest is on the destination: nothing is rolled back */
+    gboolean migrated;
+    /* the source's completed-job statistics, written by libvirt's event thread */
+    GMutex stats_lock;
+    gboolean have_completed;
+    FerryJobSample completed;
+    guint64 completed_elapsed_ms;
+    GPtrArray *actions;        /* FerryMigrateActionRecord*: everything the policy did */
+    gboolean ferry_suspended;  /* ferry's policy paused the guest ... */
+    gint64 suspended_since_us; /* ... at this monotonic time */
+    gint64 finished_us;        /* the migration call returned (or the guest resumed) */
+
+    /* ---- verify (ferry-verify.c) */
+    int dst_state; /* virDomainState of the guest on the destination */
+
+    /* ---- Nova (ferry-migrate-nova.c), when the inventory has [nova] */
+    FerryNovaConfig *nova;
+    FerryNovaSync *nova_sync; /* begun: Nova's lock is held */
+} FerryMigration;
+
+/* ferry-migrate.c: events (the engine never prints) and the one place the phase changes */
+void ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *message,
+                          const FerryJobSample *sample, const FerryMonitorAction *action);
+void ferry_migration_info(FerryMigration *m, const char *format, ...) G_GNUC_PRINTF(2, 3);
+void ferry_migration_set_phase(FerryMigration *m, FerryPhase phase);
+void ferry_migrate_action_record_free(gpointer record);
+
+/* ferry-migrate-nova.c */
+gboolean ferry_migration_nova_begin(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+void ferry_migration_nova_finish(FerryMigration *m, FerryMigrateResult *result);
+void ferry_migration_nova_abort(FerryMigration *m);
+
+/* ferry-verify.c: the guest runs (or, cold, is defined) and is persistent on the destination,
+ * and is gone from the source; the summary's figures completed from the destination. */
+gboolean ferry_migration_verify(FerryMigration *m, FerryMigrateResult *result,
+                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ferry-src-cleanup.c: removes the source's copies of the streamed disks (or says they are
+ * kept).  Failures are told, never fatal: the guest has moved. */
+void ferry_migration_src_cleanup_disks(FerryMigration *m);
+
+G_END_DECLS
