@@ -1,7 +1,8 @@
 /*
  * ferry-migration-private.h: one migration's state, shared by the files of its phases only.
  *
- *   ferry-migrate.c        precheck, prepare and migrate, and the orchestrator
+ *   ferry-migrate.c        precheck and prepare, and the orchestrator
+ *   ferry-migrate-run.c    migrate: libvirt's job (live) or the definition's move (cold)
  *   ferry-verify.c         verify: where the guest is now, asked of both hosts
  *   ferry-src-cleanup.c    cleanup: the source's stale disk copies
  *   ferry-migrate-nova.c   Nova's lock before the move, its records after
@@ -35,6 +36,7 @@ typedef struct {
     char *domain_name; /* its name (the request may be a UUID) */
     char uuid[VIR_UUID_STRING_BUFLEN];
     gboolean cold;            /* it is shut off: it moves cold */
+    FerryMigrateMode mode;    /* never AUTO once chosen */
     FerryDomainXml *xml;      /* the source's migratable XML, parsed */
     GPtrArray *plan;          /* FerryDiskPlan*, one per disk, borrowing from @xml */
     GPtrArray *streamed;      /* const FerryDiskPlan*: the STREAM entries of @plan, the disks
@@ -48,7 +50,7 @@ typedef struct {
     GPtrArray *dst_created;  /* char*: images ferry created on the destination (rollback) */
     guint64 disk_copy_bytes; /* virtual size of the streamed disks (policy's scaling) */
 
-    /* ---- migrate */
+    /* ---- migrate (ferry-migrate-run.c) */
     /* the guest is on the destination: nothing is rolled back */
     gboolean migrated;
     /* the source's completed-job statistics, written by libvirt's event thread */
@@ -80,6 +82,13 @@ void ferry_migrate_action_record_free(gpointer record);
 gboolean ferry_migration_nova_begin(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void ferry_migration_nova_finish(FerryMigration *m, FerryMigrateResult *result);
 void ferry_migration_nova_abort(FerryMigration *m);
+
+/* ferry-migrate-run.c: the guest moves.  On failure it is still on the source, running if it
+ * ran before (never left paused by ferry). */
+gboolean ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result,
+                                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean ferry_migration_perform_cold(FerryMigration *m, FerryMigrateResult *result,
+                                      GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* ferry-verify.c: the guest runs (or, cold, is defined) and is persistent on the destination,
  * and is gone from the source; the summary's figures completed from the destination. */
