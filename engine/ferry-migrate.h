@@ -1,10 +1,11 @@
 /*
- * ferry-migrate.h: move one running guest from one host to another.
+ * ferry-migrate.h: move one guest (running, paused or shut off) from one host to another.
  *
  *   precheck -> prepare destination -> migrate (monitored) -> verify -> clean up source
  *
- * The engine never prints: it reports through a FerryMigrateEventFunc.  A failure at any step
- * leaves the guest running on the source, and removes what ferry created on the destination.
+ * The engine never prints: it reports through a FerryMigrateEventFunc.  A failure before the
+ * guest has moved leaves it on the source as it was, and removes what ferry created on the
+ * destination (and nothing else).  Each phase's file is listed in ferry-migrate.c.
  */
 #pragma once
 
@@ -49,8 +50,8 @@ typedef enum {
     FERRY_MIGRATE_MODE_SHARED,     /* no disk copy */
     FERRY_MIGRATE_MODE_BLOCK,      /* NON_SHARED_INC: copy the top image of local disks */
     FERRY_MIGRATE_MODE_BLOCK_FULL, /* NON_SHARED_DISK: copy whole local disks */
-    FERRY_MIGRATE_MODE_COLD,       /* shut-off guest: ferry copies the disks, libvirt moves the
-                                      definition (VIR_MIGRATE_OFFLINE) */
+    FERRY_MIGRATE_MODE_COLD,       /* shut-off guest: ferry copies the disks, then defines it
+                                      on the destination and undefines it on the source */
     FERRY_MIGRATE_MODE_LAST
 } FerryMigrateMode;
 

@@ -1,7 +1,9 @@
 /*
  * ferry-migration-private.h: one migration's state, shared by the files of its phases only.
  *
- *   ferry-migrate.c        precheck and prepare, and the orchestrator
+ *   ferry-migrate.c        the orchestrator: precheck -> prepare -> migrate -> verify -> cleanup
+ *   ferry-precheck.c       find the guest, plan its disks, choose the mode, check the destination
+ *   ferry-dst-disks.c      prepare: the destination's disks (created, copied) and their guard
  *   ferry-migrate-run.c    migrate: libvirt's job (live) or the definition's move (cold)
  *   ferry-verify.c         verify: where the guest is now, asked of both hosts
  *   ferry-src-cleanup.c    cleanup: the source's stale disk copies
@@ -21,13 +23,15 @@
 
 G_BEGIN_DECLS
 
+typedef struct _FerryDstDisks FerryDstDisks;
+
 typedef struct {
     /* ---- what was asked */
     FerryInventory *inventory;
     const FerryMigrateOptions *options;
     FerryPhase phase; /* changed only by ferry_migration_set_phase() */
 
-    /* ---- precheck */
+    /* ---- precheck (ferry-precheck.c) */
     const FerryHost *src;
     const FerryHost *dst;
     virConnectPtr sconn;
@@ -46,13 +50,11 @@ typedef struct {
     FerrySshSession *dst_ssh;
     GHashTable *images; /* source path -> FerryImageInfo of streamed disks */
 
-    /* ---- prepare */
-    GPtrArray *dst_created;  /* char*: images ferry created on the destination (rollback) */
-    guint64 disk_copy_bytes; /* virtual size of the streamed disks (policy's scaling) */
+    /* ---- prepare (ferry-dst-disks.c) */
+    FerryDstDisks *dst_disks; /* guard: exactly what ferry created on the destination */
+    guint64 disk_copy_bytes;  /* virtual size of the streamed disks (policy's scaling) */
 
     /* ---- migrate (ferry-migrate-run.c) */
-    /* the guest is on the destination: nothing is rolled back */
-    gboolean migrated;
     /* the source's completed-job statistics, written by libvirt's event thread */
     GMutex stats_lock;
     gboolean have_completed;
@@ -76,7 +78,17 @@ void ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *me
                           const FerryJobSample *sample, const FerryMonitorAction *action);
 void ferry_migration_info(FerryMigration *m, const char *format, ...) G_GNUC_PRINTF(2, 3);
 void ferry_migration_set_phase(FerryMigration *m, FerryPhase phase);
+/* ssh sessions to both hosts, opened once, when first needed */
+gboolean ferry_migration_open_ssh(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void ferry_migrate_action_record_free(gpointer record);
+
+/* ferry-precheck.c: finds the guest's host, plans its disks, chooses the mode, and checks
+ * everything that must hold on the destination before anything moves.  Touches nothing. */
+gboolean ferry_migration_precheck(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* The source image of streamed disk @p, its destination path checked to be free (asked once:
+ * the precheck and the preparation both need it).  Owned by @m. */
+const FerryImageInfo *ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p,
+                                                   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* ferry-migrate-nova.c */
 gboolean ferry_migration_nova_begin(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -1,12 +1,22 @@
 /*
- * ferry-precheck.c: destination CPU, memory and disk space checks.
+ * ferry-precheck.c: everything checked before anything moves.  The source: where the guest is,
+ * its state, its disk plan and the mode.  The destination: no domain of the same name or UUID,
+ * the guest's CPU, free memory, free disk space, no file where a disk would be created, shared
+ * directories really shared, and the ssh trust the source's libvirtd relies on.  Nothing here
+ * changes anything on any host.
  */
 #include "engine/ferry-precheck.h"
 
 #include <libvirt/virterror.h>
 #include <string.h>
 
+#include "engine/ferry-dest-xml.h"
+#include "engine/ferry-locate.h"
+#include "engine/ferry-migration-private.h"
 #include "engine/ferry-virt-util.h"
+#include "ssh/ferry-remote-disk.h"
+#include "ssh/ferry-ssh-storage.h"
+#include "ssh/ferry-ssh-trust.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(ferry-precheck-error-quark, ferry_precheck_error)
@@ -108,4 +118,383 @@ ferry_precheck_disk_space(FerrySshSession *dst, const char *dir, guint64 need_by
         return FALSE;
     }
     return TRUE;
+}
+
+/* ---- one migration's checks, in the order ferry_migration_precheck() makes them */
+
+/* Finds the host the domain is on: --from if given, else every inventory host is asked. */
+static gboolean
+precheck_src_find(FerryMigration *m, GError **error)
+{
+    g_autoptr(GError) local = NULL;
+    g_autoptr(FerryLocation) loc = ferry_locate_domain(m->inventory, m->options->domain,
+                                                       m->options->src_host, &local);
+
+    if (!loc) {
+        /* not found where every host answered: the request is wrong; where some did not
+         * answer (FERRY_LOCATE_ERROR_UNREACHABLE), it is a failure, and stays as it is */
+        if (g_error_matches(local, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_NOT_FOUND))
+            ferry_error_recode(&local, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND);
+        else if (g_error_matches(local, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS))
+            ferry_error_recode(&local, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_AMBIGUOUS);
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
+    if (loc->unreachable)
+        ferry_migration_info(m, "not reachable, not asked: %s", loc->unreachable);
+    m->src = loc->host;
+    m->sconn = g_steal_pointer(&loc->conn);
+    m->sdom = g_steal_pointer(&loc->domain);
+    m->domain_name = g_steal_pointer(&loc->name);
+    if (virDomainGetUUIDString(m->sdom, m->uuid) < 0) {
+        m->uuid[0] = '\0';
+        virResetLastError();
+    }
+    ferry_migration_info(m, "domain '%s' is on %s", m->domain_name, m->src->name);
+    return TRUE;
+}
+
+/* Running or paused: it moves live.  Shut off and persistent: it moves cold. */
+static gboolean
+precheck_src_state(FerryMigration *m, GError **error)
+{
+    int state = 0, reason = 0;
+
+    if (m->src == m->dst) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "domain '%s' is already on '%s': source and destination are the same host",
+                    m->domain_name, m->dst->name);
+        return FALSE;
+    }
+    if (virDomainGetState(m->sdom, &state, &reason, 0) < 0) {
+        ferry_virt_set_error(error, "cannot read the state of '%s' on '%s'", m->domain_name,
+                             m->src->name);
+        return FALSE;
+    }
+    m->cold = state == VIR_DOMAIN_SHUTOFF;
+    if (!m->cold && state != VIR_DOMAIN_RUNNING && state != VIR_DOMAIN_PAUSED) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "domain '%s' on '%s' is %s: ferry moves running, paused or shut-off guests",
+                    m->domain_name, m->src->name, ferry_virt_state_to_string(state));
+        return FALSE;
+    }
+    if (m->cold && virDomainIsPersistent(m->sdom) != 1) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "domain '%s' on '%s' is shut off and not persistent: nothing to move",
+                    m->domain_name, m->src->name);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The destination must not hold a domain of the same name or UUID. */
+static gboolean
+precheck_dst_no_clash(FerryMigration *m, GError **error)
+{
+    virDomainPtr clash;
+
+    m->dconn = ferry_virt_connect(m->dst->uri, m->dst->name, error);
+    if (!m->dconn)
+        return FALSE;
+    clash = ferry_locate_lookup(m->dconn, m->domain_name);
+    if (!clash && m->uuid[0]) {
+        clash = virDomainLookupByUUIDString(m->dconn, m->uuid);
+        virResetLastError();
+    }
+    if (clash) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "'%s' already has a domain '%s' (same name or UUID): refusing to create a "
+                    "second copy",
+                    m->dst->name, virDomainGetName(clash));
+        virDomainFree(clash);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The source's XML, each disk's plan (any refused disk stops the move) and the XML the
+ * destination will run: the same code as `ferry xml`. */
+static gboolean
+precheck_plan(FerryMigration *m, GError **error)
+{
+    g_autofree char *xml = NULL;
+    g_autofree char *origin = NULL;
+    g_autoptr(FerryDestXml) dest = NULL;
+
+    /* MIGRATABLE: what the destination must be given; SECURE keeps graphics passwords. */
+    xml = virDomainGetXMLDesc(m->sdom, VIR_DOMAIN_XML_MIGRATABLE | VIR_DOMAIN_XML_SECURE);
+    if (!xml) {
+        ferry_virt_set_error(error, "cannot read the XML of '%s' on '%s'", m->domain_name,
+                             m->src->name);
+        return FALSE;
+    }
+    origin = g_strdup_printf("domain '%s' on '%s'", m->domain_name, m->src->name);
+    dest = ferry_dest_xml_build(xml, origin, m->src, m->dst, error);
+    if (!dest)
+        return FALSE;
+    for (guint i = 0; i < dest->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(dest->plan, i);
+        ferry_migration_info(m, "disk %s: %s (%s)", p->disk->target,
+                             ferry_disk_action_to_string(p->action), p->reason);
+    }
+    {
+        g_autoptr(GError) local = NULL;
+
+        if (!ferry_dest_xml_check(dest, &local)) {
+            ferry_error_recode(&local, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK);
+            g_propagate_prefixed_error(error, g_steal_pointer(&local),
+                                       "domain '%s' cannot move to '%s': ", m->domain_name,
+                                       m->dst->name);
+            return FALSE;
+        }
+    }
+    m->plan = g_steal_pointer(&dest->plan);
+    m->xml = g_steal_pointer(&dest->xml);
+    m->dest_xml = g_steal_pointer(&dest->dest_xml);
+    /* the one list of the disks that are copied: every later phase walks this */
+    m->streamed = g_ptr_array_new();
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        if (p->action == FERRY_DISK_STREAM)
+            g_ptr_array_add(m->streamed, (gpointer)p);
+    }
+    return TRUE;
+}
+
+static gboolean
+precheck_choose_mode(FerryMigration *m, GError **error)
+{
+    guint streamed = m->streamed->len;
+    FerryMigrateMode mode = m->options->mode;
+
+    if (m->cold) {
+        if (mode != FERRY_MIGRATE_MODE_AUTO && mode != FERRY_MIGRATE_MODE_COLD) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--mode %s needs a running guest, and '%s' is shut off (it moves cold)",
+                        ferry_migrate_mode_to_string(mode), m->domain_name);
+            return FALSE;
+        }
+        m->mode = FERRY_MIGRATE_MODE_COLD;
+        ferry_migration_info(m, "mode cold: '%s' is shut off; %u local disk(s) copied by ferry",
+                             m->domain_name, streamed);
+        return TRUE;
+    }
+    switch (mode) {
+    case FERRY_MIGRATE_MODE_COLD:
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "--mode cold needs a shut-off guest, and '%s' is running on '%s'",
+                    m->domain_name, m->src->name);
+        return FALSE;
+    case FERRY_MIGRATE_MODE_AUTO:
+        m->mode = streamed ? FERRY_MIGRATE_MODE_BLOCK : FERRY_MIGRATE_MODE_SHARED;
+        ferry_migration_info(m, "mode %s: %u local disk(s) to stream",
+                             ferry_migrate_mode_to_string(m->mode), streamed);
+        return TRUE;
+    case FERRY_MIGRATE_MODE_SHARED:
+        if (streamed) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--mode shared, but %u disk(s) of '%s' are local to '%s' and would not "
+                        "be copied (use --mode block, or list their directory in shared_dirs "
+                        "of both hosts)",
+                        streamed, m->domain_name, m->src->name);
+            return FALSE;
+        }
+        m->mode = mode;
+        return TRUE;
+    case FERRY_MIGRATE_MODE_BLOCK:
+    case FERRY_MIGRATE_MODE_BLOCK_FULL:
+        if (!streamed) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--mode %s, but '%s' has no local writable disk to stream",
+                        ferry_migrate_mode_to_string(mode), m->domain_name);
+            return FALSE;
+        }
+        m->mode = mode;
+        return TRUE;
+    case FERRY_MIGRATE_MODE_LAST:
+        break;
+    }
+    g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID, "invalid mode %d",
+                (int)mode);
+    return FALSE;
+}
+
+const FerryImageInfo *
+ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p, GError **error)
+{
+    g_autoptr(FerryImageInfo) image = NULL;
+    const FerryImageInfo *known;
+    gboolean exists = FALSE;
+
+    if (!m->images)
+        m->images = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+                                          (GDestroyNotify)ferry_image_info_free);
+    if ((known = g_hash_table_lookup(m->images, p->disk->source)) != NULL)
+        return known;
+    image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
+    if (!image) {
+        g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
+        return NULL;
+    }
+    if (!ferry_remote_path_exists(m->dst_ssh, p->dest_source, &exists, error))
+        return NULL;
+    if (exists) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "'%s' already exists on '%s' (disk %s of '%s'): refusing to overwrite it; "
+                    "remove it if it is stale",
+                    p->dest_source, m->dst->name, p->disk->target, m->domain_name);
+        return NULL;
+    }
+    known = image;
+    g_hash_table_insert(m->images, p->disk->source, g_steal_pointer(&image));
+    return known;
+}
+
+/* Does the source's libvirtd reach the destination's over ssh?  Then that trust must hold. */
+static gboolean
+peer_uri_uses_ssh(const char *uri)
+{
+    return strstr(uri, "+ssh://") || strstr(uri, "+libssh2://") || strstr(uri, "+libssh://");
+}
+
+/* Peer-to-peer over qemu+ssh: the source's libvirtd logs in to the destination by itself, and
+ * fails mid-way if that trust does not hold. */
+static gboolean
+precheck_dst_peer_trust(FerryMigration *m, GError **error)
+{
+    FerrySshPeer peer;
+    g_autoptr(FerryTrustResult) trust = NULL;
+
+    if (m->options->managed || !peer_uri_uses_ssh(m->dst->peer_uri))
+        return TRUE;
+    ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+    trust = ferry_trust_check_session(m->src_ssh, &peer);
+    if (trust->klass != FERRY_TRUST_OK) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "'%s' reaches '%s' over ssh (%s) but that trust does not hold: %s: %s; "
+                    "remedy: %s",
+                    m->src->name, m->dst->name, m->dst->peer_uri,
+                    ferry_trust_class_to_string(trust->klass), trust->detail,
+                    ferry_trust_class_remedy(trust->klass));
+        return FALSE;
+    }
+    ferry_migration_info(m, "ssh trust %s -> %s holds", m->src->name, m->dst->name);
+    return TRUE;
+}
+
+/* A disk the inventory calls shared must really be: else it would not be copied. */
+static gboolean
+precheck_dst_shared_dirs(FerryMigration *m, const FerryXmlMapping *map, GError **error)
+{
+    g_autoptr(GHashTable) checked = g_hash_table_new(g_str_hash, g_str_equal);
+
+    for (guint i = 0; i < m->plan->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+
+        if (p->action != FERRY_DISK_SHARED || !p->disk->source ||
+            !g_path_is_absolute(p->disk->source))
+            continue;
+        for (guint j = 0; j < map->shared_prefixes->len; j++) {
+            const char *prefix = g_ptr_array_index(map->shared_prefixes, j);
+            gboolean shared = FALSE;
+
+            if (!g_str_has_prefix(p->disk->source, prefix) ||
+                g_hash_table_contains(checked, prefix))
+                continue;
+            if (!ferry_storage_is_shared(m->src_ssh, m->dst_ssh, prefix, &shared, error))
+                return FALSE;
+            if (!shared) {
+                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                            "disk %s ('%s') is under shared_dirs '%s', but '%s' is not the "
+                            "same storage on '%s' and '%s' (a file made on one is not seen "
+                            "on the other): fix shared_dirs in the inventory",
+                            p->disk->target, p->disk->source, prefix, prefix, m->src->name,
+                            m->dst->name);
+                return FALSE;
+            }
+            g_hash_table_add(checked, (gpointer)prefix);
+            ferry_migration_info(m, "'%s' is shared storage between %s and %s", prefix,
+                                 m->src->name, m->dst->name);
+        }
+    }
+    return TRUE;
+}
+
+/* Each copied disk's destination path is free, and its filesystem has the space. */
+static gboolean
+precheck_dst_disks(FerryMigration *m, GError **error)
+{
+    g_autoptr(GHashTable) need = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GHashTableIter iter;
+    gpointer dir, bytes;
+
+    for (guint i = 0; i < m->streamed->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
+        const FerryImageInfo *image;
+        g_autofree char *parent = NULL;
+        guint64 *sum;
+
+        if (!(image = ferry_migration_stream_image(m, p, error)))
+            return FALSE;
+        parent = g_path_get_dirname(p->dest_source);
+        if (!(sum = g_hash_table_lookup(need, parent))) {
+            sum = g_new0(guint64, 1);
+            g_hash_table_insert(need, g_strdup(parent), sum);
+        }
+        /* a full copy fills the whole image; the others copy what is allocated */
+        *sum += m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL ? image->virtual_size
+                                                         : image->actual_size;
+    }
+    g_hash_table_iter_init(&iter, need);
+    while (g_hash_table_iter_next(&iter, &dir, &bytes)) {
+        g_autofree char *existing = g_strdup(dir);
+        gboolean exists = FALSE;
+
+        /* the image directory may not exist yet: measure the nearest existing parent */
+        while (!g_str_equal(existing, "/")) {
+            char *up;
+            if (!ferry_remote_path_exists(m->dst_ssh, existing, &exists, error))
+                return FALSE;
+            if (exists)
+                break;
+            up = g_path_get_dirname(existing);
+            g_free(existing);
+            existing = up;
+        }
+        if (!ferry_precheck_disk_space(m->dst_ssh, existing, *(guint64 *)bytes,
+                                       m->dst->reserved_disk_mib, m->dst->name, error))
+            return FALSE;
+    }
+    return TRUE;
+}
+
+/* Everything that must hold on the destination before anything moves. */
+static gboolean
+precheck_dst(FerryMigration *m, GError **error)
+{
+    const FerryDomainDef *def = ferry_domain_xml_get_def(m->xml);
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+
+    if (!ferry_precheck_cpu(m->dconn, def, m->dst->name, error))
+        return FALSE;
+    /* a cold guest needs the memory only when it is started again */
+    if (!m->cold && !ferry_precheck_memory(m->dconn, def->memory_kib,
+                                           m->dst->reserved_memory_mib, m->dst->name, error))
+        return FALSE;
+    /* the remaining checks ask the hosts over ssh: only when there is something to ask */
+    if (!m->streamed->len && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri))
+        return TRUE;
+    return ferry_migration_open_ssh(m, error) && precheck_dst_peer_trust(m, error) &&
+           precheck_dst_shared_dirs(m, map, error) && precheck_dst_disks(m, error);
+}
+
+gboolean
+ferry_migration_precheck(FerryMigration *m, GError **error)
+{
+    m->dst = ferry_inventory_get_host(m->inventory, m->options->dst_host, error);
+    if (!m->dst)
+        return FALSE;
+    return precheck_src_find(m, error) && precheck_src_state(m, error) &&
+           precheck_dst_no_clash(m, error) && precheck_plan(m, error) &&
+           precheck_choose_mode(m, error) && precheck_dst(m, error);
 }

@@ -1,0 +1,237 @@
+/*
+ * ferry-dst-disks.c: the destination's disks -- created for a block migration, copied for a
+ * cold one -- and the guard that removes exactly what ferry created there.
+ */
+#include "engine/ferry-dst-disks.h"
+
+#include "ssh/ferry-remote-copy.h"
+#include "ssh/ferry-remote-disk.h"
+
+struct _FerryDstDisks {
+    FerryMigration *m;  /* borrowed: the destination's session and name, events */
+    GPtrArray *created; /* char*: files ferry created on the destination, in creation order */
+    gboolean kept;      /* the guest uses them now: nothing is removed */
+};
+
+FerryDstDisks *
+ferry_dst_disks_new(FerryMigration *m)
+{
+    FerryDstDisks *disks = g_new0(FerryDstDisks, 1);
+
+    disks->m = m;
+    disks->created = g_ptr_array_new_with_free_func(g_free);
+    return disks;
+}
+
+static void
+dst_disks_own(FerryDstDisks *disks, const char *path)
+{
+    g_ptr_array_add(disks->created, g_strdup(path));
+}
+
+void
+ferry_dst_disks_keep(FerryDstDisks *disks)
+{
+    if (disks)
+        disks->kept = TRUE;
+}
+
+void
+ferry_dst_disks_remove(FerryDstDisks *disks)
+{
+    FerryMigration *m;
+
+    if (!disks || disks->kept)
+        return;
+    m = disks->m;
+    for (guint i = 0; i < disks->created->len; i++) {
+        const char *path = g_ptr_array_index(disks->created, i);
+        g_autoptr(GError) error = NULL;
+
+        if (!ferry_remote_file_remove(m->dst_ssh, path, &error))
+            g_warning("cannot remove '%s' on '%s' after the failed migration: %s", path,
+                      m->dst->name, error->message);
+        else
+            ferry_migration_info(m, "removed '%s' from %s (created for the failed migration)", path,
+                                 m->dst->name);
+    }
+    g_ptr_array_set_size(disks->created, 0);
+}
+
+void
+ferry_dst_disks_free(FerryDstDisks *disks)
+{
+    if (!disks)
+        return;
+    ferry_dst_disks_remove(disks);
+    g_ptr_array_unref(disks->created);
+    g_free(disks);
+}
+
+static FerryDstDisks *
+dst_disks_guard(FerryMigration *m)
+{
+    if (!m->dst_disks)
+        m->dst_disks = ferry_dst_disks_new(m);
+    return m->dst_disks;
+}
+
+/* The destination path of @p's backing file, made sure to exist there: mapped to the
+ * destination's layout, and when missing, copied from the source (host to host over the checked
+ * trust, else relayed through ferry), checksum-verified, and owned by the guard.
+ * *@out_backing is NULL when the image has no backing file. */
+static gboolean
+dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInfo *image,
+                  const FerryXmlMapping *map, char **out_backing, GError **error)
+{
+    g_autofree char *backing = NULL;
+    g_autofree char *src_dir = NULL;
+    g_autofree char *src_backing = NULL;
+    g_autoptr(FerryImageInfo) backing_info = NULL;
+    FerrySshPeer peer;
+    FerryCopyResult copied = {0};
+    gboolean exists = FALSE;
+
+    *out_backing = NULL;
+    if (!image->backing_file)
+        return TRUE;
+    if (p->dest_backing && p->dest_backing->len)
+        backing = g_strdup(g_ptr_array_index(p->dest_backing, 0));
+    else if (ferry_xml_mapping_is_shared(map, image->backing_file) ||
+             !(backing = ferry_xml_mapping_map_path(map, image->backing_file, NULL)))
+        backing = g_strdup(image->backing_file);
+    if (!ferry_remote_path_exists(m->dst_ssh, backing, &exists, error))
+        return FALSE;
+    if (exists) {
+        *out_backing = g_steal_pointer(&backing);
+        return TRUE;
+    }
+
+    src_dir = g_path_get_dirname(p->disk->source);
+    src_backing = g_path_is_absolute(image->backing_file)
+                      ? g_strdup(image->backing_file)
+                      : g_build_filename(src_dir, image->backing_file, NULL);
+    if (!(backing_info = ferry_remote_image_info(m->src_ssh, src_backing, error)))
+        return FALSE;
+    if (backing_info->backing_file) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "backing file '%s' of disk %s is missing on '%s' and has a backing file of "
+                    "its own: copy the chain there first, or use --mode block-full",
+                    backing, p->disk->target, m->dst->name);
+        return FALSE;
+    }
+    ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+    if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, src_backing, backing, &peer,
+                                FERRY_COPY_AUTO, NULL, NULL, &copied, error)) {
+        g_prefix_error(error, "backing file of disk %s: ", p->disk->target);
+        return FALSE;
+    }
+    dst_disks_own(dst_disks_guard(m), backing);
+    ferry_migration_info(
+        m, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s", backing,
+        copied.bytes, ferry_copy_mode_to_string(copied.mode_used), copied.sha256, m->dst->name);
+    *out_backing = g_steal_pointer(&backing);
+    return TRUE;
+}
+
+gboolean
+ferry_migration_dst_create_disks(FerryMigration *m, gboolean full, GError **error)
+{
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+
+    if (!ferry_migration_open_ssh(m, error))
+        return FALSE;
+    for (guint i = 0; i < m->streamed->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
+        const FerryImageInfo *image;
+        g_autofree char *backing = NULL;
+
+        if (!(image = ferry_migration_stream_image(m, p, error)))
+            return FALSE;
+        if (!full && !dst_backing_ready(m, p, image, map, &backing, error))
+            return FALSE;
+        if (!ferry_remote_image_create(m->dst_ssh, p->dest_source, image->format,
+                                       image->virtual_size, backing,
+                                       backing ? image->backing_format : NULL, error)) {
+            g_prefix_error(error, "cannot prepare disk %s on '%s': ", p->disk->target,
+                           m->dst->name);
+            return FALSE;
+        }
+        dst_disks_own(dst_disks_guard(m), p->dest_source);
+        m->disk_copy_bytes += image->virtual_size;
+        ferry_migration_info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s",
+                             image->format, p->dest_source, image->virtual_size,
+                             backing ? ", backing " : "", backing ? backing : "", m->dst->name);
+    }
+    return TRUE;
+}
+
+static void
+on_copy_progress(guint64 done, guint64 total, gpointer user_data)
+{
+    FerryJobSample sample = {
+        .disk_total = total,
+        .disk_processed = done,
+        .disk_remaining = total - MIN(done, total),
+    };
+
+    ferry_migration_emit(user_data, FERRY_EVENT_SAMPLE, NULL, &sample, NULL);
+}
+
+/* The copied header still names the source's backing path: only the name moves, the data is
+ * the same file (-u), so nothing is rewritten but the header. */
+static gboolean
+dst_rebase(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInfo *image,
+           const char *backing, GError **error)
+{
+    const char *argv[] = {
+        "qemu-img",     "rebase",      "-u",
+        "-f",           image->format, "-b",
+        backing,        "-F",          image->backing_format ? image->backing_format : "qcow2",
+        p->dest_source, NULL};
+
+    if (!ferry_ssh_session_check(m->dst_ssh, argv, NULL, error)) {
+        g_prefix_error(error,
+                       "cannot point '%s' at its backing file '%s' on '%s': ", p->dest_source,
+                       backing, m->dst->name);
+        return FALSE;
+    }
+    ferry_migration_info(m, "'%s' now backs onto '%s'", p->dest_source, backing);
+    return TRUE;
+}
+
+gboolean
+ferry_migration_dst_copy_disks(FerryMigration *m, guint64 *bytes, GError **error)
+{
+    g_autoptr(FerryXmlMapping) map = ferry_inventory_mapping(m->src, m->dst);
+    FerrySshPeer peer;
+
+    if (!ferry_migration_open_ssh(m, error))
+        return FALSE;
+    ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
+    for (guint i = 0; i < m->streamed->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
+        const FerryImageInfo *image;
+        g_autofree char *backing = NULL;
+        FerryCopyResult copied = {0};
+
+        if (!(image = ferry_migration_stream_image(m, p, error)) ||
+            !dst_backing_ready(m, p, image, map, &backing, error))
+            return FALSE;
+        if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, p->disk->source, p->dest_source, &peer,
+                                    FERRY_COPY_AUTO, on_copy_progress, m, &copied, error)) {
+            g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
+            return FALSE;
+        }
+        dst_disks_own(dst_disks_guard(m), p->dest_source);
+        *bytes += copied.bytes;
+        ferry_migration_info(
+            m, "copied disk %s to '%s' on %s (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s)",
+            p->disk->target, p->dest_source, m->dst->name, copied.bytes,
+            ferry_copy_mode_to_string(copied.mode_used), copied.sha256);
+        if (backing && g_strcmp0(backing, image->backing_file) != 0 &&
+            !dst_rebase(m, p, image, backing, error))
+            return FALSE;
+    }
+    return TRUE;
+}
