@@ -79,12 +79,6 @@ ferry_nova_config_free(FerryNovaConfig *config)
     g_free(config);
 }
 
-const char *
-ferry_nova_config_get_journal_dir(const FerryNovaConfig *config)
-{
-    return config->journal_dir;
-}
-
 char *
 ferry_nova_config_service_host(GKeyFile *inventory, const char *name)
 {

@@ -4,13 +4,17 @@
  * Every value travels as a bound parameter (mysql_stmt_*): host names and uuids never
  * become SQL text.  Connections use CLIENT_FOUND_ROWS so a guarded UPDATE reports the
  * rows it matched, not only those it changed: "hit exactly one row" is then a real check.
+ *
+ * A write whose columns differ between Nova's schema versions is given as one column list
+ * (FerryNovaSet), each optional column marked; the statement is assembled from the list's
+ * literal names and the columns information_schema says exist, its values still bound.
  */
 #include <string.h>
 
 #include <mysql.h>
 #include <errmsg.h>
 
-#include "engine/nova/ferry-nova-private.h"
+#include "engine/nova/ferry-nova-db.h"
 
 struct _FerryNovaDb {
     MYSQL *conn;
@@ -18,7 +22,22 @@ struct _FerryNovaDb {
     char *database;
     char *where;        /* "nova@127.0.0.1:3306", for messages */
     GPtrArray *dry_log; /* borrowed; non-NULL in dry runs */
+    gboolean schema_loaded;
+    gboolean has_column[FERRY_NOVA_COLUMN_LAST];
 };
+
+/* Where each optional column lives. */
+static const struct {
+    FerryNovaRole role;
+    const char *table;
+    const char *column;
+} optional_columns[] = {
+    [FERRY_NOVA_COLUMN_ANY_SCHEMA] = {0},
+    [FERRY_NOVA_COLUMN_INSTANCES_COMPUTE_ID] = {FERRY_NOVA_ROLE_NOVA, "instances", "compute_id"},
+    [FERRY_NOVA_COLUMN_MIGRATIONS_DEST_COMPUTE_ID] = {FERRY_NOVA_ROLE_NOVA, "migrations",
+                                                      "dest_compute_id"},
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(optional_columns) == FERRY_NOVA_COLUMN_LAST);
 
 static gboolean
 errno_is_unreachable(unsigned int code)
@@ -159,8 +178,9 @@ ferry_nova_db_rollback(FerryNovaDb *db)
                   mysql_error(db->conn));
 }
 
-char *
-ferry_nova_format_statement(const char *sql, const FerryNovaParam *params, gsize n_params)
+/* "SQL -- values: 1, 'hostB', NULL": what a dry run shows. */
+static char *
+format_statement(const char *sql, const FerryNovaParam *params, gsize n_params)
 {
     GString *out = g_string_new(NULL);
     g_autofree char *flat = g_strdup(sql);
@@ -306,7 +326,7 @@ ferry_nova_db_query(FerryNovaDb *db, const char *sql, const FerryNovaParam *para
     int rc;
 
     if (db->dry_log)
-        g_ptr_array_add(db->dry_log, ferry_nova_format_statement(sql, params, n_params));
+        g_ptr_array_add(db->dry_log, format_statement(sql, params, n_params));
     stmt = prepare_and_execute(db, sql, params, n_params, error);
     if (!stmt)
         return NULL;
@@ -379,7 +399,7 @@ ferry_nova_db_exec(FerryNovaDb *db, const char *what, const char *sql, const Fer
     my_ulonglong affected;
 
     if (db->dry_log) {
-        g_ptr_array_add(db->dry_log, ferry_nova_format_statement(sql, params, n_params));
+        g_ptr_array_add(db->dry_log, format_statement(sql, params, n_params));
         if (insert_id)
             *insert_id = 0;
         return TRUE;
@@ -403,18 +423,92 @@ ferry_nova_db_exec(FerryNovaDb *db, const char *what, const char *sql, const Fer
 }
 
 gboolean
-ferry_nova_db_has_column(FerryNovaDb *db, const char *table, const char *column, gboolean *has,
-                         GError **error)
+ferry_nova_db_load_schema(FerryNovaDb *db, GError **error)
 {
-    g_autoptr(FerryNovaRows) rows = NULL;
+    for (gsize i = 0; i < G_N_ELEMENTS(optional_columns); i++) {
+        g_autoptr(FerryNovaRows) rows = NULL;
 
-    rows = ferry_nova_db_query(db,
-                               "SELECT COUNT(*) AS n FROM information_schema.columns "
-                               "WHERE table_schema = DATABASE() AND table_name = ? "
-                               "AND column_name = ?",
-                               NP_ARGS(NP_STR(table), NP_STR(column)), error);
-    if (!rows)
-        return FALSE;
-    *has = ferry_nova_rows_get_int(rows, 0, "n") > 0;
+        if (!optional_columns[i].table || optional_columns[i].role != db->role)
+            continue;
+        rows = ferry_nova_db_query(
+            db,
+            "SELECT COUNT(*) AS n FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = ? "
+            "AND column_name = ?",
+            NP_ARGS(NP_STR(optional_columns[i].table), NP_STR(optional_columns[i].column)), error);
+        if (!rows)
+            return FALSE;
+        db->has_column[i] = ferry_nova_rows_get_int(rows, 0, "n") > 0;
+    }
+    db->schema_loaded = TRUE;
     return TRUE;
+}
+
+static gboolean
+set_needs_schema(const FerryNovaSet *set, gsize n_set)
+{
+    for (gsize i = 0; i < n_set; i++) {
+        if (set[i].only_if != FERRY_NOVA_COLUMN_ANY_SCHEMA)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* The columns of @set this database has: "a = ?, b = expr" into @columns for an UPDATE
+ * (@values NULL), or "a, b" into @columns and "?, expr" into @values for an INSERT; the
+ * bound values, in the same order, into @params. */
+static void
+append_set(const FerryNovaDb *db, const FerryNovaSet *set, gsize n_set, GString *columns,
+           GString *values, GArray *params)
+{
+    const char *sep = "";
+
+    for (gsize i = 0; i < n_set; i++) {
+        const char *value = set[i].sql ? set[i].sql : "?";
+
+        if (set[i].only_if != FERRY_NOVA_COLUMN_ANY_SCHEMA && !db->has_column[set[i].only_if])
+            continue;
+        if (values) {
+            g_string_append_printf(columns, "%s%s", sep, set[i].column);
+            g_string_append_printf(values, "%s%s", sep, value);
+        } else {
+            g_string_append_printf(columns, "%s%s = %s", sep, set[i].column, value);
+        }
+        if (!set[i].sql)
+            g_array_append_val(params, set[i].value);
+        sep = ", ";
+    }
+}
+
+gboolean
+ferry_nova_db_insert(FerryNovaDb *db, const char *what, const char *table, const FerryNovaSet *set,
+                     gsize n_set, gint64 *insert_id, GError **error)
+{
+    g_autoptr(GString) columns = g_string_new(NULL);
+    g_autoptr(GString) values = g_string_new(NULL);
+    g_autoptr(GArray) params = g_array_new(FALSE, TRUE, sizeof(FerryNovaParam));
+    g_autofree char *sql = NULL;
+
+    g_return_val_if_fail(db->schema_loaded || !set_needs_schema(set, n_set), FALSE);
+    append_set(db, set, n_set, columns, values, params);
+    sql = g_strdup_printf("INSERT INTO %s (%s) VALUES (%s)", table, columns->str, values->str);
+    return ferry_nova_db_exec(db, what, sql, (const FerryNovaParam *)params->data, params->len, 1,
+                              insert_id, error);
+}
+
+gboolean
+ferry_nova_db_update(FerryNovaDb *db, const char *what, const char *table, const FerryNovaSet *set,
+                     gsize n_set, const char *where, const FerryNovaParam *params, gsize n_params,
+                     gint64 expect, GError **error)
+{
+    g_autoptr(GString) columns = g_string_new(NULL);
+    g_autoptr(GArray) all = g_array_new(FALSE, TRUE, sizeof(FerryNovaParam));
+    g_autofree char *sql = NULL;
+
+    g_return_val_if_fail(db->schema_loaded || !set_needs_schema(set, n_set), FALSE);
+    append_set(db, set, n_set, columns, NULL, all);
+    g_array_append_vals(all, params, n_params);
+    sql = g_strdup_printf("UPDATE %s SET %s WHERE %s", table, columns->str, where);
+    return ferry_nova_db_exec(db, what, sql, (const FerryNovaParam *)all->data, all->len, expect,
+                              NULL, error);
 }

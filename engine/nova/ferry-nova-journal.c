@@ -13,7 +13,7 @@
 
 #include <glib/gstdio.h>
 
-#include "engine/nova/ferry-nova-private.h"
+#include "engine/nova/ferry-nova-journal.h"
 
 struct _FerryNovaJournal {
     JsonObject *root;
@@ -42,12 +42,6 @@ ferry_nova_journal_id_valid(const char *id)
             return FALSE;
     }
     return TRUE;
-}
-
-char *
-ferry_nova_new_uuid(void)
-{
-    return g_uuid_string_random();
 }
 
 char *
@@ -212,6 +206,48 @@ ferry_nova_journal_save(FerryNovaJournal *journal, const char *journal_dir, cons
     return TRUE;
 }
 
+static gboolean
+member_is(JsonObject *object, const char *name, JsonNodeType type)
+{
+    JsonNode *node = json_object_get_member(object, name);
+
+    return node && JSON_NODE_TYPE(node) == type;
+}
+
+/* An entry is a file anyone with access to journal_dir can edit: undo reads only entries
+ * shaped as ferry_nova_journal_save() writes them.  Each row's columns are checked where
+ * they are restored. */
+static gboolean
+journal_shape_valid(JsonObject *root)
+{
+    JsonArray *images;
+    JsonArray *inserted;
+
+    if (!member_is(root, "images", JSON_NODE_ARRAY) ||
+        !member_is(root, "inserted", JSON_NODE_ARRAY))
+        return FALSE;
+    images = json_object_get_array_member(root, "images");
+    inserted = json_object_get_array_member(root, "inserted");
+    for (guint i = 0; i < json_array_get_length(images); i++) {
+        JsonNode *node = json_array_get_element(images, i);
+
+        if (!JSON_NODE_HOLDS_OBJECT(node) ||
+            !member_is(json_node_get_object(node), "row", JSON_NODE_OBJECT))
+            return FALSE;
+    }
+    for (guint i = 0; i < json_array_get_length(inserted); i++) {
+        JsonNode *node = json_array_get_element(inserted, i);
+        JsonNode *id;
+
+        if (!JSON_NODE_HOLDS_OBJECT(node))
+            return FALSE;
+        id = json_object_get_member(json_node_get_object(node), "id");
+        if (!id || !JSON_NODE_HOLDS_VALUE(id) || json_node_get_value_type(id) != G_TYPE_INT64)
+            return FALSE;
+    }
+    return TRUE;
+}
+
 FerryNovaJournal *
 ferry_nova_journal_load(const char *journal_dir, const char *id, GError **error)
 {
@@ -238,9 +274,7 @@ ferry_nova_journal_load(const char *journal_dir, const char *id, GError **error)
         return NULL;
     }
     root = json_parser_get_root(parser);
-    if (!JSON_NODE_HOLDS_OBJECT(root) ||
-        !json_object_has_member(json_node_get_object(root), "images") ||
-        !json_object_has_member(json_node_get_object(root), "inserted")) {
+    if (!JSON_NODE_HOLDS_OBJECT(root) || !journal_shape_valid(json_node_get_object(root))) {
         g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_JOURNAL,
                     "journal entry '%s' is not a ferry before-image", path);
         return NULL;

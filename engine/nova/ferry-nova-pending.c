@@ -14,7 +14,8 @@
 
 #include <glib/gstdio.h>
 
-#include "engine/nova/ferry-nova-private.h"
+#include "engine/nova/ferry-nova-journal.h"
+#include "engine/nova/ferry-nova-pending.h"
 
 static char *
 pending_dir(FerryNovaConfig *config)
@@ -36,7 +37,7 @@ ferry_nova_pending_add(FerryNovaConfig *config, const FerryNovaRequest *req, GEr
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "op");
-    json_builder_add_string_value(b, req->op);
+    json_builder_add_string_value(b, ferry_nova_op_name(req->op));
     json_builder_set_member_name(b, "instance");
     json_builder_add_string_value(b, req->instance);
     json_builder_set_member_name(b, "src_host");
@@ -197,7 +198,6 @@ ferry_nova_replay_pending(FerryNovaConfig *config, GError **error)
             set_aside(config, path, id);
             continue;
         }
-        req.op = json_object_get_string_member_with_default(entry, "op", "");
         req.instance = json_object_get_string_member_with_default(entry, "instance", NULL);
         req.src_host = json_object_get_string_member_with_default(entry, "src_host", NULL);
         req.dst_host = json_object_get_string_member_with_default(entry, "dst_host", NULL);
@@ -206,9 +206,11 @@ ferry_nova_replay_pending(FerryNovaConfig *config, GError **error)
             json_object_get_string_member_with_default(entry, "migration_type", NULL);
         req.migration_uuid =
             json_object_get_string_member_with_default(entry, "migration_uuid", NULL);
+        /* Only what apply_or_queue() queues: never a begin. */
         if (!req.instance || !req.dst_host || !req.migration_uuid ||
-            !(g_str_equal(req.op, "finish") || g_str_equal(req.op, "oneshot") ||
-              g_str_equal(req.op, "abort"))) {
+            !ferry_nova_op_from_name(json_object_get_string_member_with_default(entry, "op", NULL),
+                                     &req.op) ||
+            req.op == FERRY_NOVA_OP_BEGIN) {
             g_ptr_array_add(replay->failed, g_strdup_printf("%s: incomplete entry", id));
             set_aside(config, path, id);
             continue;

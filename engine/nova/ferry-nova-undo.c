@@ -5,7 +5,7 @@
  * from their before-image; rows it deleted are inserted again with their old id.  Only
  * when the instance is still where that step left it: undo never overrides a later move.
  */
-#include "engine/nova/ferry-nova-private.h"
+#include "engine/nova/ferry-nova-journal.h"
 
 /* The tables a step may touch; nothing else is ever written from a journal file. */
 static const struct {
@@ -75,7 +75,8 @@ restore_row(FerryNovaDb *db, const char *table, JsonObject *row, GError **error)
         FerryNovaParam p = {0};
 
         if (!ferry_nova_identifier_valid(column) ||
-            (!JSON_NODE_HOLDS_NULL(node) && json_node_get_value_type(node) != G_TYPE_STRING)) {
+            (!JSON_NODE_HOLDS_NULL(node) &&
+             (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING))) {
             g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_JOURNAL,
                         "saved %s row %s has a bad column '%s'", table, id, column);
             return FALSE;

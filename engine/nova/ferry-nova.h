@@ -71,8 +71,6 @@ FerryNovaConfig *ferry_nova_config_load(GKeyFile *inventory, const char *invento
 void ferry_nova_config_free(FerryNovaConfig *config);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryNovaConfig, ferry_nova_config_free)
 
-const char *ferry_nova_config_get_journal_dir(const FerryNovaConfig *config);
-
 /* The Nova service host of inventory host @name: its `nova_host` key, else @name itself.
  * Never fails; returns a new string. */
 char *ferry_nova_config_service_host(GKeyFile *inventory, const char *name);

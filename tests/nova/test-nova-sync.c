@@ -12,7 +12,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "engine/nova/ferry-nova-private.h"
+#include "engine/nova/ferry-nova-db.h"
 
 #define INSTANCE "a1a1a1a1-0000-4000-8000-000000000001"
 #define RP_A "c0c0c0c0-0000-4000-8000-00000000000a"
@@ -689,6 +689,65 @@ test_newer_schema_compute_id(void)
     assert_synced_to_b();
 }
 
+/* The same columns through begin and finish: the running migration gets dest_compute_id;
+ * one begun before the upgrade added the column (NULL there) gets it on completion, as the
+ * instance gets compute_id; undo puts every column of the newer schema back too. */
+static void
+test_newer_schema_two_phase(void)
+{
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *seeded = NULL;
+    g_autofree char *now = NULL;
+    g_autofree char *dst_id = NULL;
+    g_autofree char *compute_id = NULL;
+    g_autofree char *dest_compute_id = NULL;
+    g_autofree char *begin_id = NULL;
+    g_autofree char *running = NULL;
+
+    if (!lab_reset())
+        return;
+    run_harness("newer-schema");
+    seeded = snapshot();
+    dst_id =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT id FROM compute_nodes WHERE host = ?", "hostB");
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    begin_id = g_strdup(ferry_nova_sync_get_journal_id(sync));
+    dest_compute_id = query_value(FERRY_NOVA_ROLE_NOVA,
+                                  "SELECT CONCAT_WS(',', status, dest_compute_id) FROM migrations "
+                                  "WHERE uuid = ?",
+                                  ferry_nova_sync_get_migration_uuid(sync));
+    running = g_strdup_printf("running,%s", dst_id);
+    g_assert_cmpstr(dest_compute_id, ==, running);
+    compute_id =
+        query_value(FERRY_NOVA_ROLE_NOVA,
+                    "SELECT COALESCE(compute_id, 'none') FROM instances WHERE uuid = ?", INSTANCE);
+    g_assert_cmpstr(compute_id, ==, "none");
+    exec_sql(FERRY_NOVA_ROLE_NOVA, "UPDATE migrations SET dest_compute_id = NULL WHERE uuid = ?",
+             ferry_nova_sync_get_migration_uuid(sync));
+
+    g_assert_true(ferry_nova_sync_finish(sync, FERRY_NOVA_POWER_RUNNING, &error));
+    g_assert_no_error(error);
+    assert_synced_to_b();
+    g_free(compute_id);
+    compute_id = query_value(FERRY_NOVA_ROLE_NOVA,
+                             "SELECT compute_id FROM instances WHERE uuid = ?", INSTANCE);
+    g_assert_cmpstr(compute_id, ==, dst_id);
+    g_free(dest_compute_id);
+    dest_compute_id =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT dest_compute_id FROM migrations WHERE uuid = ?",
+                    ferry_nova_sync_get_migration_uuid(sync));
+    g_assert_cmpstr(dest_compute_id, ==, dst_id);
+
+    g_assert_true(ferry_nova_undo(lab.config, ferry_nova_sync_get_journal_id(sync), &error));
+    g_assert_no_error(error);
+    g_assert_true(ferry_nova_undo(lab.config, begin_id, &error));
+    g_assert_no_error(error);
+    now = snapshot();
+    g_assert_cmpstr(seeded, ==, now);
+}
+
 static void
 test_undo_restores_identical_rows(void)
 {
@@ -948,6 +1007,8 @@ main(int argc, char **argv)
     g_test_add_func("/nova/queue/two-phase-finish-queued-then-replayed",
                     test_two_phase_finish_queued);
     g_test_add_func("/nova/sync/newer-schema-fills-compute-id", test_newer_schema_compute_id);
+    g_test_add_func("/nova/sync/newer-schema-two-phase-fills-compute-id",
+                    test_newer_schema_two_phase);
     g_test_add_func("/nova/undo/restores-identical-rows", test_undo_restores_identical_rows);
     g_test_add_func("/nova/cli/dry-run-prints-statements", test_cli_dry_run);
     rc = g_test_run();
