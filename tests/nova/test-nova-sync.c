@@ -71,8 +71,10 @@ load_config(const char *port, GError **error)
                                             "password_file = %s\n"
                                             "connect_timeout = 2\n"
                                             "journal_dir = journal\n"
-                                            "\n[host A]\nnova_host = hostA\n"
-                                            "\n[host B]\nnova_host = hostB\n",
+                                            "\n[host A]\nuri = test:///default\n"
+                                            "nova_host = hostA\n"
+                                            "\n[host B]\nuri = test:///default\n"
+                                            "nova_host = hostB\n",
                                             port, state("db_user"), state("db_password_file"));
 
     g_assert_true(g_file_set_contents(lab.inventory_path, text, -1, NULL));
