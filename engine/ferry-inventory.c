@@ -246,6 +246,33 @@ line_of(const char *text, const char *at)
     return line;
 }
 
+/* GKeyFile merges a section written twice into one, so the second [host A] would silently
+ * change the first: refused, naming the line. */
+static gboolean
+check_sections_once(const char *path, const char *contents, GError **error)
+{
+    g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+
+    for (guint i = 0; lines[i]; i++) {
+        const char *line = lines[i];
+        const char *end;
+        char *name;
+
+        while (g_ascii_isspace(*line))
+            line++;
+        if (*line != '[' || !(end = strrchr(line, ']')))
+            continue;
+        name = g_strndup(line + 1, end - line - 1);
+        if (!g_hash_table_add(seen, name)) {
+            g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                        "%s: line %u: section [%s] is defined twice", path, i + 1, name);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 FerryInventory *
 ferry_inventory_load(const char *path, GError **error)
 {
@@ -274,6 +301,8 @@ ferry_inventory_load(const char *path, GError **error)
                     line_of(contents, bad));
         return NULL;
     }
+    if (!check_sections_once(inv->path, contents, error))
+        return NULL;
 
     if (g_key_file_has_group(inv->keyfile, "ferry")) {
         if (!check_keys(inv->keyfile, inv->path, "ferry", ferry_keys, error))

@@ -125,6 +125,7 @@ static const struct {
     {"relative-shared", "[host a]\nuri=x\nshared_dirs=/ok;rel\n", "shared_dirs entry 'rel'"},
     {"bad-bridge-map", "[host a]\nuri=x\nbridges=br0\n", "'br0' is not of the form NAME=BRIDGE"},
     {"duplicate", "[host a]\nuri=x\n[host A]\nuri=y\n", "host 'A' is defined twice"},
+    {"duplicate-section", "[host a]\nuri=x\n[host a]\nuri=y\n", "line 3: section [host a] is defined twice"},
     {"two-words", "[host a b]\nuri=x\n", "a host name must be one word"},
     {"bad-reserve", "[host a]\nuri=x\nreserved_memory_mib=-5\n", "reserved_memory_mib '-5' is not a size in MiB"},
     {"not-ini", "this is not an ini file\n", "cannot read inventory"},
