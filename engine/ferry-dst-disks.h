@@ -27,9 +27,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryDstDisks, ferry_dst_disks_free)
 /* The migration happened: the guest uses these files now, nothing is removed. */
 void ferry_dst_disks_keep(FerryDstDisks *disks);
 
-/* Removes every file ferry created on the destination, newest last as created.  Failures are
- * logged, never returned: this runs because something else failed, and that error is the one
- * the caller reports. */
+/* Removes every file ferry created on the destination, in the order they were created (a
+ * copied backing file before its overlay).  Failures are logged, never returned: this runs
+ * because something else failed, and that error is the one the caller reports.  Directories
+ * made on the way are left. */
 void ferry_dst_disks_remove(FerryDstDisks *disks);
 
 /* Block migration: creates the destination image of every streamed disk (after its backing
