@@ -175,6 +175,30 @@ resolve_path(const char *path, const char *inventory_path)
     return g_build_filename(dir, path, NULL);
 }
 
+/* The keys of [nova]; "password" is known only to be refused with its own message. */
+static const char *const nova_keys[] = {
+    "host",          "port",          "socket",      "user",
+    "password",      "password_file", "password_env", "nova_database",
+    "api_database",  "placement_database", "default_availability_zone", "connect_timeout",
+    "journal_dir",   NULL,
+};
+
+static gboolean
+check_known_keys(GKeyFile *inventory, const char *inventory_path, GError **error)
+{
+    g_auto(GStrv) keys = g_key_file_get_keys(inventory, NOVA_GROUP, NULL, NULL);
+
+    for (char **k = keys; k && *k; k++) {
+        if (!g_strv_contains(nova_keys, *k)) {
+            g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG,
+                        "%s: unknown key '%s' in [nova]", inventory_path ? inventory_path : "",
+                        *k);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 FerryNovaConfig *
 ferry_nova_config_load(GKeyFile *inventory, const char *inventory_path, GError **error)
 {
@@ -184,6 +208,8 @@ ferry_nova_config_load(GKeyFile *inventory, const char *inventory_path, GError *
     g_autofree char *journal_dir = NULL;
 
     if (!g_key_file_has_group(inventory, NOVA_GROUP))
+        return NULL;
+    if (!check_known_keys(inventory, inventory_path, error))
         return NULL;
 
     config = g_new0(FerryNovaConfig, 1);
