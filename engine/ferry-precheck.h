@@ -2,7 +2,8 @@
  * ferry-precheck.h: what must hold on the destination before anything moves -- the guest's CPU
  * is one the destination's hypervisor can provide, and it has the memory and disk space.
  * Failures are FERRY_PRECHECK_ERROR with a sentence naming the host, what is needed and what
- * there is.
+ * there is.  One migration's whole precheck, which uses these, is ferry_migration_precheck()
+ * (ferry-migration-private.h), in ferry-precheck.c too.
  */
 #pragma once
 
