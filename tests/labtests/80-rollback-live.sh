@@ -9,21 +9,6 @@
 # it there, and the guest runs -- not paused -- on its source only, its disk contents intact.
 . "$(dirname "$0")/lib.sh"
 
-# -- helpers (this file's own: they tell "absent" from "could not ask")
-# hstate HOST NAME: running / shut off / paused / absent, or "error: ..."
-hstate() {
-    local names s
-    names=$(lv "$1" list --all --name 2>&1) || { echo "error: ${names//$'\n'/ }"; return 0; }
-    grep -qxF -- "$2" <<<"$names" || { echo absent; return 0; }
-    s=$(lv "$1" domstate "$2" 2>&1) || { echo "error: ${s//$'\n'/ }"; return 0; }
-    echo "${s%%$'\n'*}"
-}
-# where NAME: its state on every host, "a=running b=absent c=absent"
-where() {
-    local h out=""
-    for h in $LAB_HOSTS; do out+="$h=$(hstate "$h" "$1") "; done
-    echo "${out% }"
-}
 # qemu_on HOST NAME: pids of NAME's qemu processes in HOST's network namespace
 qemu_on() {
     local ns pid

@@ -7,19 +7,6 @@
 # guest is defined, shut off, on its source only, with both disks intact.
 . "$(dirname "$0")/lib.sh"
 
-# -- helpers (this file's own: they tell "absent" from "could not ask")
-hstate() {
-    local names s
-    names=$(lv "$1" list --all --name 2>&1) || { echo "error: ${names//$'\n'/ }"; return 0; }
-    grep -qxF -- "$2" <<<"$names" || { echo absent; return 0; }
-    s=$(lv "$1" domstate "$2" 2>&1) || { echo "error: ${s//$'\n'/ }"; return 0; }
-    echo "${s%%$'\n'*}"
-}
-where() {
-    local h out=""
-    for h in $LAB_HOSTS; do out+="$h=$(hstate "$h" "$1") "; done
-    echo "${out% }"
-}
 listing() {
     hx "$1" sh -ec 'cd "$1"; find . \( -type f -o -type l \) | sort | while read -r f; do
         echo "$f $(stat -c "%s %Y" "$f") $(sha256sum <"$f" | cut -c1-64)"; done' sh "$(lab_images_dir "$1")"
@@ -37,7 +24,7 @@ start_libvirtd_b() {
 }
 cleanup() {
     # a transient leftover (which ferry must not leave) goes only when hostB's libvirtd restarts
-    if [ "$(hstate b $g)" = "shut off" ] && ! lv b dominfo $g | grep -q '^Persistent: *yes'; then
+    if [ "$(state b $g)" = "shut off" ] && ! lv b dominfo $g | grep -q '^Persistent: *yes'; then
         kill "$(cat "$LAB/b/run/libvirtd.pid")"
         for _ in $(seq 100); do lv b uri >/dev/null 2>&1 || break; sleep 0.1; done
         start_libvirtd_b
@@ -105,13 +92,13 @@ check "2: no copy is left on hostB" \
 check "2: hostB's images dir is exactly as before" test "$before_b" = "$(listing b)"
 check "2: no definition of it stored on hostB" test "$(file_state b /etc/libvirt/qemu/$g.xml)" = absent
 check "2: the guest is defined, shut off and persistent, on hostA" \
-    sh -c "test '$(hstate a $g)' = 'shut off' && virsh -q -c 'qemu+unix:///system?socket=$LAB/a/run/libvirt/libvirt-sock' dominfo $g | grep -q '^Persistent: *yes'"
+    sh -c "test '$(state a $g)' = 'shut off' && virsh -q -c 'qemu+unix:///system?socket=$LAB/a/run/libvirt/libvirt-sock' dominfo $g | grep -q '^Persistent: *yes'"
 check "2: ferry's error says hostB could not define it" \
     grep -q "cannot define '$g' on 'hostB'" "$OUT/err"
 # ferry defines the guest on the destination itself (libvirt's define removes what it could not
 # save; its offline migration left an inactive transient copy nobody could remove).
 check "2: nothing of it on hostB or hostC, not even a transient shut-off leftover" \
-    test "$(hstate b $g)/$(hstate c $g)" = "absent/absent"
+    test "$(state b $g)/$(state c $g)" = "absent/absent"
 check "2: hostA's images are untouched" test "$files_a" = "$(listing a)"
 check "2: both of hostA's disks are intact" \
     test "$(sum_disk a $A/$g.qcow2)/$(sum_disk a $A/t81sub/$g-b.qcow2)" = "$sum_a/$sum_b"

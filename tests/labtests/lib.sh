@@ -95,6 +95,12 @@ state() {
         echo "error: ${s//$'\n'/ }"
     fi
 }
+# where NAME: its state on every host, "a=running b=absent c=absent"
+where() {
+    local h out=""
+    for h in $LAB_HOSTS; do out+="$h=$(state "$h" "$1") "; done
+    echo "${out% }"
+}
 # (never `cmd | grep -q`: with pipefail, grep -q quitting early fails the pipeline by SIGPIPE)
 persistent() {
     local s
