@@ -13,7 +13,8 @@ G_DEFINE_QUARK(ferry-inventory-error-quark, ferry_inventory_error)
 
 /* Keys each section may hold; anything else is a typo we refuse rather than ignore. */
 static const char *const ferry_keys[] = {"ssh_user",       "ssh_key",       "known_hosts",
-                                         "migration_user", "migration_key", NULL};
+                                         "migration_user", "migration_key", "ssh_connect_timeout",
+                                         "state_dir",      NULL};
 static const char *const host_keys[] = {"uri",
                                         "peer_uri",
                                         "address",
@@ -147,6 +148,28 @@ get_mib(GKeyFile *kf, const char *path, const char *group, const char *key, guin
         return FALSE;
     }
     *out = value;
+    return TRUE;
+}
+
+/* Whole seconds in [@min, @max], @fallback when absent: a deadline of 0 or of days is a typo. */
+static gboolean
+get_seconds(GKeyFile *kf, const char *path, const char *group, const char *key, guint fallback,
+            guint min, guint max, guint *out, GError **error)
+{
+    g_autofree char *text = get_string(kf, group, key);
+    guint64 value;
+
+    if (!text) {
+        *out = fallback;
+        return TRUE;
+    }
+    if (!g_ascii_string_to_unsigned(text, 10, min, max, &value, NULL)) {
+        g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                    "%s: [%s] %s '%s' is not a number of seconds from %u to %u", path, group, key,
+                    text, min, max);
+        return FALSE;
+    }
+    *out = (guint)value;
     return TRUE;
 }
 
@@ -312,6 +335,10 @@ ferry_inventory_load(const char *path, GError **error)
         inv->known_hosts = get_string(inv->keyfile, "ferry", "known_hosts");
         inv->migration_user = get_string(inv->keyfile, "ferry", "migration_user");
         inv->migration_key = get_string(inv->keyfile, "ferry", "migration_key");
+        if (!get_seconds(inv->keyfile, inv->path, "ferry", "ssh_connect_timeout",
+                         FERRY_INVENTORY_DEFAULT_SSH_CONNECT_TIMEOUT, 1, 300,
+                         &inv->ssh_connect_timeout, error))
+            return NULL;
         if (inv->migration_key && !g_path_is_absolute(inv->migration_key)) {
             g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
                         "%s: [ferry] migration_key '%s' is not an absolute path", inv->path,
@@ -402,6 +429,7 @@ ferry_inventory_ssh_config(const FerryInventory *inventory, const FerryHost *hos
     config->private_key = inventory->ssh_key;
     config->known_hosts = inventory->known_hosts;
     config->name = host->name;
+    config->connect_timeout_ms = inventory->ssh_connect_timeout * 1000;
 }
 
 void
@@ -414,6 +442,7 @@ ferry_inventory_peer(const FerryInventory *inventory, const FerryHost *src, cons
     peer->host = dst->address ? dst->address : dst->ssh_host ? dst->ssh_host : dst->name;
     peer->port = dst->ssh_port;
     peer->name = dst->name;
+    peer->connect_timeout = inventory->ssh_connect_timeout;
 }
 
 /* For each cluster-wide name both hosts define, source's value -> destination's value. */

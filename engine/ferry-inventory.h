@@ -45,6 +45,7 @@ typedef enum {
 } FerryInventoryErrorCode;
 
 #define FERRY_INVENTORY_DEFAULT_PATH "/etc/ferry/inventory.ini"
+#define FERRY_INVENTORY_DEFAULT_SSH_CONNECT_TIMEOUT 10 /* seconds */
 
 typedef struct {
     char *name;
@@ -69,6 +70,7 @@ typedef struct {
     char *known_hosts;
     char *migration_user; /* NULL: each host's ssh_user */
     char *migration_key;  /* path on the hosts; NULL: the user's default keys */
+    guint ssh_connect_timeout; /* seconds: every ssh connect, ferry's and host to host */
     GPtrArray *hosts;    /* FerryHost*, in file order */
 } FerryInventory;
 

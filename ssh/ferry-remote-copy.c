@@ -193,6 +193,16 @@ ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *s
     if (mode == FERRY_COPY_AUTO) {
         g_autoptr(FerryTrustResult) trust = ferry_trust_check_session(src, peer);
 
+        /* A changed or revoked host key is not a missing trust but a destination whose
+         * identity is in doubt: relaying would send the disk to it all the same. */
+        if (ferry_trust_class_is_fatal(trust->klass)) {
+            g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_CHANGED,
+                        "the ssh trust from '%s' to '%s' failed with %s, which ferry does not "
+                        "work around by relaying: %s; remedy: %s",
+                        src->name, dst->name, ferry_trust_class_to_string(trust->klass),
+                        trust->detail, ferry_trust_class_remedy(trust->klass));
+            goto fail;
+        }
         used = trust->klass == FERRY_TRUST_OK ? FERRY_COPY_HOST_TO_HOST : FERRY_COPY_RELAY;
         if (used == FERRY_COPY_RELAY)
             g_debug("copying '%s' through ferry: %s", src_path, trust->detail);

@@ -321,9 +321,11 @@ ferry_ssh_known_hosts_name(const char *host, guint port)
 }
 
 typedef struct {
-    LIBSSH2_KNOWNHOSTS *hosts;
-    char *contents; /* file as read, to know whether it ends with a newline */
+    LIBSSH2_KNOWNHOSTS *hosts; /* the plain lines only */
+    char *contents;            /* file as read, to know whether it ends with a newline */
     gsize length;
+    GPtrArray *revoked;        /* GBytes: key blobs of @revoked lines */
+    GPtrArray *ca_patterns;    /* char*: host patterns of @cert-authority lines */
 } KnownHosts;
 
 static void
@@ -332,17 +334,84 @@ known_hosts_clear(KnownHosts *kh)
     if (kh->hosts)
         libssh2_knownhost_free(kh->hosts);
     g_free(kh->contents);
+    g_clear_pointer(&kh->revoked, g_ptr_array_unref);
+    g_clear_pointer(&kh->ca_patterns, g_ptr_array_unref);
+}
+
+/* A marker line: "@revoked PATTERNS KEYTYPE BASE64 [COMMENT]" or "@cert-authority ...".  Such
+ * lines are never given to libssh2, which would read the marker as a host pattern. */
+static void
+known_hosts_marker_line(KnownHosts *kh, const char *path, guint lineno, const char *line)
+{
+    g_auto(GStrv) fields = g_strsplit_set(line, " \t", -1);
+    g_autoptr(GPtrArray) words = g_ptr_array_new();
+    gsize blob_len = 0;
+    guchar *blob;
+
+    for (guint i = 0; fields[i]; i++) {
+        if (*fields[i])
+            g_ptr_array_add(words, fields[i]);
+    }
+    if (words->len < 4) {
+        g_debug("known_hosts '%s' line %u: marker line without a key, ignored", path, lineno);
+        return;
+    }
+    if (g_str_equal(g_ptr_array_index(words, 0), "@cert-authority")) {
+        g_ptr_array_add(kh->ca_patterns, g_strdup(g_ptr_array_index(words, 1)));
+        return;
+    }
+    if (!g_str_equal(g_ptr_array_index(words, 0), "@revoked")) {
+        g_debug("known_hosts '%s' line %u: unknown marker, ignored", path, lineno);
+        return;
+    }
+    blob = g_base64_decode(g_ptr_array_index(words, 3), &blob_len);
+    g_ptr_array_add(kh->revoked, g_bytes_new_take(blob, blob_len));
+}
+
+/* Is @key on a @revoked line?  Whatever the line's host patterns: a revoked key is not to be
+ * trusted for any host. */
+static gboolean
+known_hosts_is_revoked(const KnownHosts *kh, const char *key, gsize key_len)
+{
+    for (guint i = 0; i < kh->revoked->len; i++) {
+        gsize len = 0;
+        const void *data = g_bytes_get_data(g_ptr_array_index(kh->revoked, i), &len);
+
+        if (len == key_len && memcmp(data, key, len) == 0)
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/* Does a @cert-authority line name @name (plain patterns with * and ?; hashed ones are not
+ * checked)?  Only to explain why a host is unknown. */
+static gboolean
+known_hosts_has_ca_for(const KnownHosts *kh, const char *name)
+{
+    for (guint i = 0; i < kh->ca_patterns->len; i++) {
+        g_auto(GStrv) patterns = g_strsplit(g_ptr_array_index(kh->ca_patterns, i), ",", -1);
+
+        for (guint j = 0; patterns[j]; j++) {
+            if (patterns[j][0] != '!' && patterns[j][0] != '|' &&
+                g_pattern_match_simple(patterns[j], name))
+                return TRUE;
+        }
+    }
+    return FALSE;
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(KnownHosts, known_hosts_clear)
 
 /* Reads the known_hosts file line by line so that one line libssh2 cannot parse (a key type it
- * does not know, a @cert-authority marker) does not hide the others.  A missing file is empty. */
+ * does not know) does not hide the others; marker lines are read here.  A missing file is
+ * empty. */
 static gboolean
 known_hosts_load(FerrySshSession *self, KnownHosts *kh, GError **error)
 {
     g_autoptr(GError) local = NULL;
     g_auto(GStrv) lines = NULL;
 
+    kh->revoked = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    kh->ca_patterns = g_ptr_array_new_with_free_func(g_free);
     kh->hosts = libssh2_knownhost_init(self->ssh);
     if (!kh->hosts) {
         ferry_ssh_session_set_error(self, error, FERRY_SSH_ERROR_HANDSHAKE,
@@ -368,6 +437,10 @@ known_hosts_load(FerrySshSession *self, KnownHosts *kh, GError **error)
 
         if (*line == '\0' || *line == '#')
             continue;
+        if (*line == '@') {
+            known_hosts_marker_line(kh, self->known_hosts, i + 1, line);
+            continue;
+        }
         if (libssh2_knownhost_readline(kh->hosts, line, strlen(line),
                                        LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
             g_debug("known_hosts '%s' line %u not understood by libssh2, ignored",
@@ -499,6 +572,16 @@ verify_host_key(FerrySshSession *self, const KnownHosts *kh, gboolean other_type
         return FALSE;
     }
 
+    /* Before any match: a revoked key listed on a plain line too is still revoked. */
+    if (known_hosts_is_revoked(kh, key, key_len)) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_REVOKED,
+                    "the host key of '%s' (%s) is revoked: the server offered %s key %s, which "
+                    "known_hosts file '%s' marks @revoked; the host may be an impostor "
+                    "using a stolen key: investigate, and never remove the @revoked line to "
+                    "get past this",
+                    self->name, self->address, type_name, fingerprint, self->known_hosts);
+        return FALSE;
+    }
     rc = libssh2_knownhost_check(
         kh->hosts, name, key, key_len,
         LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_key, NULL);
@@ -529,6 +612,16 @@ verify_host_key(FerrySshSession *self, const KnownHosts *kh, gboolean other_type
             g_info("recorded %s host key %s of '%s' as '%s' in '%s'", type_name, fingerprint,
                    self->name, name, self->known_hosts);
             return TRUE;
+        }
+        if (known_hosts_has_ca_for(kh, name)) {
+            g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN,
+                        "the host key of '%s' (%s) is unknown: the server offered %s key %s, and "
+                        "known_hosts file '%s' has only a @cert-authority line for '%s'; ferry "
+                        "does not do host certificates: add the host's own key after verifying "
+                        "its fingerprint on the host",
+                        self->name, self->address, type_name, fingerprint, self->known_hosts,
+                        name);
+            return FALSE;
         }
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN,
                     "the host key of '%s' (%s) is unknown: the server offered %s key %s, and "

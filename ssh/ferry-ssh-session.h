@@ -3,7 +3,9 @@
  *
  * Host keys are verified strictly against a known_hosts file: an unknown or changed key is a
  * hard error naming the fingerprint, unless the caller explicitly asks to accept (and record) a
- * new one.  Commands are given as argument vectors and quoted for the remote POSIX shell here,
+ * new one.  A key on a @revoked line is refused wherever it is offered, even when a plain line
+ * lists it too (stricter than OpenSSH, which matches the revoked line's host patterns first);
+ * @cert-authority lines are not host keys: ferry does not do host certificates.  Commands are given as argument vectors and quoted for the remote POSIX shell here,
  * never pasted together by callers.
  */
 #pragma once
@@ -27,6 +29,7 @@ typedef enum {
     FERRY_SSH_ERROR_SFTP,            /* SFTP operation failed */
     FERRY_SSH_ERROR_REMOTE,          /* remote command ran and failed (non-zero exit) */
     FERRY_SSH_ERROR_INVALID,         /* refused before doing anything (e.g. relative path) */
+    FERRY_SSH_ERROR_HOSTKEY_REVOKED, /* known_hosts marks the offered key @revoked */
 } FerrySshErrorCode;
 
 typedef struct {
@@ -38,7 +41,7 @@ typedef struct {
     const char *name;        /* name for messages (inventory host name); NULL = host */
     gboolean accept_new;     /* record an unknown host key instead of failing */
     guint connect_timeout_ms; /* 0 = 10000 */
-    guint command_timeout_ms; /* 0 = 600000 */
+    guint command_timeout_ms; /* default bound of each command; 0 = 600000 */
 } FerrySshConfig;
 
 typedef struct _FerrySshSession FerrySshSession;

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#define PEER_CONNECT_TIMEOUT "ConnectTimeout=5"
+#define PEER_DEFAULT_CONNECT_TIMEOUT 10 /* seconds, as ferry's own sessions */
 
 typedef struct {
     const char *name;
@@ -56,6 +56,11 @@ static const FerryTrustClassInfo class_info[] = {
                              "use an ed25519 key (ssh-keygen -t ed25519) and authorize it"},
     [FERRY_TRUST_CHECK_FAILED] = {"check-failed",
                                   "the check itself could not be completed: see the detail"},
+    [FERRY_TRUST_HOSTKEY_REVOKED] = {"hostkey-revoked",
+                                     "the source's known_hosts marks the key the destination "
+                                     "offers as @revoked: the destination's identity is in "
+                                     "doubt; investigate before anything moves there (remove the "
+                                     "@revoked line only if the key was revoked by mistake)"},
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(class_info) == FERRY_TRUST_LAST);
 
@@ -102,12 +107,22 @@ result_new(FerryTrustClass klass, const char *format, ...)
     return r;
 }
 
+gboolean
+ferry_trust_class_is_fatal(FerryTrustClass klass)
+{
+    return klass == FERRY_TRUST_HOSTKEY_CHANGED || klass == FERRY_TRUST_HOSTKEY_REVOKED;
+}
+
 /* What OpenSSH's client prints, most specific first: "Host key verification failed" follows
  * the CHANGED banner too, and every failure may mention "Permission denied" in passing. */
 static const struct {
     const char *needle;
     FerryTrustClass klass;
 } ssh_messages[] = {
+    /* "WARNING: REVOKED HOST KEY DETECTED!", then "Host key for X was revoked and you have
+     * requested strict checking." */
+    {"REVOKED HOST KEY", FERRY_TRUST_HOSTKEY_REVOKED},
+    {"was revoked", FERRY_TRUST_HOSTKEY_REVOKED},
     {"REMOTE HOST IDENTIFICATION HAS CHANGED", FERRY_TRUST_HOSTKEY_CHANGED},
     {"Host key for ", FERRY_TRUST_HOSTKEY_CHANGED}, /* "... has changed and you have requested" */
     {"host key is known for", FERRY_TRUST_HOSTKEY_UNKNOWN},
@@ -152,6 +167,7 @@ ferry_trust_classify_open_error(const GError *error)
         return FERRY_TRUST_A_UNREACHABLE;
     case FERRY_SSH_ERROR_HOSTKEY_UNKNOWN:
     case FERRY_SSH_ERROR_HOSTKEY_CHANGED:
+    case FERRY_SSH_ERROR_HOSTKEY_REVOKED:
     case FERRY_SSH_ERROR_KEYFILE:
     case FERRY_SSH_ERROR_AUTH:
         return FERRY_TRUST_A_LOGIN_REFUSED;
@@ -180,15 +196,18 @@ ferry_trust_append_ssh(const FerrySshPeer *b, const char *user, const char *key,
                        GPtrArray *owned)
 {
     char *port = g_strdup_printf("%u", b->port ? b->port : 22);
+    char *timeout = g_strdup_printf(
+        "ConnectTimeout=%u", b->connect_timeout ? b->connect_timeout : PEER_DEFAULT_CONNECT_TIMEOUT);
 
     g_ptr_array_add(owned, port);
+    g_ptr_array_add(owned, timeout);
     g_ptr_array_add(argv, (gpointer) "ssh");
     g_ptr_array_add(argv, (gpointer) "-o");
     g_ptr_array_add(argv, (gpointer) "BatchMode=yes");
     g_ptr_array_add(argv, (gpointer) "-o");
     g_ptr_array_add(argv, (gpointer) "StrictHostKeyChecking=yes");
     g_ptr_array_add(argv, (gpointer) "-o");
-    g_ptr_array_add(argv, (gpointer)PEER_CONNECT_TIMEOUT);
+    g_ptr_array_add(argv, timeout);
     g_ptr_array_add(argv, (gpointer) "-o");
     g_ptr_array_add(argv, (gpointer) "PreferredAuthentications=publickey");
     if (key) {
@@ -304,6 +323,27 @@ key_type(FerrySshSession *a, const char *user, const char *key, FerryTrustResult
     return g_strndup(out, space - out);
 }
 
+/* ssh-keygen -F prints "# Host H found: line N" before each match, followed by " CA" for a
+ * @cert-authority line and " REVOKED" for a @revoked one: only an unmarked line is a host key
+ * that OpenSSH matches as such. */
+static gboolean
+known_hosts_has_plain_key(const char *found)
+{
+    g_auto(GStrv) lines = g_strsplit(found ? found : "", "\n", -1);
+
+    for (guint i = 0; lines[i]; i++) {
+        const char *marker;
+
+        if (!g_str_has_prefix(lines[i], "# Host ") || !(marker = strstr(lines[i], " found: line ")))
+            continue;
+        marker += strlen(" found: line ");
+        marker += strspn(marker, "0123456789");
+        if (*g_strstrip((char *)marker) == '\0')
+            return TRUE;
+    }
+    return FALSE;
+}
+
 FerryTrustResult *
 ferry_trust_check_session(FerrySshSession *a, const FerrySshPeer *b)
 {
@@ -339,8 +379,9 @@ ferry_trust_check_session(FerrySshSession *a, const FerrySshPeer *b)
     hostname = ferry_ssh_known_hosts_name(b->host, b->port);
     {
         const char *kargv[] = {"ssh-keygen", "-F", hostname, "-f", known, NULL};
+        g_autofree char *found = NULL;
 
-        if (!ferry_ssh_session_run(a, kargv, NULL, NULL, &status, &error)) {
+        if (!ferry_ssh_session_run(a, kargv, &found, NULL, &status, &error)) {
             r = result_new(FERRY_TRUST_CHECK_FAILED, "%s", error->message);
             goto out;
         }
@@ -348,6 +389,13 @@ ferry_trust_check_session(FerrySshSession *a, const FerrySshPeer *b)
             r = result_new(FERRY_TRUST_HOSTKEY_UNKNOWN,
                            "'%s' (%s) is not in '%s' on '%s' (ssh-keygen -F exit %d)", b_name,
                            hostname, known, a->name, status);
+            goto out;
+        }
+        if (!known_hosts_has_plain_key(found)) {
+            r = result_new(FERRY_TRUST_HOSTKEY_UNKNOWN,
+                           "'%s' (%s) has only @cert-authority or @revoked lines in '%s' on '%s': "
+                           "ferry does not do host certificates, it needs the host's own key",
+                           b_name, hostname, known, a->name);
             goto out;
         }
     }

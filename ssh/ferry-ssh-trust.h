@@ -26,6 +26,7 @@ typedef enum {
     FERRY_TRUST_B_UNREACHABLE,      /* A cannot connect to B's sshd */
     FERRY_TRUST_KEY_RSA,            /* the key is RSA: libssh2 1.10 cannot use it with OpenSSH 9 */
     FERRY_TRUST_CHECK_FAILED,       /* anything else: see the detail */
+    FERRY_TRUST_HOSTKEY_REVOKED,    /* A's known_hosts marks B's key @revoked */
     FERRY_TRUST_LAST
 } FerryTrustClass;
 
@@ -36,6 +37,7 @@ typedef struct {
     const char *host; /* B's address as A reaches it */
     guint port;       /* 0 = 22 */
     const char *name; /* B's name for messages; NULL = host */
+    guint connect_timeout; /* seconds, ssh's ConnectTimeout; 0 = 10 */
 } FerrySshPeer;
 
 /* "hostkey-unknown", ...: stable, short, for the matrix and scripts. */
@@ -57,6 +59,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryTrustResult, ferry_trust_result_free)
  * with recorded messages. */
 FerryTrustClass ferry_trust_classify_ssh(int exit_status, const char *ssh_stderr);
 
+/* A class that must stop whatever wanted the trust, never be worked around (e.g. by relaying
+ * through ferry): the destination's identity is in doubt (changed or revoked host key). */
+gboolean ferry_trust_class_is_fatal(FerryTrustClass klass);
+
 /* Classifies a failure of ferry's own ferry_ssh_session_open() to A. */
 FerryTrustClass ferry_trust_classify_open_error(const GError *error);
 
@@ -71,9 +77,9 @@ FerryTrustResult *ferry_trust_check(const FerrySshConfig *a_config, const FerryS
  * of @a, else `runuser -u USER --`.  Appends to @argv (borrowed strings). */
 void ferry_trust_append_run_as(FerrySshSession *a, const char *user, GPtrArray *argv);
 
-/* Appends `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5
- * [-i KEY] -p PORT -l USER -- HOST` to @argv (borrowed strings except the port, added to
- * @owned). */
+/* Appends `ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=N
+ * [-i KEY] -p PORT -l USER -- HOST` to @argv (borrowed strings except the port and the timeout,
+ * added to @owned). */
 void ferry_trust_append_ssh(const FerrySshPeer *b, const char *user, const char *key,
                             GPtrArray *argv, GPtrArray *owned);
 

@@ -659,6 +659,83 @@ test_hostkey_other_type_known(void)
     g_test_message("%s", error->message);
 }
 
+/* The server's own key on a @revoked line is refused, even with a plain line for it too, and
+ * even with accept_new. */
+static void
+test_hostkey_revoked(void)
+{
+    g_autofree char *kh = NULL;
+    g_autofree char *contents = NULL;
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!need_lab())
+        return;
+    kh = lab_path("known_hosts.revoked");
+    contents = g_strdup_printf("@revoked [127.0.0.1]:%u ssh-ed25519 %s\n"
+                               "[127.0.0.1]:%u ssh-ed25519 %s\n",
+                               lab.port, lab.host_pub, lab.port, lab.host_pub);
+    g_assert_true(g_file_set_contents(kh, contents, -1, NULL));
+    config = config_for(lab.key_ed25519, kh);
+    config.accept_new = TRUE;
+    session = ferry_ssh_session_open(&config, &error);
+    g_assert_null(session);
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_REVOKED);
+    g_test_message("%s", error->message);
+    g_assert_nonnull(strstr(error->message, "revoked"));
+    g_assert_nonnull(strstr(error->message, lab.fingerprint));
+}
+
+/* Another key revoked: the server's own plain line still matches. */
+static void
+test_hostkey_other_key_revoked(void)
+{
+    g_autofree char *kh = NULL;
+    g_autofree char *line = NULL;
+    g_autofree char *contents = NULL;
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!need_lab())
+        return;
+    kh = known_hosts_with_other_key("known_hosts.other-revoked", "ed25519", "ssh-ed25519", &line);
+    contents = g_strdup_printf("@revoked %s[127.0.0.1]:%u ssh-ed25519 %s\n", line, lab.port,
+                               lab.host_pub);
+    g_assert_true(g_file_set_contents(kh, contents, -1, NULL));
+    config = config_for(lab.key_ed25519, kh);
+    session = ferry_ssh_session_open(&config, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(session);
+}
+
+/* A @cert-authority line holding the server's very key is not a host key for it. */
+static void
+test_hostkey_cert_authority_is_not_a_host_key(void)
+{
+    g_autofree char *kh = NULL;
+    g_autofree char *contents = NULL;
+    g_autofree char *after = NULL;
+    FerrySshConfig config;
+    g_autoptr(FerrySshSession) session = NULL;
+    g_autoptr(GError) error = NULL;
+
+    if (!need_lab())
+        return;
+    kh = lab_path("known_hosts.ca");
+    contents = g_strdup_printf("@cert-authority [127.0.0.1]:* ssh-ed25519 %s\n", lab.host_pub);
+    g_assert_true(g_file_set_contents(kh, contents, -1, NULL));
+    config = config_for(lab.key_ed25519, kh);
+    session = ferry_ssh_session_open(&config, &error);
+    g_assert_null(session);
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN);
+    g_test_message("%s", error->message);
+    g_assert_nonnull(strstr(error->message, "does not do host certificates"));
+    g_assert_true(g_file_get_contents(kh, &after, NULL, NULL));
+    g_assert_cmpstr(after, ==, contents);
+}
+
 /* ---- authentication and connection ---- */
 
 static void
@@ -1232,6 +1309,11 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/hostkey/accept-new-records-and-reconnects", test_hostkey_accept_new);
     g_test_add_func("/ssh/hostkey/changed-is-refused-even-with-accept-new", test_hostkey_changed);
     g_test_add_func("/ssh/hostkey/other-type-known-is-refused", test_hostkey_other_type_known);
+    g_test_add_func("/ssh/hostkey/revoked-is-refused-despite-a-plain-entry", test_hostkey_revoked);
+    g_test_add_func("/ssh/hostkey/another-key-revoked-does-not-matter",
+                    test_hostkey_other_key_revoked);
+    g_test_add_func("/ssh/hostkey/cert-authority-is-not-a-host-key",
+                    test_hostkey_cert_authority_is_not_a_host_key);
     g_test_add_func("/ssh/hostkey/entry-for-port-22-does-not-match-other-port",
                     test_hostkey_port_must_match);
     g_test_add_func("/ssh/auth/missing-key-file", test_auth_missing_key);
