@@ -59,6 +59,34 @@ ferry_dst_disks_remove(FerryDstDisks *disks)
 }
 
 void
+ferry_dst_disks_remove_unused(FerryDstDisks *disks, GHashTable *in_use)
+{
+    g_autoptr(GPtrArray) kept = NULL;
+
+    if (!disks || disks->kept)
+        return;
+    kept = g_ptr_array_new_with_free_func(g_free);
+    for (guint i = 0; i < disks->created->len; i++) {
+        const char *path = g_ptr_array_index(disks->created, i);
+
+        if (g_hash_table_contains(in_use, path)) {
+            ferry_migration_info(disks->m, "'%s' on %s is not removed: a domain there uses it",
+                                 path, disks->m->dst->name);
+            g_ptr_array_add(kept, g_strdup(path));
+        }
+    }
+    for (guint i = 0; i < kept->len; i++) {
+        for (guint j = 0; j < disks->created->len; j++) {
+            if (g_str_equal(g_ptr_array_index(disks->created, j), g_ptr_array_index(kept, i))) {
+                g_ptr_array_remove_index(disks->created, j);
+                break;
+            }
+        }
+    }
+    ferry_dst_disks_remove(disks);
+}
+
+void
 ferry_dst_disks_free(FerryDstDisks *disks)
 {
     if (!disks)

@@ -32,6 +32,9 @@ void ferry_dst_disks_keep(FerryDstDisks *disks);
  * because something else failed, and that error is the one the caller reports.  Directories
  * made on the way are left. */
 void ferry_dst_disks_remove(FerryDstDisks *disks);
+/* The same, except for the files in @in_use (paths a domain on the destination uses, running
+ * or defined): those are left, and told. */
+void ferry_dst_disks_remove_unused(FerryDstDisks *disks, GHashTable *in_use);
 
 /* Block migration: creates the destination image of every streamed disk (after its backing
  * file, copied when missing unless @full: NON_SHARED_DISK copies whole disks). */

@@ -14,7 +14,7 @@ G_DEFINE_QUARK(ferry-inventory-error-quark, ferry_inventory_error)
 /* Keys each section may hold; anything else is a typo we refuse rather than ignore. */
 static const char *const ferry_keys[] = {"ssh_user",       "ssh_key",       "known_hosts",
                                          "migration_user", "migration_key", "ssh_connect_timeout",
-                                         "state_dir",      NULL};
+                                         "state_dir",      "connect_timeout", NULL};
 static const char *const host_keys[] = {"uri",
                                         "peer_uri",
                                         "address",
@@ -338,6 +338,10 @@ ferry_inventory_load(const char *path, GError **error)
         if (!get_seconds(inv->keyfile, inv->path, "ferry", "ssh_connect_timeout",
                          FERRY_INVENTORY_DEFAULT_SSH_CONNECT_TIMEOUT, 1, 300,
                          &inv->ssh_connect_timeout, error))
+            return NULL;
+        if (!get_seconds(inv->keyfile, inv->path, "ferry", "connect_timeout",
+                         FERRY_INVENTORY_DEFAULT_CONNECT_TIMEOUT, 1, 300, &inv->connect_timeout,
+                         error))
             return NULL;
         if (inv->migration_key && !g_path_is_absolute(inv->migration_key)) {
             g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,

@@ -46,6 +46,7 @@ typedef enum {
 
 #define FERRY_INVENTORY_DEFAULT_PATH "/etc/ferry/inventory.ini"
 #define FERRY_INVENTORY_DEFAULT_SSH_CONNECT_TIMEOUT 10 /* seconds */
+#define FERRY_INVENTORY_DEFAULT_CONNECT_TIMEOUT 10     /* seconds: a libvirt connect */
 
 typedef struct {
     char *name;
@@ -71,6 +72,7 @@ typedef struct {
     char *migration_user; /* NULL: each host's ssh_user */
     char *migration_key;  /* path on the hosts; NULL: the user's default keys */
     guint ssh_connect_timeout; /* seconds: every ssh connect, ferry's and host to host */
+    guint connect_timeout;     /* seconds: every libvirt connect of ferry's */
     GPtrArray *hosts;    /* FerryHost*, in file order */
 } FerryInventory;
 

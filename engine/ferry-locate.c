@@ -43,7 +43,8 @@ locate_on(const FerryInventory *inventory, const char *name, const char *host_na
     loc->host = ferry_inventory_get_host(inventory, host_name, error);
     if (!loc->host)
         return NULL;
-    loc->conn = ferry_virt_connect(loc->host->uri, loc->host->name, error);
+    loc->conn = ferry_virt_connect_full(loc->host->uri, loc->host->name,
+                                        inventory->connect_timeout, error);
     if (!loc->conn)
         return NULL;
     loc->domain = ferry_locate_lookup(loc->conn, name);
@@ -72,7 +73,8 @@ ferry_locate_domain(const FerryInventory *inventory, const char *name, const cha
     for (guint i = 0; i < inventory->hosts->len; i++) {
         const FerryHost *host = g_ptr_array_index(inventory->hosts, i);
         g_autoptr(GError) local = NULL;
-        g_autoptr(virConnect) conn = ferry_virt_connect(host->uri, host->name, &local);
+        g_autoptr(virConnect) conn =
+            ferry_virt_connect_full(host->uri, host->name, inventory->connect_timeout, &local);
         g_autoptr(virDomain) dom = NULL;
         gboolean active;
 

@@ -132,16 +132,25 @@ src_apply_completed_stats(FerryMigration *m, FerryMigrateResult *result)
     }
 }
 
-/* After a failed migration the guest must still run on the source, never paused by us. */
-static void
-src_ensure_running(FerryMigration *m, int state_before)
+/* After a failed migration, the hosts having said the guest is on the source (and only there):
+ * it must run there, never left paused by us.  Never called once post-copy started: then the
+ * source must not run again. */
+void
+ferry_migration_src_ensure_running(FerryMigration *m)
 {
     int state = 0, reason = 0;
+    int state_before = m->src_state_before;
 
-    if (virDomainGetState(m->sdom, &state, &reason, 0) < 0) {
+    if (!m->sdom || virDomainGetState(m->sdom, &state, &reason, 0) < 0) {
         g_warning("cannot read the state of '%s' on '%s' after the failed migration: %s",
                   m->domain_name, m->src->name, virGetLastErrorMessage());
         virResetLastError();
+        return;
+    }
+    if (state == VIR_DOMAIN_PAUSED &&
+        (reason == VIR_DOMAIN_PAUSED_POSTCOPY || reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED)) {
+        g_warning("'%s' is paused on '%s' by post-copy: not resumed", m->domain_name,
+                  m->src->name);
         return;
     }
     if (state == VIR_DOMAIN_PAUSED && state_before == VIR_DOMAIN_RUNNING) {
@@ -224,7 +233,8 @@ src_monitor_domain(FerryMigration *m, virConnectPtr *mconn)
 {
     virDomainPtr mdom = NULL;
 
-    *mconn = ferry_virt_connect(m->src->uri, m->src->name, NULL);
+    *mconn = ferry_virt_connect_full(m->src->uri, m->src->name, m->inventory->connect_timeout,
+                                     NULL);
     if (*mconn && m->uuid[0]) {
         mdom = virDomainLookupByUUIDString(*mconn, m->uuid);
         virResetLastError();
@@ -235,12 +245,68 @@ src_monitor_domain(FerryMigration *m, virConnectPtr *mconn)
     return mdom;
 }
 
+/* The one description of this migration's libvirt call: the job, and a post-copy resume. */
+static gboolean
+src_migrate_params(FerryMigration *m, FerryMigrateParams *params, GError **error)
+{
+    const FerryMigrateOptions *o = m->options;
+    g_autoptr(GPtrArray) disks = ferry_disk_plan_stream_targets(m->plan);
+    FerryMigrateSpec mspec = {
+        .p2p = !o->managed,
+        .copy_storage =
+            m->mode == FERRY_MIGRATE_MODE_BLOCK || m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
+        .copy_full = m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
+        .dest_xml = m->dest_xml,
+        .bandwidth_mib = o->bandwidth_mib,
+        .postcopy = o->postcopy,
+        .auto_converge = o->auto_converge,
+        .compressed = o->compressed,
+        .parallel_connections = o->parallel_connections,
+    };
+
+    g_ptr_array_add(disks, NULL);
+    mspec.migrate_disks = (const char *const *)disks->pdata;
+    return ferry_migrate_params_build(&mspec, params, error);
+}
+
+gboolean
+ferry_migration_src_postcopy_resume(FerryMigration *m, GError **error)
+{
+    g_auto(FerryMigrateParams) params = {0};
+    FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !m->options->managed};
+
+    if (!m->sdom) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                    "'%s' cannot be found on '%s' to resume its post-copy", m->domain_name,
+                    m->src->name);
+        return FALSE;
+    }
+    if (!src_migrate_params(m, &params, error))
+        return FALSE;
+    params.flags |= VIR_MIGRATE_POSTCOPY | VIR_MIGRATE_POSTCOPY_RESUME;
+    return src_migrate_call(&call, error);
+}
+
+char *
+ferry_migration_postcopy_resume_command(FerryMigration *m)
+{
+    const gboolean block =
+        m->mode == FERRY_MIGRATE_MODE_BLOCK || m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL;
+
+    return g_strdup_printf("virsh -c '%s' migrate --live %s--persistent --undefinesource "
+                           "--postcopy --postcopy-resume%s '%s' '%s'",
+                           m->src->uri, m->options->managed ? "" : "--p2p ",
+                           block ? (m->mode == FERRY_MIGRATE_MODE_BLOCK ? " --copy-storage-inc"
+                                                                         : " --copy-storage-all")
+                                 : "",
+                           m->domain_name, m->options->managed ? m->dst->uri : m->dst->peer_uri);
+}
+
 gboolean
 ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, GError **error)
 {
     const FerryMigrateOptions *o = m->options;
     g_auto(FerryMigrateParams) params = {0};
-    g_autoptr(GPtrArray) disks = ferry_disk_plan_stream_targets(m->plan);
     g_autofree char *flags = NULL;
     g_autoptr(GError) local = NULL;
     FerryMonitorReport report;
@@ -259,30 +325,16 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     g_autoptr(virConnect) mconn = NULL;
     g_autoptr(virDomain) mdom = NULL;
     FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !o->managed};
-    FerryMigrateSpec mspec = {
-        .p2p = !o->managed,
-        .copy_storage =
-            m->mode == FERRY_MIGRATE_MODE_BLOCK || m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
-        .copy_full = m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
-        .dest_xml = m->dest_xml,
-        .bandwidth_mib = o->bandwidth_mib,
-        .postcopy = o->postcopy,
-        .auto_converge = o->auto_converge,
-        .compressed = o->compressed,
-        .parallel_connections = o->parallel_connections,
-    };
     int state_before = 0, reason = 0;
     int callback_id;
     gboolean ok;
 
-    g_ptr_array_add(disks, NULL);
-    mspec.migrate_disks = (const char *const *)disks->pdata;
-    if (!ferry_migrate_params_build(&mspec, &params, error))
+    if (!src_migrate_params(m, &params, error))
         return FALSE;
     flags = ferry_migrate_flags_to_string(params.flags);
     ferry_migration_info(m, "%s %s -> %s with %s",
-                         mspec.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3", m->src->name,
-                         mspec.p2p ? m->dst->peer_uri : m->dst->uri, flags);
+                         call.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3", m->src->name,
+                         call.p2p ? m->dst->peer_uri : m->dst->uri, flags);
 
     if (o->policy) {
         policy = *o->policy;
@@ -297,6 +349,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
 
     if (virDomainGetState(m->sdom, &state_before, &reason, 0) < 0)
         virResetLastError();
+    m->src_state_before = state_before;
     if (g_cancellable_set_error_if_cancelled(o->cancellable, error))
         return FALSE;
     callback_id =
@@ -312,6 +365,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     m->ferry_suspended = report.suspended;
     m->suspended_since_us = report.suspended_since_us;
     m->finished_us = report.finished_us;
+    m->postcopy_started = report.postcopy;
     result->final_action = report.final_action;
     result->final_action_s = report.final_action_s;
     if (report.final_action != FERRY_POLICY_ACTION_NONE)
@@ -327,7 +381,8 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     if (callback_id >= 0 && virConnectDomainEventDeregisterAny(m->sconn, callback_id) < 0)
         virResetLastError();
     if (!ok) {
-        src_ensure_running(m, state_before);
+        /* where the guest is, and whether it runs again on the source, is for the hosts to
+         * say (ferry_migration_whereis): not for this call's return value */
         src_job_failed(m, &report, g_steal_pointer(&local), error);
         return FALSE;
     }

@@ -18,6 +18,7 @@
 #include "engine/ferry-migrate.h"
 
 #include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 
 #include "engine/ferry-dst-disks.h"
 #include "engine/ferry-migration-private.h"
@@ -199,6 +200,140 @@ migration_perform(FerryMigration *m, FerryMigrateResult *result, GError **error)
     return ferry_migration_src_perform_live(m, result, error);
 }
 
+/* How long ferry tries to resume an interrupted post-copy (the link may come back). */
+#define POSTCOPY_RECOVER_S 90
+/* How long a post-copy that still runs is left to finish by itself before it is paused. */
+#define POSTCOPY_SETTLE_S 20
+
+typedef enum {
+    MIGRATION_MOVED,     /* the guest runs on the destination only */
+    MIGRATION_NOT_MOVED, /* it runs on the source only: roll back */
+    MIGRATION_UNSETTLED, /* anything else: touch nothing, say what to do */
+} MigrationTruth;
+
+/* Post-copy started and did not finish: the source must never run again and neither side's
+ * disks may be touched.  Let a post-copy that still moves finish; one that stalled is paused
+ * (VIR_DOMAIN_ABORT_JOB_POSTCOPY) and resumed (VIR_MIGRATE_POSTCOPY_RESUME) as soon as the
+ * link allows, for a bounded time.  @w is updated to what the hosts say at the end. */
+static void
+migration_postcopy_recover(FerryMigration *m, FerryWhereis *w)
+{
+    gint64 start = g_get_monotonic_time();
+    gint64 deadline = start + POSTCOPY_RECOVER_S * G_USEC_PER_SEC;
+    gboolean paused_by_ferry = FALSE;
+
+    ferry_migration_info(m, "post-copy of '%s' started and did not finish: ferry recovers it "
+                            "(for up to %d s); %s is not resumed and no disk is removed",
+                         m->domain_name, POSTCOPY_RECOVER_S, m->src->name);
+    while (w->outcome == FERRY_WHEREIS_POSTCOPY && g_get_monotonic_time() < deadline &&
+           !g_cancellable_is_cancelled(m->options->cancellable)) {
+        g_autoptr(GError) local = NULL;
+        gboolean failed = w->src.reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED ||
+                          w->dst.reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED ||
+                          w->dst.reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED;
+
+        if (!failed && w->src.job != VIR_DOMAIN_JOB_NONE) {
+            if (g_get_monotonic_time() < start + POSTCOPY_SETTLE_S * G_USEC_PER_SEC) {
+                g_usleep(G_USEC_PER_SEC);
+            } else if (!paused_by_ferry) {
+                ferry_migration_info(m, "post-copy of '%s' has not finished after %d s: pausing "
+                                        "it to resume it (VIR_DOMAIN_ABORT_JOB_POSTCOPY)",
+                                     m->domain_name, POSTCOPY_SETTLE_S);
+                if (m->sdom && virDomainAbortJobFlags(m->sdom, VIR_DOMAIN_ABORT_JOB_POSTCOPY) < 0)
+                    ferry_migration_info(m, "pausing the post-copy on %s: %s", m->src->name,
+                                         virGetLastErrorMessage());
+                virResetLastError();
+                paused_by_ferry = TRUE;
+            } else {
+                g_usleep(2 * G_USEC_PER_SEC);
+            }
+        } else if (ferry_migration_src_postcopy_resume(m, &local)) {
+            ferry_migration_info(m, "post-copy of '%s' resumed and completed "
+                                    "(VIR_MIGRATE_POSTCOPY_RESUME)",
+                                 m->domain_name);
+        } else {
+            ferry_migration_info(m, "resuming the post-copy of '%s' failed (retrying): %s",
+                                 m->domain_name, local->message);
+            g_usleep(5 * G_USEC_PER_SEC);
+        }
+        ferry_migration_whereis(m, w);
+    }
+}
+
+/* What happened is for the hosts to say, not for libvirt's return value (@call_ok): a
+ * peer-to-peer job carries on when ferry's connection drops, and completes although the call
+ * failed; a job reported done may have left the guest elsewhere.  @error holds the call's error
+ * when it failed, and on return the error to report (none when the guest moved). */
+static MigrationTruth
+migration_truth(FerryMigration *m, gboolean call_ok, GError **error)
+{
+    FerryWhereis w;
+    char where[800];
+    g_autoptr(GError) cause = g_steal_pointer(error);
+    g_autofree char *command = NULL;
+
+    ferry_migration_whereis(m, &w);
+    if (w.outcome == FERRY_WHEREIS_POSTCOPY)
+        migration_postcopy_recover(m, &w);
+    ferry_whereis_describe(&w, where, sizeof(where));
+    switch (w.outcome) {
+    case FERRY_WHEREIS_ON_DEST:
+        if (cause)
+            ferry_migration_info(m, "libvirt's call failed (%s), but '%s' runs on %s and is gone "
+                                    "from %s: it has moved",
+                                 cause->message, m->domain_name, m->dst->name, m->src->name);
+        return MIGRATION_MOVED;
+    case FERRY_WHEREIS_ON_SOURCE:
+        ferry_migration_src_ensure_running(m);
+        if (cause)
+            g_propagate_error(error, g_steal_pointer(&cause));
+        else
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                        "libvirt reported the migration of '%s' done, but it is still on '%s' "
+                        "(%s)",
+                        m->domain_name, m->src->name, where);
+        return MIGRATION_NOT_MOVED;
+    case FERRY_WHEREIS_POSTCOPY:
+        command = ferry_migration_postcopy_resume_command(m);
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                    "post-copy of '%s' was interrupted after the switch and could not be resumed "
+                    "within %d s (%s): both hosts are left as they are (the source must not run "
+                    "again, no disk was removed); once '%s' and '%s' reach each other, run: %s%s%s",
+                    m->domain_name, POSTCOPY_RECOVER_S, where, m->src->name, m->dst->name,
+                    command, cause ? "; libvirt said: " : "", cause ? cause->message : "");
+        return MIGRATION_UNSETTLED;
+    case FERRY_WHEREIS_AMBIGUOUS:
+    case FERRY_WHEREIS_UNKNOWN:
+    case FERRY_WHEREIS_LAST:
+        break;
+    }
+    g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                "ferry cannot tell where '%s' is after the migration (%s): nothing was resumed or "
+                "removed; look at both hosts ('virsh domstate --reason %s' on each) before "
+                "acting%s%s",
+                m->domain_name, where, m->domain_name, cause ? "; libvirt said: " : "",
+                cause ? cause->message : "");
+    return MIGRATION_UNSETTLED;
+}
+
+/* Rollback on the destination: what ferry created there goes, except what a domain there uses
+ * (the guest itself may run there after all); when that cannot be asked, nothing goes. */
+static void
+migration_dst_rollback(FerryMigration *m)
+{
+    g_autoptr(GError) local = NULL;
+    g_autoptr(GHashTable) in_use = NULL;
+
+    if (!m->dst_disks)
+        return;
+    if (!(in_use = ferry_migration_dst_paths_in_use(m, &local))) {
+        g_warning("no disk created on '%s' is removed: %s", m->dst->name, local->message);
+        ferry_dst_disks_keep(m->dst_disks);
+        return;
+    }
+    ferry_dst_disks_remove_unused(m->dst_disks, in_use);
+}
+
 static void
 result_describe(FerryMigrateResult *result, const FerryMigration *m)
 {
@@ -237,8 +372,24 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
         goto not_moved;
 
     ferry_migration_set_phase(&m, FERRY_PHASE_MIGRATE);
-    if (!migration_perform(&m, result, &local))
-        goto not_moved;
+    if (m.mode == FERRY_MIGRATE_MODE_COLD) {
+        if (!migration_perform(&m, result, &local))
+            goto not_moved;
+    } else {
+        gboolean call_ok = migration_perform(&m, result, &local);
+
+        /* libvirt's return value is not the truth: the hosts are */
+        switch (migration_truth(&m, call_ok, &local)) {
+        case MIGRATION_MOVED:
+            break;
+        case MIGRATION_NOT_MOVED:
+            goto not_moved;
+        case MIGRATION_UNSETTLED:
+            /* neither side is touched: what ferry made on the destination stays */
+            ferry_dst_disks_keep(m.dst_disks);
+            goto failed;
+        }
+    }
     /* The guest is on the destination now: from here on nothing is undone, its disks there
      * are its own. */
     ferry_dst_disks_keep(m.dst_disks);
@@ -271,7 +422,10 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 not_moved:
     /* The guest is still on its source: undo what ferry did elsewhere, keep the first error. */
     ferry_migration_nova_abort(&m);
-    ferry_dst_disks_remove(m.dst_disks);
+    if (m.phase >= FERRY_PHASE_MIGRATE && m.mode != FERRY_MIGRATE_MODE_COLD)
+        migration_dst_rollback(&m);
+    else
+        ferry_dst_disks_remove(m.dst_disks);
 failed:
     migration_clear(&m);
     g_propagate_error(error, g_steal_pointer(&local));

@@ -16,6 +16,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "engine/ferry-journal.h"
 #include "engine/ferry-migrate.h"
 #include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-remote-disk.h"
@@ -64,6 +65,8 @@ typedef struct {
     gboolean ferry_suspended;  /* ferry's policy paused the guest ... */
     gint64 suspended_since_us; /* ... at this monotonic time */
     gint64 finished_us;        /* the migration call returned (or the guest resumed) */
+    int src_state_before;      /* virDomainState of the guest on the source before the job */
+    gboolean postcopy_started; /* ferry switched the job to post-copy */
 
     /* ---- verify (ferry-verify.c) */
     int dst_state; /* virDomainState of the guest on the destination */
@@ -71,6 +74,9 @@ typedef struct {
     /* ---- Nova (ferry-migrate-nova.c), when the inventory has [nova] */
     FerryNovaConfig *nova;
     FerryNovaSync *nova_sync; /* begun: Nova's lock is held */
+
+    /* ---- journal and guest lock (ferry-journal.c), from the precheck to the end */
+    FerryJournal *journal;
 } FerryMigration;
 
 /* ferry-migrate.c: events (the engine never prints) and the one place the phase changes */
@@ -99,8 +105,58 @@ void ferry_migration_nova_abort(FerryMigration *m);
  * ran before (never left paused by ferry). */
 gboolean ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result,
                                           GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* After a failed job with the guest on the source: it runs again if ferry's job paused it. */
+void ferry_migration_src_ensure_running(FerryMigration *m);
+/* After a post-copy failure: VIR_MIGRATE_POSTCOPY_RESUME with the job's own parameters. */
+gboolean ferry_migration_src_postcopy_resume(FerryMigration *m, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
+/* The virsh command an operator runs to do the same. */
+char *ferry_migration_postcopy_resume_command(FerryMigration *m);
 gboolean ferry_migration_perform_cold(FerryMigration *m, FerryMigrateResult *result,
                                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* ferry-whereis.c: where the guest is, asked of both hosts (the hosts are the truth). */
+typedef enum {
+    FERRY_WHEREIS_ON_SOURCE, /* active on the source only: it has not moved */
+    FERRY_WHEREIS_ON_DEST,   /* active on the destination only: it has moved */
+    FERRY_WHEREIS_POSTCOPY,  /* post-copy started: its memory is split between the two */
+    FERRY_WHEREIS_AMBIGUOUS, /* active on both, or on neither */
+    FERRY_WHEREIS_UNKNOWN,   /* a host could not be asked */
+    FERRY_WHEREIS_LAST
+} FerryWhereisOutcome;
+
+typedef struct {
+    gboolean known;      /* the host answered */
+    gboolean present;    /* it has the domain (by UUID) */
+    gboolean active;     /* running, paused, ... (not shut off) */
+    gboolean persistent;
+    gboolean postcopy;   /* its state's reason says post-copy (running, paused or failed) */
+    int state;           /* virDomainState */
+    int reason;
+    int job;             /* virDomainJobType of its current job */
+    char why[256];       /* !known: why */
+} FerryWhereisSide;
+
+typedef struct {
+    FerryWhereisSide src;
+    FerryWhereisSide dst;
+    const char *src_name;
+    const char *dst_name;
+    FerryWhereisOutcome outcome;
+} FerryWhereis;
+
+const char *ferry_whereis_outcome_to_string(FerryWhereisOutcome outcome);
+/* Pure: the outcome of two hosts' answers. */
+FerryWhereisOutcome ferry_whereis_classify(const FerryWhereisSide *src,
+                                           const FerryWhereisSide *dst);
+/* "'hostA' has it running, 'hostB' has no such domain" */
+void ferry_whereis_describe(const FerryWhereis *w, char *buf, gsize len);
+/* Asks both hosts, connecting again (bounded) where the connection dropped, after waiting for a
+ * job libvirt still runs on the source.  FALSE when a host could not be asked (UNKNOWN). */
+gboolean ferry_migration_whereis(FerryMigration *m, FerryWhereis *w);
+/* Every disk and backing path a domain on the destination uses (running or defined); NULL
+ * when that cannot be known -- then no destination disk may be removed. */
+GHashTable *ferry_migration_dst_paths_in_use(FerryMigration *m, GError **error);
 
 /* ferry-verify.c: the guest runs (or, cold, is defined) and is persistent on the destination,
  * and is gone from the source; the summary's figures completed from the destination. */

@@ -193,7 +193,8 @@ precheck_dst_no_clash(FerryMigration *m, GError **error)
 {
     virDomainPtr clash;
 
-    m->dconn = ferry_virt_connect(m->dst->uri, m->dst->name, error);
+    m->dconn = ferry_virt_connect_full(m->dst->uri, m->dst->name, m->inventory->connect_timeout,
+                                       error);
     if (!m->dconn)
         return FALSE;
     clash = ferry_locate_lookup(m->dconn, m->domain_name);

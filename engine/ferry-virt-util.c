@@ -76,23 +76,107 @@ silence_libvirt(void *data, virErrorPtr err)
     /* libvirt prints every error to stderr by default; ferry reports errors itself. */
 }
 
+/* One virConnectOpen() in a thread of its own, so that a libvirtd that accepts the connection
+ * but never answers (hung, stopped, a dropped link) costs the caller its deadline, not hours.
+ * Shared by the caller and the thread: the last one to let go frees it, and a connection that
+ * arrives after the caller gave up is closed by the thread. */
+typedef struct {
+    gint refs;
+    GMutex lock;
+    GCond cond;
+    char *uri;
+    gboolean done;
+    virConnectPtr conn;
+    char *error; /* libvirt's message (errors are per thread) */
+    int code;
+} FerryConnectCall;
+
+static void
+connect_call_unref(FerryConnectCall *c)
+{
+    if (!g_atomic_int_dec_and_test(&c->refs))
+        return;
+    if (c->conn)
+        virConnectClose(c->conn);
+    g_mutex_clear(&c->lock);
+    g_cond_clear(&c->cond);
+    g_free(c->uri);
+    g_free(c->error);
+    g_free(c);
+}
+
+static gpointer
+connect_thread(gpointer data)
+{
+    FerryConnectCall *c = data;
+    virConnectPtr conn;
+
+    virSetErrorFunc(NULL, silence_libvirt);
+    conn = virConnectOpen(c->uri);
+    g_mutex_lock(&c->lock);
+    if (!conn) {
+        virErrorPtr err = virGetLastError();
+
+        c->error = g_strdup(err && err->message ? err->message : "unknown libvirt error");
+        c->code = err ? err->code : VIR_ERR_INTERNAL_ERROR;
+    }
+    c->conn = conn;
+    c->done = TRUE;
+    g_cond_signal(&c->cond);
+    g_mutex_unlock(&c->lock);
+    virResetLastError();
+    connect_call_unref(c);
+    return NULL;
+}
+
 virConnectPtr
-ferry_virt_connect(const char *uri, const char *host_name, GError **error)
+ferry_virt_connect_full(const char *uri, const char *host_name, guint timeout_s, GError **error)
 {
     static GOnce once = G_ONCE_INIT;
-    virConnectPtr conn;
+    FerryConnectCall *c;
+    virConnectPtr conn = NULL;
+    gint64 deadline;
 
     g_once(&once, event_loop_start, NULL);
     virSetErrorFunc(NULL, silence_libvirt);
-    conn = virConnectOpen(uri);
-    if (!conn) {
-        ferry_virt_set_error(error, "cannot connect to libvirt on '%s' (%s)", host_name, uri);
-        return NULL;
+    if (!timeout_s)
+        timeout_s = FERRY_VIRT_CONNECT_TIMEOUT_S;
+    c = g_new0(FerryConnectCall, 1);
+    c->refs = 2;
+    c->uri = g_strdup(uri);
+    g_mutex_init(&c->lock);
+    g_cond_init(&c->cond);
+    g_thread_unref(g_thread_new("ferry-connect", connect_thread, c));
+
+    deadline = g_get_monotonic_time() + (gint64)timeout_s * G_TIME_SPAN_SECOND;
+    g_mutex_lock(&c->lock);
+    while (!c->done && g_cond_wait_until(&c->cond, &c->lock, deadline))
+        ;
+    if (!c->done) {
+        g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_OPERATION_TIMEOUT,
+                    "cannot connect to libvirt on '%s' (%s): no answer within %u s (is its "
+                    "libvirtd hung, or the host unreachable?)",
+                    host_name, uri, timeout_s);
+    } else if (!c->conn) {
+        g_set_error(error, FERRY_VIRT_ERROR, c->code, "cannot connect to libvirt on '%s' (%s): %s",
+                    host_name, uri, c->error);
+    } else {
+        conn = g_steal_pointer(&c->conn);
     }
+    g_mutex_unlock(&c->lock);
+    connect_call_unref(c);
+    if (!conn)
+        return NULL;
     /* Notice a dead peer within ~30 s instead of hanging on it. */
     if (GPOINTER_TO_INT(once.retval))
         (void)virConnectSetKeepAlive(conn, 5, 6);
     return conn;
+}
+
+virConnectPtr
+ferry_virt_connect(const char *uri, const char *host_name, GError **error)
+{
+    return ferry_virt_connect_full(uri, host_name, 0, error);
 }
 
 typedef struct {

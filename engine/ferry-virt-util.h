@@ -27,8 +27,16 @@ void ferry_virt_set_error_full(GError **error, GQuark domain, int code, const ch
  * are never edited in place.  Does nothing when @error or *@error is NULL. */
 void ferry_error_recode(GError **error, GQuark domain, int code);
 
+/* The deadline of a libvirt connect when the inventory sets none ([ferry] connect_timeout). */
+#define FERRY_VIRT_CONNECT_TIMEOUT_S 10
+
 /* Opens @uri with libvirt's default event loop registered once per process (needed for
- * keepalive and events).  @host_name is for messages. */
+ * keepalive and events).  @host_name is for messages.  The open runs in a thread of its own
+ * and is given up after @timeout_s seconds (0: FERRY_VIRT_CONNECT_TIMEOUT_S), with an error
+ * (code VIR_ERR_OPERATION_TIMEOUT) naming the host: a hung libvirtd must not hang ferry. */
+virConnectPtr ferry_virt_connect_full(const char *uri, const char *host_name, guint timeout_s,
+                                      GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* The same with the default deadline. */
 virConnectPtr ferry_virt_connect(const char *uri, const char *host_name,
                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
 

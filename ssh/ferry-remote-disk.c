@@ -99,16 +99,197 @@ parse_image_info(const char *json, GError **error)
     return g_steal_pointer(&info);
 }
 
-FerryImageInfo *
-ferry_remote_image_info(FerrySshSession *session, const char *path, GError **error)
+static const char *const known_formats[] = {"raw", "qcow2", "qed", "vmdk", "vdi", "vpc", "vhdx",
+                                             NULL};
+
+gboolean
+ferry_image_format_is_known(const char *format)
 {
-    const char *argv[] = {"qemu-img", "info", "-U", "--output=json", "--", path, NULL};
+    return format && g_strv_contains(known_formats, format);
+}
+
+static GPtrArray *
+argv_new(void)
+{
+    return g_ptr_array_new();
+}
+
+static void
+argv_add(GPtrArray *argv, const char *arg)
+{
+    g_ptr_array_add(argv, (gpointer)arg);
+}
+
+GPtrArray *
+ferry_image_info_argv(const char *format, const char *path)
+{
+    GPtrArray *argv = argv_new();
+
+    argv_add(argv, "qemu-img");
+    argv_add(argv, "info");
+    argv_add(argv, "-U");
+    argv_add(argv, "-f");
+    argv_add(argv, format);
+    argv_add(argv, "--output=json");
+    argv_add(argv, "--");
+    argv_add(argv, path);
+    argv_add(argv, NULL);
+    return argv;
+}
+
+GPtrArray *
+ferry_image_create_argv(const char *format, const char *backing_file, const char *backing_format,
+                        const char *path, const char *size)
+{
+    GPtrArray *argv = argv_new();
+
+    argv_add(argv, "qemu-img");
+    argv_add(argv, "create");
+    argv_add(argv, "-q");
+    argv_add(argv, "-f");
+    argv_add(argv, format);
+    if (backing_file) {
+        argv_add(argv, "-b");
+        argv_add(argv, backing_file);
+        argv_add(argv, "-F");
+        argv_add(argv, backing_format);
+    }
+    argv_add(argv, "--");
+    argv_add(argv, path);
+    argv_add(argv, size);
+    argv_add(argv, NULL);
+    return argv;
+}
+
+GPtrArray *
+ferry_image_rebase_argv(const char *format, const char *backing_file, const char *backing_format,
+                        const char *path)
+{
+    GPtrArray *argv = argv_new();
+
+    argv_add(argv, "qemu-img");
+    argv_add(argv, "rebase");
+    argv_add(argv, "-u");
+    argv_add(argv, "-f");
+    argv_add(argv, format);
+    argv_add(argv, "-b");
+    argv_add(argv, backing_file);
+    argv_add(argv, "-F");
+    argv_add(argv, backing_format);
+    argv_add(argv, "--");
+    argv_add(argv, path);
+    argv_add(argv, NULL);
+    return argv;
+}
+
+char *
+ferry_image_backing_path(const char *image, const char *backing)
+{
+    g_autofree char *dir = g_path_get_dirname(image);
+
+    return g_canonicalize_filename(backing, dir);
+}
+
+gboolean
+ferry_image_path_is_under(const char *path, const char *const *dirs)
+{
+    g_autofree char *clean = g_canonicalize_filename(path, "/");
+
+    for (guint i = 0; dirs && dirs[i]; i++) {
+        g_autofree char *dir = g_canonicalize_filename(dirs[i], "/");
+        gsize len = strlen(dir);
+
+        if (g_str_equal(dir, "/") ||
+            (g_str_has_prefix(clean, dir) && clean[len] == '/' && clean[len + 1] != '\0'))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+gboolean
+ferry_image_settle_backing(FerryImageInfo *image, const char *image_path,
+                           const char *declared_format, const char *const *allowed_dirs,
+                           GError **error)
+{
+    g_autofree char *backing = NULL;
+    g_autofree char *dirs = NULL;
+
+    if (!image->backing_file)
+        return TRUE;
+    if (*image->backing_file == '\0' || looks_like_protocol(image->backing_file)) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "image '%s' names backing file '%s', which is not a plain path: refused",
+                    image_path, image->backing_file);
+        return FALSE;
+    }
+    backing = ferry_image_backing_path(image_path, image->backing_file);
+    if (!ferry_image_path_is_under(backing, allowed_dirs)) {
+        dirs = allowed_dirs ? g_strjoinv("', '", (char **)allowed_dirs) : g_strdup("");
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "image '%s' names backing file '%s', which is outside the host's images_dir "
+                    "and shared_dirs ('%s'): refused, ferry neither reads nor copies it",
+                    image_path, backing, dirs);
+        return FALSE;
+    }
+    if (declared_format && image->backing_format &&
+        !g_str_equal(declared_format, image->backing_format)) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "image '%s': the domain XML declares its backing file '%s' as %s, but the "
+                    "image records %s: refused",
+                    image_path, backing, declared_format, image->backing_format);
+        return FALSE;
+    }
+    if (!declared_format && !image->backing_format) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "image '%s' names backing file '%s' without its format, and the domain XML "
+                    "declares none: ferry, like libvirt, never guesses a format from contents "
+                    "(record it with qemu-img rebase -u -F FORMAT)",
+                    image_path, backing);
+        return FALSE;
+    }
+    if (!ferry_image_format_is_known(declared_format ? declared_format : image->backing_format)) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "image '%s': backing file '%s' has format '%s', which ferry does not handle",
+                    image_path, backing, declared_format ? declared_format : image->backing_format);
+        return FALSE;
+    }
+    if (!image->backing_format)
+        image->backing_format = g_strdup(declared_format);
+    return TRUE;
+}
+
+static gboolean
+check_format(FerrySshSession *session, const char *what, const char *path, const char *format,
+             GError **error)
+{
+    if (ferry_image_format_is_known(format))
+        return TRUE;
+    if (!format)
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "cannot %s '%s' on '%s': its format is not declared, and ferry, like "
+                    "libvirt, never guesses a format from an image's contents",
+                    what, path, ferry_ssh_session_get_name(session));
+    else
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
+                    "cannot %s '%s' on '%s': format '%s' is not one ferry handles (%s)", what,
+                    path, ferry_ssh_session_get_name(session), format, "raw, qcow2, qed, vmdk, "
+                    "vdi, vpc, vhdx");
+    return FALSE;
+}
+
+FerryImageInfo *
+ferry_remote_image_info(FerrySshSession *session, const char *path, const char *format,
+                        GError **error)
+{
+    g_autoptr(GPtrArray) argv = NULL;
     g_autofree char *out = NULL;
     FerryImageInfo *info;
 
-    if (!check_absolute(session, "inspect image", path, error))
+    if (!check_absolute(session, "inspect image", path, error) ||
+        !check_format(session, "inspect image", path, format, error))
         return NULL;
-    if (!ferry_ssh_session_check(session, argv, &out, error) ||
+    argv = ferry_image_info_argv(format, path);
+    if (!ferry_ssh_session_check(session, (const char *const *)argv->pdata, &out, error) ||
         !(info = parse_image_info(out, error))) {
         g_prefix_error(error, "cannot inspect image '%s' on '%s': ", path,
                        ferry_ssh_session_get_name(session));
@@ -130,21 +311,6 @@ ferry_remote_path_exists(FerrySshSession *session, const char *path, gboolean *e
     return TRUE;
 }
 
-/* The backing file's format when the caller does not know it: qemu-img refuses -b without -F. */
-static char *
-probe_backing_format(FerrySshSession *session, const char *path, const char *backing,
-                     GError **error)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-    g_autofree char *resolved =
-        g_path_is_absolute(backing) ? g_strdup(backing) : g_build_filename(dir, backing, NULL);
-    g_autoptr(FerryImageInfo) info = ferry_remote_image_info(session, resolved, error);
-
-    if (!info)
-        return NULL;
-    return g_steal_pointer(&info->format);
-}
-
 gboolean
 ferry_remote_image_create(FerrySshSession *session, const char *path, const char *format,
                           guint64 virtual_size, const char *backing_file,
@@ -153,14 +319,16 @@ ferry_remote_image_create(FerrySshSession *session, const char *path, const char
     const char *name = ferry_ssh_session_get_name(session);
     g_autofree char *size = g_strdup_printf("%" G_GUINT64_FORMAT, virtual_size);
     g_autofree char *dir = NULL;
-    g_autofree char *probed_format = NULL;
-    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GPtrArray) argv = NULL;
     gboolean exists = FALSE;
 
-    g_return_val_if_fail(format != NULL, FALSE);
-
-    if (!check_absolute(session, "create image", path, error))
+    if (!check_absolute(session, "create image", path, error) ||
+        !check_format(session, "create image", path, format, error))
         return FALSE;
+    if (backing_file && !check_format(session, "create image", path, backing_format, error)) {
+        g_prefix_error(error, "backing file '%s': ", backing_file);
+        return FALSE;
+    }
     if (backing_file && (*backing_file == '\0' || looks_like_protocol(backing_file))) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID,
                     "cannot create image '%s' on '%s': backing file '%s' is not a plain path", path,
@@ -177,27 +345,7 @@ ferry_remote_image_create(FerrySshSession *session, const char *path, const char
     dir = g_path_get_dirname(path);
     if (!ferry_ssh_sftp_mkdir_p(session, dir, 0755, error))
         goto fail;
-    if (backing_file && !backing_format) {
-        if (!(probed_format = probe_backing_format(session, path, backing_file, error)))
-            goto fail;
-        backing_format = probed_format;
-    }
-
-    g_ptr_array_add(argv, (gpointer) "qemu-img");
-    g_ptr_array_add(argv, (gpointer) "create");
-    g_ptr_array_add(argv, (gpointer) "-q");
-    g_ptr_array_add(argv, (gpointer) "-f");
-    g_ptr_array_add(argv, (gpointer)format);
-    if (backing_file) {
-        g_ptr_array_add(argv, (gpointer) "-b");
-        g_ptr_array_add(argv, (gpointer)backing_file);
-        g_ptr_array_add(argv, (gpointer) "-F");
-        g_ptr_array_add(argv, (gpointer)backing_format);
-    }
-    g_ptr_array_add(argv, (gpointer) "--");
-    g_ptr_array_add(argv, (gpointer)path);
-    g_ptr_array_add(argv, size);
-    g_ptr_array_add(argv, NULL);
+    argv = ferry_image_create_argv(format, backing_file, backing_format, path, size);
     if (!ferry_ssh_session_check(session, (const char *const *)argv->pdata, NULL, error))
         goto fail;
     return TRUE;

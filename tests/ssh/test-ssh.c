@@ -736,6 +736,84 @@ test_hostkey_cert_authority_is_not_a_host_key(void)
     g_assert_cmpstr(after, ==, contents);
 }
 
+/* ---- disk image commands (pure) ---- */
+
+static char *
+joined(GPtrArray *argv)
+{
+    return ferry_ssh_quote_argv((const char *const *)argv->pdata);
+}
+
+static void
+test_image_argv(void)
+{
+    g_autoptr(GPtrArray) info = ferry_image_info_argv("raw", "/i/a.img");
+    g_autoptr(GPtrArray) create = ferry_image_create_argv("qcow2", "b.qcow2", "raw", "/i/o", "42");
+    g_autoptr(GPtrArray) plain = ferry_image_create_argv("raw", NULL, NULL, "/i/r", "7");
+    g_autoptr(GPtrArray) rebase = ferry_image_rebase_argv("qcow2", "/j/b", "qcow2", "/j/o");
+    g_autofree char *s_info = joined(info);
+    g_autofree char *s_create = joined(create);
+    g_autofree char *s_plain = joined(plain);
+    g_autofree char *s_rebase = joined(rebase);
+
+    g_assert_cmpstr(s_info, ==, "'qemu-img' 'info' '-U' '-f' 'raw' '--output=json' '--' '/i/a.img'");
+    g_assert_cmpstr(s_create, ==,
+                    "'qemu-img' 'create' '-q' '-f' 'qcow2' '-b' 'b.qcow2' '-F' 'raw' '--' '/i/o' "
+                    "'42'");
+    g_assert_cmpstr(s_plain, ==, "'qemu-img' 'create' '-q' '-f' 'raw' '--' '/i/r' '7'");
+    g_assert_cmpstr(s_rebase, ==,
+                    "'qemu-img' 'rebase' '-u' '-f' 'qcow2' '-b' '/j/b' '-F' 'qcow2' '--' '/j/o'");
+    g_assert_true(ferry_image_format_is_known("raw"));
+    g_assert_false(ferry_image_format_is_known(NULL));
+    g_assert_false(ferry_image_format_is_known("host_device"));
+}
+
+static void
+test_image_backing_settled(void)
+{
+    const char *const dirs[] = {"/var/lib/libvirt/images", "/mnt/nfs/", NULL};
+    static const struct {
+        const char *backing;   /* as the image's header names it */
+        const char *recorded;  /* its format in the header */
+        const char *declared;  /* its format in the XML */
+        const char *expect;    /* NULL: settled; else in the message */
+        const char *format;    /* settled format */
+    } cases[] = {
+        {"base.qcow2", "qcow2", NULL, NULL, "qcow2"},
+        {"/mnt/nfs/b/base.raw", NULL, "raw", NULL, "raw"},
+        {"/etc/shadow", "raw", NULL, "outside the host's images_dir", NULL},
+        {"../../../../../etc/hostname", "qcow2", "qcow2", "'/etc/hostname', which is outside", NULL},
+        {"/var/lib/libvirt/images-evil/x", "raw", NULL, "outside", NULL},
+        {"/var/lib/libvirt/images", "raw", NULL, "outside", NULL},
+        {"json:{\"file\":{}}", "raw", NULL, "not a plain path", NULL},
+        {"base.qcow2", NULL, NULL, "without its format", NULL},
+        {"base.qcow2", "raw", "qcow2", "declares its backing file", NULL},
+        {"base.qcow2", "host_device", NULL, "does not handle", NULL},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autoptr(FerryImageInfo) image = g_new0(FerryImageInfo, 1);
+        g_autoptr(GError) error = NULL;
+        gboolean ok;
+
+        image->format = g_strdup("qcow2");
+        image->backing_file = g_strdup(cases[i].backing);
+        image->backing_format = g_strdup(cases[i].recorded);
+        ok = ferry_image_settle_backing(image, "/var/lib/libvirt/images/vm/disk.qcow2",
+                                        cases[i].declared, dirs, &error);
+        if (!cases[i].expect) {
+            g_assert_no_error(error);
+            g_assert_true(ok);
+            g_assert_cmpstr(image->backing_format, ==, cases[i].format);
+            continue;
+        }
+        g_assert_false(ok);
+        g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+        if (!strstr(error->message, cases[i].expect))
+            g_error("case %zu: '%s' lacks '%s'", i, error->message, cases[i].expect);
+    }
+}
+
 /* ---- authentication and connection ---- */
 
 static void
@@ -1038,7 +1116,7 @@ test_remote_disk(void)
     g_assert_true(ferry_remote_path_exists(session, basefile, &exists, &error));
     g_assert_true(exists);
 
-    info = ferry_remote_image_info(session, basefile, &error);
+    info = ferry_remote_image_info(session, basefile, "qcow2", &error);
     g_assert_no_error(error);
     g_assert_cmpstr(info->format, ==, "qcow2");
     g_assert_cmpuint(info->virtual_size, ==, 64 * 1024 * 1024);
@@ -1052,11 +1130,17 @@ test_remote_disk(void)
     g_test_message("%s", error->message);
     g_clear_error(&error);
 
-    /* backing file with its format probed; relative as libvirt often records it */
+    /* a backing file's format is never probed */
+    g_assert_false(ferry_remote_image_create(session, overlay, "qcow2", 128 * 1024 * 1024,
+                                             "base -x.qcow2", NULL, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+    g_test_message("%s", error->message);
+    g_clear_error(&error);
+    /* relative as libvirt often records it */
     g_assert_true(ferry_remote_image_create(session, overlay, "qcow2", 128 * 1024 * 1024,
-                                            "base -x.qcow2", NULL, &error));
+                                            "base -x.qcow2", "qcow2", &error));
     g_assert_no_error(error);
-    oinfo = ferry_remote_image_info(session, overlay, &error);
+    oinfo = ferry_remote_image_info(session, overlay, "qcow2", &error);
     g_assert_no_error(error);
     g_assert_cmpstr(oinfo->format, ==, "qcow2");
     g_assert_cmpuint(oinfo->virtual_size, ==, 128 * 1024 * 1024);
@@ -1080,12 +1164,35 @@ test_remote_disk(void)
     /* info on a missing file names it */
     {
         g_autofree char *missing = g_build_filename(dir, "missing.qcow2", NULL);
-        g_autoptr(FerryImageInfo) none = ferry_remote_image_info(session, missing, &error);
+        g_autoptr(FerryImageInfo) none =
+            ferry_remote_image_info(session, missing, "qcow2", &error);
 
         g_assert_null(none);
         g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE);
         g_test_message("%s", error->message);
         g_clear_error(&error);
+    }
+
+    /* no declared format: refused before qemu-img runs */
+    {
+        g_autoptr(FerryImageInfo) none = ferry_remote_image_info(session, overlay, NULL, &error);
+
+        g_assert_null(none);
+        g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID);
+        g_assert_nonnull(strstr(error->message, "never guesses a format"));
+        g_clear_error(&error);
+    }
+    /* a raw disk whose contents are a qcow2 header naming a backing file: read as raw, its
+     * size the file's, no backing file */
+    {
+        g_autoptr(FerryImageInfo) raw = ferry_remote_image_info(session, overlay, "raw", &error);
+        FerrySshStat st;
+
+        g_assert_no_error(error);
+        g_assert_true(ferry_ssh_sftp_stat(session, overlay, TRUE, &st, &error));
+        g_assert_cmpstr(raw->format, ==, "raw");
+        g_assert_cmpuint(raw->virtual_size, ==, (st.size + 511) / 512 * 512); /* whole sectors */
+        g_assert_null(raw->backing_file);
     }
 
     sum = ferry_remote_file_sha256(session, overlay, &error);
@@ -1301,6 +1408,9 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
 
     g_test_add_func("/ssh/quote/single-quotes-every-argument", test_quote);
+    g_test_add_func("/ssh/image/every-qemu-img-call-names-the-format", test_image_argv);
+    g_test_add_func("/ssh/image/backing-file-inside-images-dirs-with-a-declared-format",
+                    test_image_backing_settled);
     g_test_add_func("/ssh/run/hostile-arguments-come-back-verbatim", test_run_hostile_arguments);
     g_test_add_func("/ssh/run/exit-status-and-stderr", test_run_exit_status_and_stderr);
     g_test_add_func("/ssh/run/large-output-on-both-streams", test_run_large_output);

@@ -68,6 +68,7 @@ test_ssh_config(void)
     g_assert_cmpstr(config.user, ==, "root");
     g_assert_cmpstr(config.known_hosts, ==, "/etc/ferry/known_hosts");
     g_assert_cmpstr(config.name, ==, "hostB");
+    g_assert_cmpuint(config.connect_timeout_ms, ==, FERRY_INVENTORY_DEFAULT_SSH_CONNECT_TIMEOUT * 1000);
 }
 
 static void
@@ -128,6 +129,8 @@ static const struct {
     {"duplicate-section", "[host a]\nuri=x\n[host a]\nuri=y\n", "line 3: section [host a] is defined twice"},
     {"two-words", "[host a b]\nuri=x\n", "a host name must be one word"},
     {"bad-reserve", "[host a]\nuri=x\nreserved_memory_mib=-5\n", "reserved_memory_mib '-5' is not a size in MiB"},
+    {"ssh-timeout-zero", "[ferry]\nssh_connect_timeout=0\n[host a]\nuri=x\n", "[ferry] ssh_connect_timeout '0' is not a number of seconds from 1 to 300"},
+    {"ssh-timeout-absurd", "[ferry]\nssh_connect_timeout=1e9\n[host a]\nuri=x\n", "ssh_connect_timeout '1e9'"},
     {"not-ini", "this is not an ini file\n", "cannot read inventory"},
 };
 
