@@ -139,7 +139,8 @@ dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInf
     src_backing = g_path_is_absolute(image->backing_file)
                       ? g_strdup(image->backing_file)
                       : g_build_filename(src_dir, image->backing_file, NULL);
-    if (!(backing_info = ferry_remote_image_info(m->src_ssh, src_backing, error)))
+    if (!(backing_info = ferry_remote_image_info(m->src_ssh, src_backing, image->backing_format,
+                                                 error)))
         return FALSE;
     if (backing_info->backing_file) {
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
@@ -212,13 +213,10 @@ static gboolean
 dst_rebase(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInfo *image,
            const char *backing, GError **error)
 {
-    const char *argv[] = {
-        "qemu-img",     "rebase",      "-u",
-        "-f",           image->format, "-b",
-        backing,        "-F",          image->backing_format ? image->backing_format : "qcow2",
-        p->dest_source, NULL};
+    g_autoptr(GPtrArray) argv =
+        ferry_image_rebase_argv(image->format, backing, image->backing_format, p->dest_source);
 
-    if (!ferry_ssh_session_check(m->dst_ssh, argv, NULL, error)) {
+    if (!ferry_ssh_session_check(m->dst_ssh, (const char *const *)argv->pdata, NULL, error)) {
         g_prefix_error(error,
                        "cannot point '%s' at its backing file '%s' on '%s': ", p->dest_source,
                        backing, m->dst->name);

@@ -436,6 +436,18 @@ ferry_inventory_ssh_config(const FerryInventory *inventory, const FerryHost *hos
     config->connect_timeout_ms = inventory->ssh_connect_timeout * 1000;
 }
 
+GStrv
+ferry_host_storage_dirs(const FerryHost *host)
+{
+    g_autoptr(GStrvBuilder) dirs = g_strv_builder_new();
+
+    if (host->images_dir)
+        g_strv_builder_add(dirs, host->images_dir);
+    for (guint i = 0; host->shared_dirs && host->shared_dirs[i]; i++)
+        g_strv_builder_add(dirs, host->shared_dirs[i]);
+    return g_strv_builder_end(dirs);
+}
+
 void
 ferry_inventory_peer(const FerryInventory *inventory, const FerryHost *src, const FerryHost *dst,
                      FerrySshPeer *peer)

@@ -99,6 +99,9 @@ void ferry_inventory_ssh_config(const FerryInventory *inventory, const FerryHost
 void ferry_inventory_peer(const FerryInventory *inventory, const FerryHost *src,
                           const FerryHost *dst, FerrySshPeer *peer);
 
+/* Where @host's disk images may live: images_dir and shared_dirs (NULL-terminated). */
+GStrv ferry_host_storage_dirs(const FerryHost *host);
+
 /* What changes between @src and @dst: storage prefixes, shared dirs, bridges, networks,
  * addresses. */
 FerryXmlMapping *ferry_inventory_mapping(const FerryHost *src, const FerryHost *dst);

@@ -320,6 +320,22 @@ precheck_choose_mode(FerryMigration *m, GError **error)
     return FALSE;
 }
 
+/* The backing file @image names, settled before anything opens it: inside the source's
+ * images_dir or shared_dirs, its format the one the XML declares (else the image's header). */
+static gboolean
+precheck_src_backing(FerryMigration *m, const FerryDiskPlan *p, FerryImageInfo *image,
+                     GError **error)
+{
+    g_auto(GStrv) dirs = ferry_host_storage_dirs(m->src);
+    const FerryDomainBacking *declared =
+        p->disk->backing_chain && p->disk->backing_chain->len
+            ? g_ptr_array_index(p->disk->backing_chain, 0)
+            : NULL;
+
+    return ferry_image_settle_backing(image, p->disk->source, declared ? declared->format : NULL,
+                                      (const char *const *)dirs, error);
+}
+
 const FerryImageInfo *
 ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p, GError **error)
 {
@@ -332,8 +348,8 @@ ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p, GError *
                                           (GDestroyNotify)ferry_image_info_free);
     if ((known = g_hash_table_lookup(m->images, p->disk->source)) != NULL)
         return known;
-    image = ferry_remote_image_info(m->src_ssh, p->disk->source, error);
-    if (!image) {
+    image = ferry_remote_image_info(m->src_ssh, p->disk->source, p->disk->driver_type, error);
+    if (!image || !precheck_src_backing(m, p, image, error)) {
         g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
         return NULL;
     }
