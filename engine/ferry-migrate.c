@@ -110,6 +110,13 @@ ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *message
         .action = action,
     };
 
+    if (kind == FERRY_EVENT_POLICY && action && !action->error &&
+        (action->action == FERRY_POLICY_ACTION_SUSPEND ||
+         action->action == FERRY_POLICY_ACTION_POSTCOPY))
+        ferry_journal_step(m->journal,
+                           action->action == FERRY_POLICY_ACTION_SUSPEND ? "suspended-by-ferry"
+                                                                         : "postcopy-switched",
+                           "reason", action->reason, NULL);
     if (m->options->event_func)
         m->options->event_func(&ev, m->options->event_data);
 }
@@ -160,6 +167,7 @@ migration_clear(FerryMigration *m)
 {
     /* the guard first: it removes what it still owns over the destination's session */
     g_clear_pointer(&m->dst_disks, ferry_dst_disks_free);
+    g_clear_pointer(&m->journal, ferry_journal_free);
     g_clear_pointer(&m->nova_sync, ferry_nova_sync_free);
     g_clear_pointer(&m->nova, ferry_nova_config_free);
     g_clear_pointer(&m->images, g_hash_table_unref);
@@ -198,6 +206,36 @@ migration_perform(FerryMigration *m, FerryMigrateResult *result, GError **error)
     if (m->mode == FERRY_MIGRATE_MODE_COLD)
         return ferry_migration_perform_cold(m, result, error);
     return ferry_migration_src_perform_live(m, result, error);
+}
+
+/* The streamed disks' paths, on the source or on the destination, for the journal. */
+static GStrv
+migration_disk_paths(const FerryMigration *m, gboolean dst)
+{
+    g_autoptr(GStrvBuilder) b = g_strv_builder_new();
+
+    for (guint i = 0; m->streamed && i < m->streamed->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
+
+        g_strv_builder_add(b, dst ? p->dest_source : p->disk->source);
+    }
+    return g_strv_builder_end(b);
+}
+
+/* Journals the operation (taking the guest's lock: a second ferry on it is refused here) with
+ * the disks that will be copied, before anything moves. */
+static gboolean
+migration_journal_begin(FerryMigration *m, GError **error)
+{
+    g_auto(GStrv) src_paths = migration_disk_paths(m, FALSE);
+
+    m->journal = ferry_journal_begin(m->inventory, m->domain_name, m->uuid, m->src->name,
+                                     m->dst->name, ferry_migrate_mode_to_string(m->mode),
+                                     m->cold ? "shutoff" : "running", error);
+    if (!m->journal)
+        return FALSE;
+    ferry_journal_step_paths(m->journal, "source-disks", (const char *const *)src_paths);
+    return TRUE;
 }
 
 /* How long ferry tries to resume an interrupted post-copy (the link may come back). */
@@ -361,17 +399,31 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     g_mutex_init(&m.stats_lock);
     ferry_migration_emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL,
                          NULL);
-    if (!ferry_migration_precheck(&m, &local))
+    if (!ferry_journal_check_free(inventory, options->domain, &local) ||
+        !ferry_migration_precheck(&m, &local) || !migration_journal_begin(&m, &local))
         goto not_moved;
+    ferry_journal_step(m.journal, "precheck-done", NULL);
     result_describe(result, &m);
     if (!ferry_migration_nova_begin(&m, &local))
         goto not_moved;
+    if (m.nova_sync)
+        ferry_journal_step(m.journal, "nova-begun", "migration",
+                           ferry_nova_sync_get_migration_uuid(m.nova_sync), NULL);
 
     ferry_migration_set_phase(&m, FERRY_PHASE_PREPARE);
+    {
+        /* before: a file at these paths after a crash is ferry's (the precheck found none) */
+        g_auto(GStrv) dst_paths = migration_disk_paths(&m, TRUE);
+
+        ferry_journal_step_paths(m.journal, "dst-images-begin", (const char *const *)dst_paths);
+    }
     if (!migration_prepare(&m, result, &local))
         goto not_moved;
+    ferry_journal_step(m.journal, m.cold ? "dst-images-copied-verified" : "dst-images-created",
+                       NULL);
 
     ferry_migration_set_phase(&m, FERRY_PHASE_MIGRATE);
+    ferry_journal_step(m.journal, "migrate-begin", NULL);
     if (m.mode == FERRY_MIGRATE_MODE_COLD) {
         if (!migration_perform(&m, result, &local))
             goto not_moved;
@@ -390,6 +442,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
             goto failed;
         }
     }
+    ferry_journal_step(m.journal, "migrate-returned", "result", "ok", NULL);
     /* The guest is on the destination now: from here on nothing is undone, its disks there
      * are its own. */
     ferry_dst_disks_keep(m.dst_disks);
@@ -402,14 +455,21 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
                            "Nova's lock on %s is kept (after checking, run 'ferry nova-sync "
                            "%s --to %s'): ",
                            m.uuid, m.uuid, m.dst->name);
+        ferry_journal_step(m.journal, "verify-failed", "error", local->message, NULL);
+        ferry_journal_end(m.journal, "failed");
         goto failed;
     }
+    ferry_journal_step(m.journal, "verified", NULL);
     ferry_migration_nova_finish(&m, result);
+    if (m.nova)
+        ferry_journal_step(m.journal, "nova-finished", "status", result->nova_status, NULL);
 
     ferry_migration_set_phase(&m, FERRY_PHASE_CLEANUP);
     ferry_migration_src_cleanup_disks(&m);
+    ferry_journal_step(m.journal, "source-cleaned", NULL);
 
     ferry_migration_set_phase(&m, FERRY_PHASE_DONE);
+    ferry_journal_end(m.journal, "done");
     result->dest_xml = g_steal_pointer(&m.dest_xml);
     /* the plan borrows its disks from the parsed XML: both go to the result */
     result->disk_plan = g_steal_pointer(&m.plan);
@@ -421,11 +481,16 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 
 not_moved:
     /* The guest is still on its source: undo what ferry did elsewhere, keep the first error. */
+    ferry_journal_step(m.journal, "rollback-begin", "error", local ? local->message : NULL,
+                       NULL);
     ferry_migration_nova_abort(&m);
+    if (m.nova_sync)
+        ferry_journal_step(m.journal, "nova-aborted", NULL);
     if (m.phase >= FERRY_PHASE_MIGRATE && m.mode != FERRY_MIGRATE_MODE_COLD)
         migration_dst_rollback(&m);
     else
         ferry_dst_disks_remove(m.dst_disks);
+    ferry_journal_end(m.journal, "rolled-back");
 failed:
     migration_clear(&m);
     g_propagate_error(error, g_steal_pointer(&local));

@@ -16,6 +16,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include "engine/ferry-journal.h"
 #include "engine/ferry-migrate.h"
 #include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-remote-disk.h"
@@ -73,6 +74,9 @@ typedef struct {
     /* ---- Nova (ferry-migrate-nova.c), when the inventory has [nova] */
     FerryNovaConfig *nova;
     FerryNovaSync *nova_sync; /* begun: Nova's lock is held */
+
+    /* ---- journal and guest lock (ferry-journal.c), from the precheck to the end */
+    FerryJournal *journal;
 } FerryMigration;
 
 /* ferry-migrate.c: events (the engine never prints) and the one place the phase changes */

@@ -18,6 +18,7 @@ static const FerryCommand commands[] = {
     {"xml", ferry_cmd_xml, "show the destination XML and disk plan, without migrating"},
     {"nova-sync", ferry_cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
     {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
+    {"recover", ferry_cmd_recover, "finish or roll back what a killed ferry left unfinished"},
 };
 
 static char *
