@@ -105,6 +105,16 @@ side_look(Recovery *r, Side *side, GError **error)
     if (virDomainGetState(side->dom, &side->state, &side->reason, 0) < 0 ||
         (side->active = virDomainIsActive(side->dom)) < 0 ||
         (side->persistent = virDomainIsPersistent(side->dom)) < 0) {
+        virErrorPtr e = virGetLastError();
+
+        if (e && e->code == VIR_ERR_NO_DOMAIN) {
+            /* gone meanwhile (an aborted incoming migration's domain): absent */
+            virResetLastError();
+            g_clear_pointer(&side->dom, virDomainFree);
+            side->active = side->persistent = FALSE;
+            side->state = side->reason = 0;
+            return TRUE;
+        }
         ferry_virt_set_error(error, "cannot read the state of %s on '%s'", r->uuid,
                              side->host->name);
         return FALSE;
@@ -411,6 +421,7 @@ recover_one(Recovery *r)
     if (!settle_job(r, &src, &dst, &error)) {
         if (error)
             did(r, "%s", error->message);
+        r->unresolved = TRUE;
         return;
     }
     if (src.active && dst.active) {
