@@ -1,0 +1,71 @@
+#!/bin/bash
+# Fault i: the destination's sshd is down (stopped: connection refused; or its packets dropped:
+# no answer) when ferry is asked to move a guest with a local disk.  ferry refuses before
+# anything moves: its message names the host and the failure, nothing changed on any host
+# (domains, images, definitions), and the guest still runs on its source, not paused.  With the
+# packets dropped, the refusal comes within the inventory's [ferry] ssh_connect_timeout.
+. "$(dirname "$0")/lib.sh"
+
+g=t94-local
+sshd_running() { [ -s "$LAB/$1/run/sshd.pid" ] && kill -0 "$(cat "$LAB/$1/run/sshd.pid")" 2>/dev/null; }
+sshd_start() {
+    sshd_running "$1" || hx "$1" /usr/sbin/sshd -f "$LAB/$1/sshd/sshd_config" -E "$LAB/$1/log/sshd.log"
+}
+sshd_stop() {
+    local pid
+    pid=$(cat "$LAB/$1/run/sshd.pid")
+    kill "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+    return 1
+}
+drop_ssh() { hx b iptables -"$1" INPUT -p tcp --dport 22 -j DROP; }
+cleanup() {
+    drop_ssh D 2>/dev/null || true
+    sshd_start b
+    remove_guest $g
+}
+on_exit cleanup
+remove_guest $g
+"$LAB_DIR/guest.sh" create $g local a
+sleep 1
+
+# ---- sshd stopped: connection refused -----------------------------------------------------------
+sshd_stop b
+snapshot_take
+ferry migrate $g --to hostB
+check "stopped: ferry exits 1" test "$FERRY_RC" = 1
+[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "stopped: the message names hostB and the refused connection" \
+    grep -q "cannot connect to 'hostB' (.*): Connection refused" "$OUT/err"
+check "stopped: nothing changed on any host (domains, images, definitions)" unchanged_since_snapshot
+check "stopped: the guest runs on hostA only, not paused" only_on a $g running
+check "stopped: ferry prepared nothing (no image created, no migration started)" \
+    sh -c "! grep -q -e 'created .* image' -e '== migrate' '$OUT/out' '$OUT/err'"
+
+# ---- sshd up, its packets dropped: no answer, bounded by ssh_connect_timeout ----------------------
+sshd_start b
+drop_ssh A
+inv=$OUT/t94.ini
+sed 's/^\[ferry\]$/[ferry]\nssh_connect_timeout = 3/' "$LAB/inventory.ini" >"$inv"
+grep -q '^ssh_connect_timeout = 3$' "$inv"
+snapshot_take
+t0=$(date +%s.%N)
+ferry --config "$inv" migrate $g --to hostB
+t1=$(date +%s.%N)
+took=$(echo "$t1 - $t0" | bc)
+check "dropped: ferry exits 1" test "$FERRY_RC" = 1
+[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "dropped: the message names hostB and says no answer came within 3000 ms" \
+    grep -q "cannot connect to 'hostB' (.*): no answer within 3000 ms" "$OUT/err"
+check "dropped: refused within the configured deadline (took ${took}s, < 15 s)" \
+    test "$(echo "$took < 15" | bc)" = 1
+check "dropped: nothing changed on any host" unchanged_since_snapshot
+check "dropped: the guest runs on hostA only, not paused" only_on a $g running
+drop_ssh D
+
+# ---- and an absurd deadline is refused naming the file and the key -------------------------------
+sed 's/^\[ferry\]$/[ferry]\nssh_connect_timeout = 86400/' "$LAB/inventory.ini" >"$inv"
+ferry --config "$inv" migrate $g --to hostB
+check "absurd ssh_connect_timeout: exit 2, naming the file and the key" \
+    sh -c "[ $FERRY_RC = 2 ] && grep -qF '$inv: [ferry] ssh_connect_timeout' '$OUT/err'"
+done_testing
