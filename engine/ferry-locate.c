@@ -66,8 +66,28 @@ ferry_locate_domain(const FerryInventory *inventory, const char *name, const cha
     g_autoptr(GString) running_on = g_string_new(NULL);
     guint n_running = 0;
 
-    if (host_name)
-        return locate_on(inventory, name, host_name, error);
+    if (host_name) {
+        /* --from says where to look first, not where not to look: a guest that also runs
+         * elsewhere is refused as without it */
+        g_autoptr(FerryLocation) everywhere = NULL;
+        g_autoptr(GError) local = NULL;
+
+        if (!(loc = locate_on(inventory, name, host_name, error)))
+            return NULL;
+        everywhere = ferry_locate_domain(inventory, name, NULL, &local);
+        if (!everywhere && g_error_matches(local, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS)) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return NULL;
+        }
+        if (everywhere && everywhere->host != loc->host && virDomainIsActive(everywhere->domain) == 1) {
+            g_set_error(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS,
+                        "domain '%s' runs on '%s', not on '%s' (--from): refusing to touch it",
+                        name, everywhere->host->name, loc->host->name);
+            return NULL;
+        }
+        virResetLastError();
+        return g_steal_pointer(&loc);
+    }
 
     loc = g_new0(FerryLocation, 1);
     for (guint i = 0; i < inventory->hosts->len; i++) {

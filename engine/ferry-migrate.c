@@ -19,6 +19,7 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <string.h>
 
 #include "engine/ferry-dst-disks.h"
 #include "engine/ferry-migration-private.h"
@@ -323,8 +324,15 @@ migration_truth(FerryMigration *m, gboolean call_ok, GError **error)
         return MIGRATION_MOVED;
     case FERRY_WHEREIS_ON_SOURCE:
         ferry_migration_src_ensure_running(m);
-        if (cause)
+        if (cause) {
+            g_autofree char *stays = g_strdup_printf("'%s' stays on '%s'", m->domain_name,
+                                                     m->src->name);
+
+            /* the call's own error may not say it: its connection was gone */
+            if (!strstr(cause->message, stays))
+                g_prefix_error(&cause, "%s (both hosts asked): ", stays);
             g_propagate_error(error, g_steal_pointer(&cause));
+        }
         else
             g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
                         "libvirt reported the migration of '%s' done, but it is still on '%s' "

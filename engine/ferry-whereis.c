@@ -19,6 +19,8 @@
 #define WHEREIS_RECONNECT_S 90
 /* How long ferry waits for a job libvirt still runs after its own call returned. */
 #define WHEREIS_JOB_WAIT_S 600
+/* How long ferry waits for libvirt to remove the incoming copy of a failed job. */
+#define WHEREIS_INCOMING_WAIT_S 60
 
 static const char *const outcome_names[] = {
     [FERRY_WHEREIS_ON_SOURCE] = "on the source",
@@ -176,6 +178,7 @@ ferry_migration_whereis(FerryMigration *m, FerryWhereis *w)
     gint64 reconnect_deadline = start + WHEREIS_RECONNECT_S * G_USEC_PER_SEC;
     gint64 job_deadline = start + WHEREIS_JOB_WAIT_S * G_USEC_PER_SEC;
     gboolean waited = FALSE;
+    gboolean waited_incoming = FALSE;
 
     memset(w, 0, sizeof(*w));
     w->src_name = m->src->name;
@@ -206,6 +209,21 @@ ferry_migration_whereis(FerryMigration *m, FerryWhereis *w)
                                         "its end",
                                      m->src->name);
             waited = TRUE;
+            g_usleep(G_USEC_PER_SEC);
+            continue;
+        }
+        /* an incoming copy that never ran (paused for the migration) on the destination while
+         * the guest runs on the source: libvirt removes it once it sees the job failed */
+        if (w->src.known && w->src.active && !w->src.postcopy && w->dst.known &&
+            w->dst.present && w->dst.state == VIR_DOMAIN_PAUSED &&
+            w->dst.reason == VIR_DOMAIN_PAUSED_MIGRATION &&
+            g_get_monotonic_time() < start + WHEREIS_INCOMING_WAIT_S * G_USEC_PER_SEC &&
+            !g_cancellable_is_cancelled(m->options->cancellable)) {
+            if (!waited_incoming)
+                ferry_migration_info(m, "%s still holds the paused incoming copy of '%s': "
+                                        "waiting for libvirt to remove it",
+                                     m->dst->name, m->domain_name);
+            waited_incoming = TRUE;
             g_usleep(G_USEC_PER_SEC);
             continue;
         }
