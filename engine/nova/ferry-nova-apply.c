@@ -214,6 +214,7 @@ check_instance_movable(FerryNovaDb *nova, const char *instance, GError **error)
 
 typedef struct {
     gint64 src_rp; /* -1: the source node has no provider (nothing to move) */
+    gint64 src_generation;
     gint64 dst_rp;
     gint64 dst_generation;
     char *dst_name;
@@ -267,8 +268,10 @@ placement_prepare(FerryNovaDb *pl, const char *instance, const ComputeNode *src,
     for (guint i = 0; i < rps->rows->len; i++) {
         const char *uuid = ferry_nova_rows_get(rps, i, "uuid");
 
-        if (g_strcmp0(uuid, src->uuid) == 0)
+        if (g_strcmp0(uuid, src->uuid) == 0) {
             plan->src_rp = ferry_nova_rows_get_int(rps, i, "id");
+            plan->src_generation = ferry_nova_rows_get_int(rps, i, "generation");
+        }
         if (g_strcmp0(uuid, dst->uuid) == 0) {
             plan->dst_rp = ferry_nova_rows_get_int(rps, i, "id");
             plan->dst_generation = ferry_nova_rows_get_int(rps, i, "generation");
@@ -386,6 +389,32 @@ delete_stale_consumer(FerryNovaDb *pl, FerryNovaJournal *journal, const char *uu
                               n_consumers, NULL, error);
 }
 
+static void
+journal_set_int(FerryNovaJournal *journal, const char *key, gint64 value)
+{
+    g_autofree char *text = g_strdup_printf("%" G_GINT64_FORMAT, value);
+
+    ferry_nova_journal_set_string(journal, key, text);
+}
+
+/* What undo needs to move the allocations back (ferry-nova-undo.c): the two providers and
+ * the generations this step left, which must be unchanged when undo runs.  The source
+ * provider's is as it was: placement bumps only the providers that receive allocations. */
+static void
+journal_placement_after(FerryNovaJournal *journal, const PlacementPlan *plan,
+                        const FerryNovaRows *consumer)
+{
+    journal_set_int(journal, "pl_src_rp", plan->src_rp);
+    journal_set_int(journal, "pl_dst_rp", plan->dst_rp);
+    journal_set_int(journal, "pl_src_generation", plan->src_generation);
+    journal_set_int(journal, "pl_dst_generation", plan->dst_generation + 1);
+    if (consumer->rows->len == 1)
+        journal_set_int(journal, "pl_consumer_generation",
+                        ferry_nova_rows_get_int(consumer, 0, "generation") + 1);
+    else
+        ferry_nova_journal_set_string(journal, "pl_consumer_generation", NULL);
+}
+
 static gboolean
 placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance,
                 const PlacementPlan *plan, GPtrArray *stale_uuids, GError **error)
@@ -405,6 +434,10 @@ placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance
     }
     if (plan->n_src == 0)
         return TRUE;
+    consumer = ferry_nova_db_query(pl, "SELECT generation FROM consumers WHERE uuid = ?",
+                                   NP_ARGS(NP_STR(instance)), error);
+    if (!consumer)
+        return FALSE;
 
     if (plan->n_dst == 0) {
         if (!ferry_nova_db_exec(
@@ -431,10 +464,6 @@ placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance
                             NP_ARGS(NP_INT(plan->dst_rp), NP_INT(plan->dst_generation)), 1, NULL,
                             error))
         return FALSE;
-    consumer = ferry_nova_db_query(pl, "SELECT generation FROM consumers WHERE uuid = ?",
-                                   NP_ARGS(NP_STR(instance)), error);
-    if (!consumer)
-        return FALSE;
     if (consumer->rows->len == 1 &&
         !ferry_nova_db_exec(
             pl, "bump the instance consumer's generation",
@@ -443,6 +472,7 @@ placement_write(FerryNovaDb *pl, FerryNovaJournal *journal, const char *instance
             NP_ARGS(NP_STR(instance), NP_INT(ferry_nova_rows_get_int(consumer, 0, "generation"))),
             1, NULL, error))
         return FALSE;
+    journal_placement_after(journal, plan, consumer);
     return TRUE;
 }
 
@@ -637,9 +667,10 @@ finish_action(FerryNovaDb *nova, const char *instance, const char *request_id, c
                               NULL, error);
 }
 
-/* Commits the cell database and then placement, with the before-image on disk first.
- * A crash between the two leaves a "prepared" entry and a finish that replays cleanly:
- * the cell part is then found done, the placement part is idempotent. */
+/* Commits the cell database and then placement, with the before-image on disk first and
+ * each commit recorded in it.  Any failure from the cell database's COMMIT on is PARTIAL:
+ * the caller queues the step, whose replay finds the cell part done (the migration row is
+ * 'completed') and finishes placement; the message says what was written. */
 static gboolean
 commit_all(FerryNovaConfig *config, FerryNovaJournal *journal, FerryNovaDb *nova, FerryNovaDb *pl,
            GError **error)
@@ -651,9 +682,37 @@ commit_all(FerryNovaConfig *config, FerryNovaJournal *journal, FerryNovaDb *nova
         return ferry_nova_db_commit(nova, error) && (!pl || ferry_nova_db_commit(pl, error));
     if (!ferry_nova_journal_save(journal, config->journal_dir, "prepared", error))
         return FALSE;
-    if (!ferry_nova_db_commit(nova, error) || (pl && !ferry_nova_db_commit(pl, error)))
+    if (!ferry_nova_db_commit(nova, &local)) {
+        if (!pl) {
+            g_propagate_error(error, g_steal_pointer(&local));
+            return FALSE;
+        }
+        /* A COMMIT without an answer may have applied: only a replay can tell. */
+        g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_PARTIAL,
+                    "the COMMIT of the cell database '%s' failed, so it may or may not have "
+                    "been written; placement '%s' was not written: %s",
+                    config->db_nova, config->db_placement, local->message);
         return FALSE;
-    /* The databases are right; the entry stays "prepared", which undo accepts. */
+    }
+    if (pl) {
+        if (!ferry_nova_journal_save(journal, config->journal_dir, "cell-committed", &local)) {
+            g_warning("%s", local->message);
+            g_clear_error(&local);
+        }
+        if (!ferry_nova_db_commit(pl, &local)) {
+            g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_PARTIAL,
+                        "the cell database '%s' was written (instance '%s' on host '%s', "
+                        "migration '%s' completed) but placement '%s' was not (the "
+                        "allocations are still on host '%s'): %s",
+                        config->db_nova, ferry_nova_journal_get_string(journal, "instance"),
+                        ferry_nova_journal_get_string(journal, "after_host"),
+                        ferry_nova_journal_get_string(journal, "migration_uuid"),
+                        config->db_placement, ferry_nova_journal_get_string(journal, "src_host"),
+                        local->message);
+            return FALSE;
+        }
+    }
+    /* The databases are right; an entry left "cell-committed" is undone as what it is. */
     if (!ferry_nova_journal_save(journal, config->journal_dir, "committed", &local))
         g_warning("%s", local->message);
     return TRUE;

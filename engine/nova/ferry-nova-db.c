@@ -173,7 +173,13 @@ ferry_nova_db_commit(FerryNovaDb *db, GError **error)
 void
 ferry_nova_db_rollback(FerryNovaDb *db)
 {
-    if (db && db->conn && mysql_rollback(db->conn) != 0)
+    if (!db || !db->conn || mysql_rollback(db->conn) == 0)
+        return;
+    /* A connection already lost has no transaction left: the server rolled it back. */
+    if (errno_is_unreachable(mysql_errno(db->conn)))
+        g_debug("ROLLBACK on database '%s' (%s): the connection is gone: %s", db->database,
+                db->where, mysql_error(db->conn));
+    else
         g_warning("ROLLBACK failed on database '%s' (%s): %s", db->database, db->where,
                   mysql_error(db->conn));
 }

@@ -216,8 +216,10 @@ ferry_nova_replay_pending(FerryNovaConfig *config, GError **error)
             continue;
         }
         result = ferry_nova_apply(config, &req, FALSE, &local);
-        if (!result && g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
-            /* Keep this one and the rest, in order, for the next replay. */
+        if (!result && (g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE) ||
+                        g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_PARTIAL))) {
+            /* Keep this one and the rest, in order, for the next replay (which finds a
+             * cell database already written and finishes placement). */
             replay->remaining = ids->len - i;
             break;
         }

@@ -87,30 +87,35 @@ check_migration_type(const char *type, GError **error)
     return FALSE;
 }
 
-/* Applies @request; when the database cannot be reached, queues it and fails with QUEUED. */
+/* Applies @request; when the database cannot be reached, or only the cell database could
+ * be written, queues it and fails with QUEUED, saying what was written. */
 static FerryNovaResult *
 apply_or_queue(FerryNovaConfig *config, const FerryNovaRequest *request, GError **error)
 {
     g_autoptr(GError) local = NULL;
     g_autofree char *id = NULL;
     FerryNovaResult *result;
+    gboolean partial;
 
     result = ferry_nova_apply(config, request, FALSE, &local);
     if (result)
         return result;
-    if (!g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
+    partial = g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_PARTIAL);
+    if (!partial && !g_error_matches(local, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_UNREACHABLE)) {
         g_propagate_error(error, g_steal_pointer(&local));
         return NULL;
     }
     id = ferry_nova_pending_add(config, request, error);
     if (!id) {
-        g_prefix_error(error, "%s; and it cannot be queued: ", local->message);
+        g_prefix_error(error, "%s%s; and it cannot be queued: ", local->message,
+                       partial ? "" : "; nothing was written to Nova's databases");
         return NULL;
     }
     g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED,
-                "%s; the Nova %s of instance '%s' is queued as '%s': run "
+                "%s%s; the Nova %s of instance '%s' is queued as '%s': run "
                 "'ferry nova-sync --pending' when the database is back",
-                local->message, ferry_nova_op_name(request->op), request->instance, id);
+                local->message, partial ? "" : "; nothing was written to Nova's databases",
+                ferry_nova_op_name(request->op), request->instance, id);
     return NULL;
 }
 

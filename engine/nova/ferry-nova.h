@@ -33,6 +33,8 @@ typedef enum {
     FERRY_NOVA_ERROR_CONFLICT,    /* a guarded statement hit other rows than expected */
     FERRY_NOVA_ERROR_JOURNAL,     /* before-images or the queue cannot be written/read */
     FERRY_NOVA_ERROR_QUEUED,      /* not applied now, but queued durably for --pending */
+    FERRY_NOVA_ERROR_PARTIAL,     /* the cell database written (or maybe), placement not: the
+                                   * sync queues it and returns QUEUED saying so */
 } FerryNovaErrorCode;
 
 /* Nova's power_state values (nova/compute/power_state.py). */
@@ -140,8 +142,12 @@ FerryNovaResult *ferry_nova_sync_oneshot(FerryNovaConfig *config, const char *in
 
 /* ------------------------------------------------------------------ journal */
 
-/* Restores the before-image saved under @journal_id, exactly, after checking the
- * instance is still where that step left it.  A second undo of the same id fails. */
+/* Undoes the step saved under @journal_id, after checking the instance is still where that
+ * step left it: the cell database's rows are restored from their before-image; the
+ * placement allocations the step moved are moved back from the consumer's current
+ * allocations, generations bumped forward, and only when placement has not changed the
+ * consumer or either provider since (their generations are what the step left); otherwise
+ * REFUSED, saying what changed, with nothing written.  A second undo of the same id fails. */
 gboolean ferry_nova_undo(FerryNovaConfig *config, const char *journal_id,
                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
 

@@ -5,12 +5,16 @@
  * Needs the harness: FERRY_NOVA_STATE names the state.env that `nova-up.sh start` wrote
  * (tests/nova/run-nova-tests.sh does all of it).  Without it the lab tests skip.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+
+#include <mysql.h>
 
 #include "engine/nova/ferry-nova-db.h"
 
@@ -29,6 +33,58 @@ typedef struct {
 } Lab;
 
 static Lab lab;
+
+/* ------------------------------------------------------------------ the commit hook */
+
+/*
+ * A fault between the two COMMITs of a sync, made real: this test binary's mysql_commit()
+ * is the one the engine calls (the executable's definition wins over libmariadb's; the
+ * product has no hook).  When armed, before the COMMIT of a connection to placement it
+ * kills that connection from another session with KILL CONNECTION, then lets the real
+ * COMMIT run, which fails as a dropped Galera node or a killed session does.
+ */
+static void assert_placement_counts_once(const char *rp, const char *other);
+
+static gboolean kill_placement_commit;
+static guint placement_commits_killed;
+
+static const char *state(const char *key);
+
+static void
+kill_connection(unsigned long thread_id)
+{
+    const FerryNovaConfig *c = lab.config;
+    g_autofree char *password = NULL;
+    g_autofree char *sql = g_strdup_printf("KILL CONNECTION %lu", thread_id);
+    MYSQL *killer = mysql_init(NULL);
+
+    g_assert_true(g_file_get_contents(state("db_password_file"), &password, NULL, NULL));
+    g_strstrip(password);
+    g_assert_nonnull(mysql_real_connect(killer, c->host, c->user, password, NULL, c->port, NULL,
+                                        0));
+    if (mysql_query(killer, sql) != 0)
+        g_error("%s: %s", sql, mysql_error(killer));
+    mysql_close(killer);
+}
+
+my_bool STDCALL mysql_commit(MYSQL *mysql);
+
+my_bool STDCALL
+mysql_commit(MYSQL *mysql)
+{
+    static my_bool(STDCALL * real_commit)(MYSQL *);
+
+    if (!real_commit)
+        real_commit = (my_bool(STDCALL *)(MYSQL *))dlsym(RTLD_NEXT, "mysql_commit");
+    g_assert_nonnull(real_commit);
+    if (kill_placement_commit && lab.config && mysql->db &&
+        g_str_equal(mysql->db, lab.config->db_placement)) {
+        kill_placement_commit = FALSE;
+        placement_commits_killed++;
+        kill_connection(mysql_thread_id(mysql));
+    }
+    return real_commit(mysql);
+}
 
 /* ------------------------------------------------------------------ harness */
 
@@ -166,9 +222,11 @@ exec_sql(FerryNovaRole role, const char *sql, const char *arg)
     g_assert_true(ferry_nova_db_commit(db, &error));
 }
 
-/* Every row of every table a sync may touch, as text: equal snapshots = identical rows. */
+/* Every row of every table a sync may touch, as text: equal snapshots = identical rows.
+ * @placement FALSE: the cell database's only (undo moves allocations forward, it does not
+ * restore placement's rows). */
 static char *
-snapshot(void)
+snapshot_of(gboolean placement)
 {
     static const struct {
         FerryNovaRole role;
@@ -188,6 +246,8 @@ snapshot(void)
     GString *out = g_string_new(NULL);
 
     for (gsize t = 0; t < G_N_ELEMENTS(tables); t++) {
+        if (!placement && tables[t].role == FERRY_NOVA_ROLE_PLACEMENT)
+            continue;
         g_autoptr(FerryNovaDb) db = open_db(tables[t].role);
         g_autofree char *sql = g_strdup_printf("SELECT * FROM %s ORDER BY id", tables[t].table);
         g_autoptr(FerryNovaRows) rows = NULL;
@@ -209,6 +269,12 @@ snapshot(void)
         }
     }
     return g_string_free(out, FALSE);
+}
+
+static char *
+snapshot(void)
+{
+    return snapshot_of(TRUE);
 }
 
 /* GET through the real APIs with noauth2 tokens (admin user: admin context). */
@@ -240,6 +306,31 @@ api_get(const char *service, const char *path)
     g_assert_true(json_parser_load_from_data(parser, out, -1, &error));
     g_assert_no_error(error);
     return json_node_copy(json_parser_get_root(parser));
+}
+
+/* PUT @body to placement as a client of placement would (microversion 1.28: consumer
+ * generations); returns the HTTP status. */
+static int
+placement_put(const char *path, const char *body)
+{
+    g_autofree char *url = g_strconcat(state("placement_url"), path, NULL);
+    g_autofree char *file = g_build_filename(lab.tmpdir, "put.json", NULL);
+    g_autofree char *data = g_strconcat("@", file, NULL);
+    const char *argv[] = {
+        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+        "-H", "X-Auth-Token: admin", "-H", "OpenStack-API-Version: placement 1.28",
+        "-H", "Content-Type: application/json", "--data-binary", data, url, NULL,
+    };
+    g_autofree char *out = NULL;
+    g_autoptr(GError) error = NULL;
+    int status = 0;
+
+    g_assert_true(g_file_set_contents(file, body, -1, NULL));
+    g_assert_true(g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, &out,
+                               NULL, &status, &error));
+    g_assert_no_error(error);
+    g_assert_true(g_spawn_check_wait_status(status, NULL));
+    return atoi(out);
 }
 
 static JsonObject *
@@ -710,7 +801,7 @@ test_newer_schema_two_phase(void)
     if (!lab_reset())
         return;
     run_harness("newer-schema");
-    seeded = snapshot();
+    seeded = snapshot_of(FALSE);
     dst_id =
         query_value(FERRY_NOVA_ROLE_NOVA, "SELECT id FROM compute_nodes WHERE host = ?", "hostB");
     sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
@@ -746,10 +837,52 @@ test_newer_schema_two_phase(void)
     g_assert_no_error(error);
     g_assert_true(ferry_nova_undo(lab.config, begin_id, &error));
     g_assert_no_error(error);
-    now = snapshot();
+    now = snapshot_of(FALSE);
     g_assert_cmpstr(seeded, ==, now);
+    assert_placement_counts_once(RP_A, RP_B);
 }
 
+/* Placement's generations, as "RP_A,RP_B,consumer". */
+static char *
+generations(void)
+{
+    return query_value(FERRY_NOVA_ROLE_PLACEMENT,
+                       "SELECT CONCAT_WS(',', a.generation, b.generation, c.generation) "
+                       "FROM resource_providers a, resource_providers b, consumers c "
+                       "WHERE a.uuid = '" RP_A "' AND b.uuid = '" RP_B "' AND c.uuid = ?",
+                       INSTANCE);
+}
+
+/* Placement, asked through its API, counts the instance once, on @rp: its allocations on one
+ * provider, and the seeded amounts used there and nothing on the other. */
+static void
+assert_placement_counts_once(const char *rp, const char *other)
+{
+    static const struct {
+        const char *cls;
+        gint64 used;
+    } seeded[] = {{"VCPU", 1}, {"MEMORY_MB", 2048}, {"DISK_GB", 20}};
+    g_autofree char *path = g_strdup_printf("/allocations/%s", INSTANCE);
+    g_autoptr(JsonNode) allocs = api_get("placement", path);
+    JsonObject *a = json_object_get_object_member(json_node_get_object(allocs), "allocations");
+
+    g_assert_cmpuint(json_object_get_size(a), ==, 1);
+    g_assert_true(json_object_has_member(a, rp));
+    for (guint side = 0; side < 2; side++) {
+        g_autofree char *upath =
+            g_strdup_printf("/resource_providers/%s/usages", side == 0 ? rp : other);
+        g_autoptr(JsonNode) usages = api_get("placement", upath);
+        JsonObject *u = json_object_get_object_member(json_node_get_object(usages), "usages");
+
+        for (gsize c = 0; c < G_N_ELEMENTS(seeded); c++)
+            g_assert_cmpint(json_object_get_int_member_with_default(u, seeded[c].cls, 0), ==,
+                            side == 0 ? seeded[c].used : 0);
+    }
+}
+
+/* Cell rows come back identical; placement's allocations come back to the source, with its
+ * generations moved forward, never back (seeded A=2, B=1, consumer 1; a sync bumps B and the
+ * consumer; an undo bumps A and the consumer). */
 static void
 test_undo_restores_identical_rows(void)
 {
@@ -760,18 +893,25 @@ test_undo_restores_identical_rows(void)
     g_autofree char *begun = NULL;
     g_autofree char *now = NULL;
     g_autofree char *begin_id = NULL;
+    g_autofree char *gens = NULL;
 
     if (!lab_reset())
         return;
-    seeded = snapshot();
+    seeded = snapshot_of(FALSE);
     result = ferry_nova_sync_oneshot(lab.config, INSTANCE, NULL, "hostB", 1, "live-migration", 0,
                                      &error);
     g_assert_no_error(error);
+    gens = generations();
+    g_assert_cmpstr(gens, ==, "2,2,2");
     g_assert_true(ferry_nova_undo(lab.config, result->journal_id, &error));
     g_assert_no_error(error);
-    now = snapshot();
+    now = snapshot_of(FALSE);
     g_assert_cmpstr(seeded, ==, now);
     assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+    assert_placement_counts_once(RP_A, RP_B);
+    g_free(gens);
+    gens = generations();
+    g_assert_cmpstr(gens, ==, "3,2,3");
     g_assert_false(ferry_nova_undo(lab.config, result->journal_id, &error));
     g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
     g_clear_error(&error);
@@ -780,7 +920,7 @@ test_undo_restores_identical_rows(void)
     sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
     g_assert_no_error(error);
     begin_id = g_strdup(ferry_nova_sync_get_journal_id(sync));
-    begun = snapshot();
+    begun = snapshot_of(FALSE);
     g_assert_true(ferry_nova_sync_finish(sync, 1, &error));
     g_assert_no_error(error);
     /* The begin's after-state is gone: its undo must refuse. */
@@ -790,13 +930,216 @@ test_undo_restores_identical_rows(void)
     g_assert_true(ferry_nova_undo(lab.config, ferry_nova_sync_get_journal_id(sync), &error));
     g_assert_no_error(error);
     g_free(now);
-    now = snapshot();
+    now = snapshot_of(FALSE);
     g_assert_cmpstr(begun, ==, now);
     g_assert_true(ferry_nova_undo(lab.config, begin_id, &error));
     g_assert_no_error(error);
     g_free(now);
-    now = snapshot();
+    now = snapshot_of(FALSE);
     g_assert_cmpstr(seeded, ==, now);
+    assert_placement_counts_once(RP_A, RP_B);
+    g_free(gens);
+    gens = generations();
+    g_assert_cmpstr(gens, ==, "4,3,5");
+}
+
+/* The allocations body placement's GET gives, as a PUT of the same allocations (what a heal
+ * or a re-claim sends), with the consumer generation it read. */
+static char *
+reput_body(JsonNode *got)
+{
+    JsonObject *o = json_node_get_object(got);
+    JsonObject *allocs = json_object_get_object_member(o, "allocations");
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autoptr(GList) rps = json_object_get_members(allocs);
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "allocations");
+    json_builder_begin_object(b);
+    for (GList *l = rps; l; l = l->next) {
+        JsonObject *entry = json_object_get_object_member(allocs, l->data);
+
+        json_builder_set_member_name(b, l->data);
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "resources");
+        json_builder_add_value(
+            b, json_node_copy(json_object_get_member(entry, "resources")));
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "consumer_generation");
+    json_builder_add_int_value(b, json_object_get_int_member(o, "consumer_generation"));
+    json_builder_set_member_name(b, "project_id");
+    json_builder_add_string_value(b, json_object_get_string_member(o, "project_id"));
+    json_builder_set_member_name(b, "user_id");
+    json_builder_add_string_value(b, json_object_get_string_member(o, "user_id"));
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    return json_to_string(root, FALSE);
+}
+
+static char *
+allocation_ids(void)
+{
+    return query_value(FERRY_NOVA_ROLE_PLACEMENT,
+                       "SELECT GROUP_CONCAT(id ORDER BY id) FROM allocations "
+                       "WHERE consumer_id = ?",
+                       INSTANCE);
+}
+
+/* The reported case: a sync, then the same allocations PUT again through placement (204,
+ * new rows, the consumer generation bumped), then undo.  Undo must refuse, say what
+ * changed, change nothing; placement still counts the instance once. */
+static void
+test_undo_refused_after_reput(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(JsonNode) got = NULL;
+    g_autofree char *path = g_strdup_printf("/allocations/%s", INSTANCE);
+    g_autofree char *body = NULL;
+    g_autofree char *ids_synced = NULL;
+    g_autofree char *ids_reput = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *gens = NULL;
+
+    if (!lab_reset())
+        return;
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    ids_synced = allocation_ids();
+    got = api_get("placement", path);
+    body = reput_body(got);
+    g_assert_cmpint(placement_put(path, body), ==, 204);
+    ids_reput = allocation_ids();
+    g_assert_cmpstr(ids_reput, !=, ids_synced); /* placement wrote new rows */
+    gens = generations();
+    g_assert_cmpstr(gens, ==, "2,3,3");
+
+    before = snapshot();
+    g_assert_false(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_test_message("undo said: %s", error->message);
+    g_assert_nonnull(strstr(error->message, "consumer generation of instance '" INSTANCE
+                                            "' is 3, the sync left 2"));
+    g_assert_nonnull(strstr(error->message, "destination provider '" NODE_B "' is 3"));
+    g_assert_nonnull(strstr(error->message, "nothing was changed"));
+    g_clear_error(&error);
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+    assert_api_shows("hostB", NODE_B, RP_B, "ACTIVE");
+    assert_placement_counts_once(RP_B, RP_A);
+
+    /* Not recorded as undone: it refuses again, the same way. */
+    g_assert_false(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_assert_nonnull(strstr(error->message, "consumer generation"));
+}
+
+/* Another instance placed on the source since the sync: the source provider's generation
+ * moved, the instance may not fit back; refused, nothing changed. */
+static void
+test_undo_refused_after_source_changed(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *before = NULL;
+    g_autofree char *after = NULL;
+    g_autofree char *project = NULL;
+    g_autofree char *user = NULL;
+    g_autofree char *body = NULL;
+
+    if (!lab_reset())
+        return;
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    project = query_value(FERRY_NOVA_ROLE_NOVA, "SELECT project_id FROM instances WHERE uuid = ?",
+                          INSTANCE);
+    user = query_value(FERRY_NOVA_ROLE_NOVA, "SELECT user_id FROM instances WHERE uuid = ?",
+                       INSTANCE);
+    body = g_strdup_printf("{\"allocations\": {\"" RP_A "\": {\"resources\": {\"VCPU\": 2}}}, "
+                           "\"consumer_generation\": null, \"project_id\": \"%s\", "
+                           "\"user_id\": \"%s\"}",
+                           project, user);
+    g_assert_cmpint(placement_put("/allocations/b2b2b2b2-0000-4000-8000-000000000002", body), ==,
+                    204);
+    before = snapshot();
+    g_assert_false(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED);
+    g_test_message("undo said: %s", error->message);
+    g_assert_nonnull(strstr(error->message, "source provider 'hostA' is 3, the sync left 2"));
+    g_assert_null(strstr(error->message, "consumer generation"));
+    after = snapshot();
+    g_assert_cmpstr(before, ==, after);
+    assert_api_shows("hostB", NODE_B, RP_B, "ACTIVE");
+}
+
+/* The cell database commits, then placement's COMMIT fails for real (its session killed
+ * between the two): the finish is queued, the message says the cell database was written
+ * and placement not, the journal records the cell commit, and --pending completes it. */
+static void
+test_placement_commit_fails_queued(void)
+{
+    g_autoptr(FerryNovaSync) sync = NULL;
+    g_autoptr(FerryNovaReplay) replay = NULL;
+    g_autoptr(GPtrArray) ids = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GDir) dir = NULL;
+    g_autofree char *undo_dir = NULL;
+    const char *name;
+    guint cell_committed = 0;
+
+    if (!lab_reset())
+        return;
+    sync = ferry_nova_sync_begin(lab.config, INSTANCE, "hostA", "hostB", "live-migration", &error);
+    g_assert_no_error(error);
+    placement_commits_killed = 0;
+    kill_placement_commit = TRUE;
+    g_assert_false(ferry_nova_sync_finish(sync, FERRY_NOVA_POWER_RUNNING, &error));
+    kill_placement_commit = FALSE;
+    g_assert_cmpuint(placement_commits_killed, ==, 1);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED);
+    g_test_message("finish said: %s", error->message);
+    g_assert_nonnull(strstr(error->message, "the cell database 'nova' was written"));
+    g_assert_nonnull(strstr(error->message, "placement 'placement' was not"));
+    g_assert_nonnull(strstr(error->message, "queued as"));
+    g_assert_null(strstr(error->message, "nothing was written"));
+    g_clear_error(&error);
+    /* Exactly that: Nova says hostB, placement still holds the source. */
+    assert_api_shows("hostB", NODE_B, RP_A, "ACTIVE");
+    ids = ferry_nova_list_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(ids->len, ==, 1);
+
+    undo_dir = g_build_filename(lab.tmpdir, "journal", "undo", NULL);
+    dir = g_dir_open(undo_dir, 0, &error);
+    g_assert_no_error(error);
+    while ((name = g_dir_read_name(dir))) {
+        g_autofree char *file = g_build_filename(undo_dir, name, NULL);
+        g_autofree char *text = NULL;
+
+        g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
+        if (strstr(text, "\"state\" : \"cell-committed\""))
+            cell_committed++;
+    }
+    g_assert_cmpuint(cell_committed, ==, 1);
+
+    replay = ferry_nova_replay_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(replay->replayed, ==, 1);
+    g_assert_cmpuint(replay->remaining, ==, 0);
+    g_assert_cmpuint(replay->failed->len, ==, 0);
+    assert_synced_to_b();
+    assert_placement_counts_once(RP_B, RP_A);
+    g_assert_cmpuint(count_migrations(), ==, 1);
+    g_clear_pointer(&ids, g_ptr_array_unref);
+    ids = ferry_nova_list_pending(lab.config, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(ids->len, ==, 0);
 }
 
 static void
@@ -838,7 +1181,7 @@ test_dead_attempt_cleaned(void)
              "used FROM allocations WHERE consumer_id = ?",
              DEAD_MIGRATION);
 
-    before = snapshot();
+    before = snapshot_of(FALSE);
     result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
                                      &error);
     g_assert_no_error(error);
@@ -851,11 +1194,28 @@ test_dead_attempt_cleaned(void)
                          json_object_get_object_member(json_node_get_object(dead), "allocations")),
                      ==, 0);
 
-    /* Undo puts the deleted consumer and allocations back too. */
+    /* Undo puts the deleted consumer and allocations back too: the cell rows identical,
+     * placement's as placement would write them (new row ids; the generation of the provider
+     * receiving them bumped, never put back). */
     g_assert_true(ferry_nova_undo(lab.config, result->journal_id, &error));
     g_assert_no_error(error);
-    after = snapshot();
+    after = snapshot_of(FALSE);
+    g_clear_pointer(&dead, json_node_unref);
+    dead = api_get("placement", "/allocations/" DEAD_MIGRATION);
+    {
+        JsonObject *a =
+            json_object_get_object_member(json_node_get_object(dead), "allocations");
+        g_autofree char *gens = generations();
+
+        g_assert_cmpuint(json_object_get_size(a), ==, 1);
+        g_assert_true(json_object_has_member(a, RP_A));
+        g_assert_cmpuint(json_object_get_size(json_object_get_object_member(
+                             json_object_get_object_member(a, RP_A), "resources")),
+                         ==, 3);
+        g_assert_cmpstr(gens, ==, "3,1,1");
+    }
     g_assert_cmpstr(before, ==, after);
+    assert_api_shows("hostA", "hostA", RP_B, "MIGRATING");
 }
 
 static void
@@ -1012,6 +1372,11 @@ main(int argc, char **argv)
     g_test_add_func("/nova/sync/newer-schema-two-phase-fills-compute-id",
                     test_newer_schema_two_phase);
     g_test_add_func("/nova/undo/restores-identical-rows", test_undo_restores_identical_rows);
+    g_test_add_func("/nova/undo/refused-after-placement-reput", test_undo_refused_after_reput);
+    g_test_add_func("/nova/undo/refused-after-source-provider-changed",
+                    test_undo_refused_after_source_changed);
+    g_test_add_func("/nova/queue/placement-commit-fails-after-cell-commit",
+                    test_placement_commit_fails_queued);
     g_test_add_func("/nova/cli/dry-run-prints-statements", test_cli_dry_run);
     rc = g_test_run();
 
