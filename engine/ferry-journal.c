@@ -29,6 +29,7 @@ struct _FerryJournal {
 static GMutex running_lock;
 static char *running_what;
 static char *running_step;
+static char *running_activity;
 static gint64 running_since_us;
 
 char *
@@ -171,12 +172,22 @@ running_set(const char *what, const char *step)
     g_mutex_unlock(&running_lock);
 }
 
+void
+ferry_journal_note_activity(const char *message)
+{
+    g_mutex_lock(&running_lock);
+    g_free(running_activity);
+    running_activity = g_strdup(message);
+    g_mutex_unlock(&running_lock);
+}
+
 static void
 running_clear(void)
 {
     g_mutex_lock(&running_lock);
     g_clear_pointer(&running_what, g_free);
     g_clear_pointer(&running_step, g_free);
+    g_clear_pointer(&running_activity, g_free);
     g_mutex_unlock(&running_lock);
 }
 
@@ -187,8 +198,11 @@ ferry_journal_describe_running(void)
 
     g_mutex_lock(&running_lock);
     if (running_what)
-        s = g_strdup_printf("%s: %s for %.1f s", running_what, running_step ? running_step : "-",
-                            (g_get_monotonic_time() - running_since_us) / (double)G_USEC_PER_SEC);
+        s = g_strdup_printf("%s: step '%s' for %.1f s%s%s", running_what,
+                            running_step ? running_step : "-",
+                            (g_get_monotonic_time() - running_since_us) / (double)G_USEC_PER_SEC,
+                            running_activity ? "; last: " : "",
+                            running_activity ? running_activity : "");
     g_mutex_unlock(&running_lock);
     return s;
 }

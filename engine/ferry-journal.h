@@ -67,6 +67,10 @@ void ferry_journal_end(FerryJournal *journal, const char *result);
 void ferry_journal_free(FerryJournal *journal);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryJournal, ferry_journal_free)
 
+/* Notes what the running operation does now (the last thing it told), for the second signal;
+ * not journaled. */
+void ferry_journal_note_activity(const char *message);
+
 /* What this process is doing now ("migrating 'g' hostA -> hostB: step S for 3.2 s"), or NULL
  * when nothing: for the second Ctrl-C.  A new string. */
 char *ferry_journal_describe_running(void);

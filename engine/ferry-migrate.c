@@ -132,6 +132,7 @@ ferry_migration_info(FerryMigration *m, const char *format, ...)
     message = g_strdup_vprintf(format, args);
     va_end(args);
     g_debug("%s", message);
+    ferry_journal_note_activity(message);
     ferry_migration_emit(m, FERRY_EVENT_INFO, message, NULL, NULL);
 }
 
@@ -148,9 +149,13 @@ static FerrySshSession *
 open_ssh(FerryMigration *m, const FerryHost *host, GError **error)
 {
     FerrySshConfig config;
+    FerrySshSession *session;
 
     ferry_inventory_ssh_config(m->inventory, host, &config);
-    return ferry_ssh_session_open(&config, error);
+    /* Ctrl-C stops a copy or a command that is running; the rollback after it runs */
+    if ((session = ferry_ssh_session_open(&config, error)))
+        ferry_ssh_session_set_cancellable(session, m->options->cancellable);
+    return session;
 }
 
 gboolean

@@ -116,8 +116,15 @@ copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, con
     if (progress)
         progress(0, total, progress_data);
     for (;;) {
-        ssize_t n = libssh2_sftp_read(in, buf, RELAY_CHUNK);
+        ssize_t n;
 
+        if (ferry_ssh_session_is_cancelled(src) || ferry_ssh_session_is_cancelled(dst)) {
+            g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                        "copy of '%s' from '%s' to '%s' cancelled", src_path, src->name,
+                        dst->name);
+            return FALSE;
+        }
+        n = libssh2_sftp_read(in, buf, RELAY_CHUNK);
         if (n == 0)
             break;
         if (n < 0) {

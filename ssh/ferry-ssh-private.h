@@ -27,6 +27,7 @@ struct _FerrySshSession {
     LIBSSH2_SESSION *ssh;
     LIBSSH2_SFTP *sftp; /* opened lazily by ferry_ssh_session_get_sftp() */
     gboolean broken;    /* an earlier failure left the transport in an unknown state */
+    GCancellable *cancellable; /* interrupts running commands (ferry_ssh_session_set_cancellable) */
 };
 
 /* The one place where libssh2's (and SFTP's) last error becomes a GError.  Must be called before

@@ -27,6 +27,8 @@ G_DEFINE_QUARK(ferry-ssh-error-quark, ferry_ssh_error)
 #define KEEPALIVE_INTERVAL_S 15
 /* How long closing a channel may take after a failure before the session is given up. */
 #define CLEANUP_TIMEOUT_MS 2000
+/* how often a wait looks at the session's cancellable */
+#define CANCEL_POLL_MS 200
 
 /* Host key types we verify, in the order we prefer them.  libssh2 1.10 cannot verify the
  * rsa-sha2-* host key signatures, so ssh-rsa comes last. */
@@ -164,7 +166,20 @@ ferry_ssh_session_free(FerrySshSession *self)
     g_free(self->private_key);
     g_free(self->known_hosts);
     g_free(self->address);
+    g_clear_object(&self->cancellable);
     g_free(self);
+}
+
+void
+ferry_ssh_session_set_cancellable(FerrySshSession *self, GCancellable *cancellable)
+{
+    g_set_object(&self->cancellable, cancellable);
+}
+
+gboolean
+ferry_ssh_session_is_cancelled(const FerrySshSession *self)
+{
+    return self->cancellable && g_cancellable_is_cancelled(self->cancellable);
 }
 
 const char *
@@ -855,9 +870,22 @@ wait_socket(FerrySshSession *self, gint64 deadline)
         p.events = POLLIN;
     if (libssh2_keepalive_send(self->ssh, &next_keepalive) == 0 && next_keepalive > 0)
         timeout = MIN(timeout, next_keepalive * 1000);
+    if (self->cancellable)
+        timeout = MIN(timeout, CANCEL_POLL_MS);
     if (poll(&p, 1, timeout) < 0 && errno != EINTR)
         return FALSE;
     return TRUE;
+}
+
+/* wait_socket() for a command: FALSE also when it was cancelled after it started. */
+static gboolean
+wait_command(FerrySshSession *self, gint64 deadline, gboolean cancellable, gboolean *cancelled)
+{
+    if (cancellable && ferry_ssh_session_is_cancelled(self)) {
+        *cancelled = TRUE;
+        return FALSE;
+    }
+    return wait_socket(self, deadline);
 }
 
 /* Closes and frees a channel, bounded in time; on failure the session is no longer usable. */
@@ -917,6 +945,9 @@ ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out
     char *signal_name = NULL;
     int status;
     int rc = 0;
+    /* only what runs when the cancel comes is stopped: a rollback after it must run */
+    gboolean cancellable = !ferry_ssh_session_is_cancelled(self);
+    gboolean cancelled = FALSE;
 
     g_return_val_if_fail(argv && argv[0], FALSE);
 
@@ -933,11 +964,11 @@ ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out
     while (!(channel = libssh2_channel_open_session(self->ssh))) {
         if (libssh2_session_last_errno(self->ssh) != LIBSSH2_ERROR_EAGAIN)
             goto fail_exec;
-        if (!wait_socket(self, deadline))
+        if (!wait_command(self, deadline, cancellable, &cancelled))
             goto fail_timeout;
     }
     while ((rc = libssh2_channel_exec(channel, command)) == LIBSSH2_ERROR_EAGAIN) {
-        if (!wait_socket(self, deadline))
+        if (!wait_command(self, deadline, cancellable, &cancelled))
             goto fail_timeout;
     }
     if (rc != 0)
@@ -953,15 +984,15 @@ ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out
             goto fail_exec;
         if (!progress && libssh2_channel_eof(channel))
             break;
-        if (!progress && !wait_socket(self, deadline))
+        if (!progress && !wait_command(self, deadline, cancellable, &cancelled))
             goto fail_timeout;
     }
     while ((rc = libssh2_channel_close(channel)) == LIBSSH2_ERROR_EAGAIN) {
-        if (!wait_socket(self, deadline))
+        if (!wait_command(self, deadline, cancellable, &cancelled))
             goto fail_timeout;
     }
     while ((rc = libssh2_channel_wait_closed(channel)) == LIBSSH2_ERROR_EAGAIN) {
-        if (!wait_socket(self, deadline))
+        if (!wait_command(self, deadline, cancellable, &cancelled))
             goto fail_timeout;
     }
     if (rc != 0)
@@ -985,6 +1016,11 @@ ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out
     goto out;
 
 fail_timeout:
+    if (cancelled) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "'%s' on '%s' (%s) was cancelled",
+                    argv[0], self->name, self->address);
+        goto out;
+    }
     g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_TIMEOUT,
                 "'%s' on '%s' (%s) did not finish within %u ms", argv[0], self->name, self->address,
                 self->command_timeout_ms);

@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -52,6 +52,14 @@ void ferry_ssh_session_free(FerrySshSession *session);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerrySshSession, ferry_ssh_session_free)
 
 const char *ferry_ssh_session_get_name(const FerrySshSession *session);
+
+/* Commands (and relayed copies) that are running on @session when @cancellable fires stop
+ * within ~0.2 s with G_IO_ERROR_CANCELLED; the remote process may outlive its channel.  What
+ * starts after the cancel (the rollback) runs normally.  The session keeps a reference; NULL
+ * detaches it. */
+void ferry_ssh_session_set_cancellable(FerrySshSession *session, GCancellable *cancellable);
+/* For loops of their own (a relayed copy): TRUE when the session's cancellable has fired. */
+gboolean ferry_ssh_session_is_cancelled(const FerrySshSession *session);
 
 /* Quote each element for a POSIX shell and join with spaces. */
 char *ferry_ssh_quote_argv(const char *const *argv);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "engine/ferry-journal.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate.h"
 #include "engine/nova/ferry-nova.h"
@@ -73,6 +74,31 @@ ferry_cli_parse(GOptionContext *context, int *argc, char ***argv, GError **error
     return TRUE;
 }
 
+static const char *
+signal_name(int sig)
+{
+    switch (sig) {
+    case SIGINT:
+        return "SIGINT";
+    case SIGTERM:
+        return "SIGTERM";
+    case SIGHUP:
+        return "SIGHUP";
+    default:
+        return "a signal";
+    }
+}
+
+static void
+signal_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    /* a lost terminal is an abort with its rollback, never a move left half done */
+    sigaddset(set, SIGHUP);
+}
+
 static gpointer
 signal_thread(gpointer data)
 {
@@ -80,17 +106,22 @@ signal_thread(gpointer data)
     sigset_t set;
     int sig;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    signal_set(&set);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
+        /* (stderr may be gone with the terminal: what is written here may be lost, the abort
+         * is not) */
         if (!g_cancellable_is_cancelled(cancellable)) {
-            fprintf(stderr, "\nferry: %s received: aborting the migration, the guest stays on "
-                            "its source\n",
-                    sig == SIGINT ? "SIGINT" : "SIGTERM");
+            fprintf(stderr, "\nferry: %s received: aborting and rolling back (a second one "
+                            "says what is still running)\n",
+                    signal_name(sig));
             g_cancellable_cancel(cancellable);
+        } else {
+            g_autofree char *running = ferry_journal_describe_running();
+
+            fprintf(stderr, "\nferry: %s received again: still aborting%s%s\n",
+                    signal_name(sig), running ? ": " : "", running ? running : "");
         }
     }
     return NULL;
@@ -104,9 +135,7 @@ ferry_cli_signal_cancellable(void)
 
     /* Blocked here, before any other thread exists, so every thread inherits the mask and only
      * signal_thread receives them. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    signal_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     g_thread_unref(g_thread_new("ferry-signals", signal_thread, g_object_ref(cancellable)));
     return cancellable;

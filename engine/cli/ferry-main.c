@@ -3,6 +3,7 @@
  * error is printed once here and turned into the exit status.
  */
 #include <locale.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "engine/cli/ferry-cli.h"
@@ -62,6 +63,8 @@ main(int argc, char **argv)
     const FerryCommand *command = NULL;
 
     setlocale(LC_ALL, "");
+    /* stdout closed under us (ferry ... | head) is a failed write, not death mid-move */
+    signal(SIGPIPE, SIG_IGN);
     g_option_context_set_summary(context, "Moves KVM guests between libvirt hosts.");
     g_option_context_set_description(context, description);
     g_option_context_add_main_entries(context, entries, NULL);
