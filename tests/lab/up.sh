@@ -195,6 +195,7 @@ cat >"$LAB/inventory.ini" <<INI
 ssh_user = root
 ssh_key = $LAB/op/id_ed25519
 known_hosts = $LAB/op/known_hosts
+state_dir = $LAB/state
 INI
 for h in $LAB_HOSTS; do
     H=$(echo "$h" | tr a-z A-Z)
