@@ -3,8 +3,9 @@
 # of Nova's databases as it was.  Later `ferry nova-sync UUID --to HOST` tells Nova about that
 # move: --dry-run first (prints the statements, writes nothing), then for real (nova-api and
 # placement-api report the instance on hostB), and `ferry nova-sync --undo ID` puts back
-# exactly the rows there were before (compared row by row; nova-api and placement-api report
-# the instance on hostA again); a second undo of the same id is refused.
+# exactly the rows of nova and nova_api there were before (compared row by row) and moves the
+# allocations back to hostA with placement's generations forward, never back (nova-api and
+# placement-api report the instance on hostA again); a second undo of the same id is refused.
 # nova-sync reads the inventory from --config, and from $FERRY_CONFIG without it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/../nova/labtest-nova.sh"
@@ -13,6 +14,7 @@ g=t72-local
 nova_guest $g local a
 test "$(nova_server)" = "hostA hostA None active"
 nova_dump "$OUT/rows.before"
+nova_dump_cell "$OUT/cell.before"
 
 # ---------------------------------------------------------------- --no-nova
 nferry migrate $g --to hostB --no-nova
@@ -82,9 +84,12 @@ nferry nova-sync --undo "$id"
 check "nova-sync --undo ID: exit 0" test "$FERRY_RC" = 0
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
 check "it says the sync is undone" ferry_output_has "Nova sync $id undone"
+nova_dump_cell "$OUT/cell.undone"
+check "every row of nova and nova_api is exactly as before the sync" \
+    same_rows "$OUT/cell.before" "$OUT/cell.undone"
+check "placement: generations forward (hostA +1, hostB as the sync left it, the consumer +1)" \
+    test "$(placement_generations)" = "3 2 3"
 nova_dump "$OUT/rows.undone"
-check "every row of nova, nova_api and placement is exactly as before the sync" \
-    same_rows "$OUT/rows.before" "$OUT/rows.undone"
 check "nova-api: back on hostA (node hostA), no task" \
     test "$(nova_server)" = "hostA hostA None active"
 check "nova-api: no migration listed any more" no_migrations
@@ -94,5 +99,5 @@ nferry nova-sync --undo "$id"
 check "a second --undo of the same id is refused (exit 1)" test "$FERRY_RC" = 1
 check "... saying it was undone already" ferry_output_has "Nova sync '$id' was undone already"
 nova_dump "$OUT/rows.undone2"
-check "... and changes nothing" same_rows "$OUT/rows.before" "$OUT/rows.undone2"
+check "... and changes nothing" same_rows "$OUT/rows.undone" "$OUT/rows.undone2"
 done_testing

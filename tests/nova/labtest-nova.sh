@@ -63,6 +63,21 @@ nova_dump() {
         --databases nova nova_api placement >"$1" &&
         grep -q "INSERT INTO \`instances\` VALUES (.*'$NOVA_UUID'" "$1"
 }
+# nova_dump_cell FILE: like nova_dump, the cell and API databases only (nova, nova_api): what an
+# undo restores row for row (placement's allocations it moves back, generations forward).
+nova_dump_cell() {
+    mariadb-dump --defaults-file="$FERRY_NOVA_LAB/etc/my.cnf" -uroot --no-create-info \
+        --skip-comments --skip-extended-insert --order-by-primary --skip-dump-date \
+        --databases nova nova_api >"$1" &&
+        grep -q "INSERT INTO \`instances\` VALUES (.*'$NOVA_UUID'" "$1"
+}
+# placement_generations: "hostA hostB consumer": the generations of the seeded providers and of
+# the instance's consumer (seeded 2 1 1).
+placement_generations() {
+    nova_sql "SELECT a.generation, b.generation, c.generation FROM placement.resource_providers a,
+        placement.resource_providers b, placement.consumers c WHERE a.name = 'hostA'
+        AND b.name = 'hostb.example.org' AND c.uuid = '$NOVA_UUID'" | tr '\t' ' '
+}
 # same_rows A B: the two dumps are equal; the difference goes to the TAP log when not.
 same_rows() {
     if diff -u "$1" "$2" >"$OUT/rows.diff"; then return 0; fi
