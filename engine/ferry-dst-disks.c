@@ -196,12 +196,13 @@ ferry_migration_dst_create_disks(FerryMigration *m, gboolean full, GError **erro
 }
 
 static void
-on_copy_progress(guint64 done, guint64 total, gpointer user_data)
+on_copy_progress(guint64 done, guint64 total, guint64 bytes_per_s, gpointer user_data)
 {
     FerryJobSample sample = {
         .disk_total = total,
         .disk_processed = done,
         .disk_remaining = total - MIN(done, total),
+        .disk_bps = bytes_per_s,
     };
 
     ferry_migration_emit(user_data, FERRY_EVENT_SAMPLE, NULL, &sample, NULL);

@@ -47,7 +47,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryTmpFile, tmp_file_clear)
  * argv once more by the session. */
 static gboolean
 copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_path, const char *tmp,
-                  const FerrySshPeer *peer, GError **error)
+                  const FerrySshPeer *peer, guint64 total, GError **error)
 {
     const char *user = peer->user ? peer->user : src->user;
     const char *remote_argv[] = {"sh", "-c", "umask 022 && exec cat > \"$1\"", "sh", tmp, NULL};
@@ -68,7 +68,9 @@ copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_pa
     g_ptr_array_add(argv, remote);
     g_ptr_array_add(argv, NULL);
 
-    if (!ferry_ssh_session_run(src, (const char *const *)argv->pdata, &out, &err, &status, error))
+    if (!ferry_ssh_session_run_within(src, (const char *const *)argv->pdata,
+                                      ferry_ssh_deadline_for_bytes(total), &out, &err, &status,
+                                      error))
         return FALSE;
     if (status != 0) {
         FerryTrustClass klass = ferry_trust_classify_ssh(status, err);
@@ -82,9 +84,89 @@ copy_host_to_host(FerrySshSession *src, FerrySshSession *dst, const char *src_pa
     return TRUE;
 }
 
+/* What the copies report to: done of total; the meter adds the rate for the caller. */
+typedef void (*CopyTickFunc)(guint64 done, guint64 total, gpointer user_data);
+
+typedef struct {
+    FerryCopyProgressFunc func;
+    gpointer data;
+    gint64 start; /* monotonic, us */
+} CopyMeter;
+
+static void
+copy_meter_tick(guint64 done, guint64 total, gpointer user_data)
+{
+    CopyMeter *meter = user_data;
+    gint64 us = g_get_monotonic_time() - meter->start;
+    guint64 bps = us > 0 ? (guint64)((double)done * G_USEC_PER_SEC / us) : 0;
+
+    meter->func(done, total, bps, meter->data);
+}
+
+/* A host-to-host copy runs in a thread of its own (over @src's session only) while the caller's
+ * thread reads the temporary file's size on the destination (over @dst's session only) every
+ * second and reports it: the progress callback runs in the caller's thread, as for a relay. */
+typedef struct {
+    FerrySshSession *src;
+    FerrySshSession *dst;
+    const char *src_path;
+    const char *tmp;
+    const FerrySshPeer *peer;
+    guint64 total;
+    gboolean ok;
+    GError *error;
+    gint done; /* atomic */
+} HostCopy;
+
+#define HOST_COPY_POLL_US (1000 * 1000)
+
+static gpointer
+host_copy_thread(gpointer data)
+{
+    HostCopy *c = data;
+
+    c->ok = copy_host_to_host(c->src, c->dst, c->src_path, c->tmp, c->peer, c->total, &c->error);
+    g_atomic_int_set(&c->done, 1);
+    return NULL;
+}
+
+static gboolean
+copy_host_to_host_watched(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
+                          const char *tmp, const FerrySshPeer *peer, guint64 total,
+                          CopyTickFunc progress, gpointer progress_data, GError **error)
+{
+    HostCopy c = {src, dst, src_path, tmp, peer, total, FALSE, NULL, 0};
+    GThread *thread;
+
+    if (progress)
+        progress(0, total, progress_data);
+    thread = g_thread_new("ferry-copy", host_copy_thread, &c);
+    while (!g_atomic_int_get(&c.done)) {
+        gint64 next = g_get_monotonic_time() + HOST_COPY_POLL_US;
+        FerrySshStat st = {0};
+        g_autoptr(GError) local = NULL;
+
+        while (!g_atomic_int_get(&c.done) && g_get_monotonic_time() < next)
+            g_usleep(50 * 1000);
+        if (g_atomic_int_get(&c.done) || !progress)
+            continue;
+        /* Progress only: a failed look is not the copy's failure. */
+        if (ferry_ssh_sftp_stat(dst, tmp, FALSE, &st, &local) && st.exists)
+            progress(MIN(st.size, total), total, progress_data);
+    }
+    g_thread_join(thread);
+    if (!c.ok) {
+        g_propagate_error(error, c.error);
+        return FALSE;
+    }
+    if (progress)
+        progress(total, total, progress_data);
+    return TRUE;
+}
+
 static gboolean
 copy_relay(FerrySshSession *src, FerrySshSession *dst, const char *src_path, const char *tmp,
-           guint64 total, FerryCopyProgressFunc progress, gpointer progress_data,
+           guint64 total, CopyTickFunc progress, gpointer progress_data,
            char **local_sha256, GError **error)
 {
     g_autoptr(LIBSSH2_SFTP_HANDLE) in = NULL;
@@ -167,6 +249,7 @@ ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *s
     FerrySshStat st = {0};
     gboolean exists = FALSE;
     FerryCopyMode used = mode;
+    CopyMeter meter = {progress, progress_data, 0};
 
     g_return_val_if_fail((guint)mode < FERRY_COPY_LAST, FALSE);
     g_return_val_if_fail(peer || mode == FERRY_COPY_RELAY, FALSE);
@@ -216,20 +299,22 @@ ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *s
     }
 
     tmp.armed = TRUE;
+    meter.start = g_get_monotonic_time();
     if (used == FERRY_COPY_HOST_TO_HOST) {
-        if (progress)
-            progress(0, st.size, progress_data);
-        if (!copy_host_to_host(src, dst, src_path, tmp.path, peer, error))
+        if (!copy_host_to_host_watched(src, dst, src_path, tmp.path, peer, st.size,
+                                       progress ? copy_meter_tick : NULL, &meter, error))
             goto fail;
-        if (progress)
-            progress(st.size, st.size, progress_data);
-    } else if (!copy_relay(src, dst, src_path, tmp.path, st.size, progress, progress_data,
-                           &relay_sum, error)) {
+    } else if (!copy_relay(src, dst, src_path, tmp.path, st.size,
+                           progress ? copy_meter_tick : NULL, &meter, &relay_sum, error)) {
         goto fail;
     }
 
-    if (!(src_sum = ferry_remote_file_sha256(src, src_path, error)) ||
-        !(dst_sum = ferry_remote_file_sha256(dst, tmp.path, error)))
+    /* Durable before it is believed: the copy and its directory entry reach the destination's
+     * disk (fsync of both), and the sum compared is read back after that -- from the disk
+     * itself where the file system takes O_DIRECT (see ferry_remote_file_sha256_durable). */
+    if (!ferry_remote_fsync(dst, tmp.path, st.size, error) ||
+        !(src_sum = ferry_remote_file_sha256_sized(src, src_path, st.size, error)) ||
+        !(dst_sum = ferry_remote_file_sha256_durable(dst, tmp.path, st.size, error)))
         goto fail;
     if (!g_str_equal(src_sum, dst_sum) || (relay_sum && !g_str_equal(relay_sum, src_sum))) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
@@ -240,6 +325,9 @@ ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, const char *s
     if (!ferry_ssh_sftp_rename(dst, tmp.path, dst_path, FALSE, error))
         goto fail;
     tmp.armed = FALSE;
+    /* the rename itself, in the directory */
+    if (!ferry_remote_fsync(dst, dir, 0, error))
+        goto fail;
 
     if (result) {
         result->mode_used = used;

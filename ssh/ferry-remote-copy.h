@@ -4,8 +4,11 @@
  * Host to host: the source runs `ssh DEST 'cat > TMP'` as the migration user with the file on
  * stdin, over the trust that ferry_trust_check_session() checks.  Relay: ferry reads the file
  * over SFTP from the source and writes it over SFTP to the destination.  Either way the data goes
- * to a temporary file next to the destination path, both ends' sha256 are compared, and only
- * then is it renamed to the final name; on any failure the temporary file is removed.
+ * to a temporary file next to the destination path, which is fsynced with its directory; both
+ * ends' sha256 are compared (the destination's read back after the fsync), and only then is it
+ * renamed to the final name and the directory fsynced again; on any failure the temporary file
+ * is removed.  Every command is bounded by a deadline scaled to the file's size
+ * (ferry_ssh_deadline_for_bytes), not a fixed one.
  */
 #pragma once
 
@@ -22,8 +25,11 @@ typedef enum {
 
 const char *ferry_copy_mode_to_string(FerryCopyMode mode);
 
-/* @done of @total bytes.  Host to host reports only the start and the end. */
-typedef void (*FerryCopyProgressFunc)(guint64 done, guint64 total, gpointer user_data);
+/* @done of @total bytes, at @bytes_per_s on average since the copy began; called in the
+ * caller's thread: as the relay writes, and once a second during a host-to-host copy (the size
+ * of the destination's temporary file). */
+typedef void (*FerryCopyProgressFunc)(guint64 done, guint64 total, guint64 bytes_per_s,
+                                      gpointer user_data);
 
 typedef struct {
     FerryCopyMode mode_used; /* HOST_TO_HOST or RELAY */

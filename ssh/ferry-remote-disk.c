@@ -370,18 +370,71 @@ ferry_remote_file_remove(FerrySshSession *session, const char *path, GError **er
     return TRUE;
 }
 
-char *
-ferry_remote_file_sha256(FerrySshSession *session, const char *path, GError **error)
+gboolean
+ferry_remote_fsync(FerrySshSession *session, const char *path, guint64 bytes, GError **error)
 {
-    const char *argv[] = {"sha256sum", "--", path, NULL};
+    g_autofree char *dir = g_path_get_dirname(path);
+    const char *argv[] = {"sync", "--", path, dir, NULL};
     g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int status = 0;
+
+    if (!check_absolute(session, "fsync", path, error))
+        return FALSE;
+    if (!ferry_ssh_session_run_within(session, argv, ferry_ssh_deadline_for_bytes(bytes), &out,
+                                      &err, &status, error))
+        goto fail;
+    if (status != 0) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE, "sync exited with %d: %s",
+                    status, g_strstrip(err));
+        goto fail;
+    }
+    return TRUE;
+
+fail:
+    g_prefix_error(error, "cannot fsync '%s' on '%s': ", path, ferry_ssh_session_get_name(session));
+    return FALSE;
+}
+
+GPtrArray *
+ferry_file_sha256_durable_argv(const char *path)
+{
+    GPtrArray *argv = argv_new();
+
+    argv_add(argv, "sh");
+    argv_add(argv, "-c");
+    /* count=0 only opens the file: O_DIRECT refused (EINVAL) means a plain read.  sh has no
+     * pipefail: a dd that fails mid-way gives a sum that does not match, never a false match. */
+    argv_add(argv, "if dd if=\"$1\" iflag=direct count=0 status=none 2>/dev/null; then "
+                   "dd if=\"$1\" iflag=direct bs=4M status=none | sha256sum; "
+                   "else sha256sum <\"$1\"; fi");
+    argv_add(argv, "sh");
+    argv_add(argv, path);
+    argv_add(argv, NULL);
+    return argv;
+}
+
+static char *
+file_sha256(FerrySshSession *session, const char *path, const char *const *argv, guint64 size,
+            GError **error)
+{
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
     const char *hash;
+    int status = 0;
 
     if (!check_absolute(session, "hash", path, error))
         return NULL;
-    if (!ferry_ssh_session_check(session, argv, &out, error)) {
+    if (!ferry_ssh_session_run_within(session, argv, ferry_ssh_deadline_for_bytes(size), &out,
+                                      &err, &status, error)) {
         g_prefix_error(error, "cannot hash '%s' on '%s': ", path,
                        ferry_ssh_session_get_name(session));
+        return NULL;
+    }
+    if (status != 0) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "cannot hash '%s' on '%s': '%s' exited with %d: %s", path,
+                    ferry_ssh_session_get_name(session), argv[0], status, g_strstrip(err));
         return NULL;
     }
     /* sha256sum starts the line with '\' when it escaped the file name. */
@@ -394,4 +447,28 @@ ferry_remote_file_sha256(FerrySshSession *session, const char *path, GError **er
         return NULL;
     }
     return g_strndup(hash, SHA256_HEX_LEN);
+}
+
+char *
+ferry_remote_file_sha256_sized(FerrySshSession *session, const char *path, guint64 size,
+                               GError **error)
+{
+    const char *argv[] = {"sha256sum", "--", path, NULL};
+
+    return file_sha256(session, path, argv, size, error);
+}
+
+char *
+ferry_remote_file_sha256(FerrySshSession *session, const char *path, GError **error)
+{
+    return ferry_remote_file_sha256_sized(session, path, 0, error);
+}
+
+char *
+ferry_remote_file_sha256_durable(FerrySshSession *session, const char *path, guint64 size,
+                                 GError **error)
+{
+    g_autoptr(GPtrArray) argv = ferry_file_sha256_durable_argv(path);
+
+    return file_sha256(session, path, (const char *const *)argv->pdata, size, error);
 }

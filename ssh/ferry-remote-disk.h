@@ -79,8 +79,26 @@ gboolean ferry_remote_path_exists(FerrySshSession *session, const char *path, gb
 gboolean ferry_remote_file_remove(FerrySshSession *session, const char *path, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 
+/* fsync(2) of @path (a file or a directory) and of its directory, on the host (coreutils
+ * `sync -- PATH DIR`), bounded by a deadline for @bytes yet unwritten. */
+gboolean ferry_remote_fsync(FerrySshSession *session, const char *path, guint64 bytes,
+                            GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* sha256 of a file of @size bytes, its deadline scaled to the size. */
+char *ferry_remote_file_sha256_sized(FerrySshSession *session, const char *path, guint64 size,
+                                     GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* sha256 of the file as its disk holds it: read with O_DIRECT (dd iflag=direct), past the page
+ * cache, where the file system takes it; else (tmpfs, some network file systems refuse
+ * O_DIRECT) a plain read, which after an fsync is what the file system will return. */
+char *ferry_remote_file_sha256_durable(FerrySshSession *session, const char *path, guint64 size,
+                                       GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* sha256 of a file's contents on the host, lowercase hex. */
 char *ferry_remote_file_sha256(FerrySshSession *session, const char *path, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
+
+/* The argv of ferry_remote_file_sha256_durable(). */
+GPtrArray *ferry_file_sha256_durable_argv(const char *path);
 
 G_END_DECLS

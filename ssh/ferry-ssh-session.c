@@ -23,7 +23,9 @@ G_DEFINE_QUARK(ferry-ssh-error-quark, ferry_ssh_error)
 #define DEFAULT_PORT 22
 #define DEFAULT_USER "root"
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define DEFAULT_COMMAND_TIMEOUT_MS 600000
+/* Ordinary commands (stat, mkdir, qemu-img info/create): a command that moves or reads a
+ * disk's bytes gets a deadline scaled to them instead (ferry_ssh_deadline_for_bytes). */
+#define DEFAULT_COMMAND_TIMEOUT_MS 120000
 #define KEEPALIVE_INTERVAL_S 15
 /* How long closing a channel may take after a failure before the session is given up. */
 #define CLEANUP_TIMEOUT_MS 2000
@@ -932,15 +934,34 @@ byte_array_to_string(GByteArray *array)
     return (char *)g_byte_array_free(array, FALSE);
 }
 
+guint
+ferry_ssh_deadline_for_bytes(guint64 bytes)
+{
+    /* bytes * 1000 / rate, without overflowing for any bytes */
+    guint64 ms = FERRY_SSH_BYTES_BASE_MS + bytes / FERRY_SSH_BYTES_MIN_RATE * 1000 +
+                 bytes % FERRY_SSH_BYTES_MIN_RATE * 1000 / FERRY_SSH_BYTES_MIN_RATE;
+
+    return (guint)MIN(ms, (guint64)G_MAXUINT);
+}
+
 gboolean
 ferry_ssh_session_run(FerrySshSession *self, const char *const *argv, char **out_stdout,
                       char **out_stderr, int *exit_status, GError **error)
+{
+    return ferry_ssh_session_run_within(self, argv, self->command_timeout_ms, out_stdout,
+                                        out_stderr, exit_status, error);
+}
+
+gboolean
+ferry_ssh_session_run_within(FerrySshSession *self, const char *const *argv, guint timeout_ms,
+                             char **out_stdout, char **out_stderr, int *exit_status,
+                             GError **error)
 {
     g_autofree char *command = NULL;
     g_autoptr(GByteArray) out = g_byte_array_new();
     g_autoptr(GByteArray) err = g_byte_array_new();
     LIBSSH2_CHANNEL *channel = NULL;
-    gint64 deadline = deadline_after_ms(self->command_timeout_ms);
+    gint64 deadline = deadline_after_ms(timeout_ms);
     gboolean ok = FALSE;
     char *signal_name = NULL;
     int status;
@@ -1023,7 +1044,10 @@ fail_timeout:
     }
     g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_TIMEOUT,
                 "'%s' on '%s' (%s) did not finish within %u ms", argv[0], self->name, self->address,
-                self->command_timeout_ms);
+                timeout_ms);
+    /* The command may still run and its channel's state is unknown: nothing more goes over
+     * this session (a new one must be opened). */
+    self->broken = TRUE;
     goto out;
 
 fail_exec:

@@ -41,7 +41,7 @@ typedef struct {
     const char *name;        /* name for messages (inventory host name); NULL = host */
     gboolean accept_new;     /* record an unknown host key instead of failing */
     guint connect_timeout_ms; /* 0 = 10000 */
-    guint command_timeout_ms; /* default bound of each command; 0 = 600000 */
+    guint command_timeout_ms; /* default bound of each command; 0 = 120000 */
 } FerrySshConfig;
 
 typedef struct _FerrySshSession FerrySshSession;
@@ -68,10 +68,22 @@ char *ferry_ssh_quote_argv(const char *const *argv);
  * command could not be run (connection, channel, timeout); a non-zero exit is reported through
  * @exit_status (-1 when the command was killed by a signal).  Output is returned as
  * NUL-terminated text.  The whole command is bounded by command_timeout_ms; after a TIMEOUT the
- * remote command may still be running and the session refuses further work (open a new one). */
+ * remote command may still be running and the session is marked broken: it refuses further work
+ * (open a new one). */
 gboolean ferry_ssh_session_run(FerrySshSession *session, const char *const *argv,
                                char **out_stdout, char **out_stderr, int *exit_status,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* As ferry_ssh_session_run(), bounded by @timeout_ms instead of the session's default. */
+gboolean ferry_ssh_session_run_within(FerrySshSession *session, const char *const *argv,
+                                      guint timeout_ms, char **out_stdout, char **out_stderr,
+                                      int *exit_status, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The deadline of a command that moves or reads @bytes: FERRY_SSH_BYTES_BASE_MS plus the time
+ * the bytes take at FERRY_SSH_BYTES_MIN_RATE (the slowest rate ferry still waits for). */
+#define FERRY_SSH_BYTES_BASE_MS 120000
+#define FERRY_SSH_BYTES_MIN_RATE (10 * 1024 * 1024) /* bytes per second */
+guint ferry_ssh_deadline_for_bytes(guint64 bytes);
 
 /* Like ferry_ssh_session_run(), but a non-zero exit is an error (FERRY_SSH_ERROR_REMOTE) whose
  * message holds the command's name and its stderr. */

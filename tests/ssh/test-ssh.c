@@ -478,11 +478,22 @@ test_run_timeout(void)
     g_test_message("timeout: %s", error->message);
     g_clear_error(&error);
 
-    /* The session either still works or says it cannot; it must not hang. */
-    if (ferry_ssh_session_check(session, echo, &out, &error))
-        g_assert_cmpstr(out, ==, "still here\n");
-    else
-        g_test_message("after timeout: %s", error->message);
+    /* The command may still run: the session is broken, and says so at once. */
+    start = g_get_monotonic_time();
+    g_assert_false(ferry_ssh_session_check(session, echo, &out, &error));
+    g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_EXEC);
+    g_assert_nonnull(strstr(error->message, "no longer usable"));
+    g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+}
+
+static void
+test_deadline_for_bytes(void)
+{
+    g_assert_cmpuint(ferry_ssh_deadline_for_bytes(0), ==, 120000);
+    /* 64 GiB at 10 MiB/s: 6553.6 s more */
+    g_assert_cmpuint(ferry_ssh_deadline_for_bytes(G_GUINT64_CONSTANT(64) << 30), ==,
+                     120000 + 6553600);
+    g_assert_cmpuint(ferry_ssh_deadline_for_bytes(G_MAXUINT64), ==, G_MAXUINT);
 }
 
 /* ---- host keys ---- */
@@ -1201,6 +1212,16 @@ test_remote_disk(void)
     local_sum =
         g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)local_contents, local_len);
     g_assert_cmpstr(sum, ==, local_sum);
+    /* fsynced, then read back past the page cache where the file system allows it */
+    {
+        g_autofree char *durable = NULL;
+
+        g_assert_true(ferry_remote_fsync(session, overlay, local_len, &error));
+        g_assert_no_error(error);
+        durable = ferry_remote_file_sha256_durable(session, overlay, local_len, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(durable, ==, local_sum);
+    }
 
     g_assert_true(ferry_remote_file_remove(session, overlay, &error));
     g_assert_no_error(error);
@@ -1252,11 +1273,13 @@ typedef struct {
 } CopyProgress;
 
 static void
-count_progress(guint64 done, guint64 total, gpointer data)
+count_progress(guint64 done, guint64 total, guint64 bytes_per_s, gpointer data)
 {
     CopyProgress *p = data;
 
     g_assert_cmpuint(done, <=, total);
+    /* a rate only once bytes moved */
+    g_assert_true(done > 0 || bytes_per_s == 0);
     g_assert_cmpuint(done, >=, p->last);
     p->last = done;
     p->tmp_seen = MAX(p->tmp_seen, count_temporaries(p->tmp_dir));
@@ -1414,7 +1437,8 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/run/hostile-arguments-come-back-verbatim", test_run_hostile_arguments);
     g_test_add_func("/ssh/run/exit-status-and-stderr", test_run_exit_status_and_stderr);
     g_test_add_func("/ssh/run/large-output-on-both-streams", test_run_large_output);
-    g_test_add_func("/ssh/run/command-timeout", test_run_timeout);
+    g_test_add_func("/ssh/run/command-timeout-breaks-the-session", test_run_timeout);
+    g_test_add_func("/ssh/run/deadline-scales-with-bytes", test_deadline_for_bytes);
     g_test_add_func("/ssh/hostkey/unknown-is-refused-with-fingerprint", test_hostkey_unknown);
     g_test_add_func("/ssh/hostkey/accept-new-records-and-reconnects", test_hostkey_accept_new);
     g_test_add_func("/ssh/hostkey/changed-is-refused-even-with-accept-new", test_hostkey_changed);
