@@ -107,6 +107,26 @@ on_job_completed(virConnectPtr conn, virDomainPtr dom, virTypedParameterPtr para
     g_mutex_unlock(&m->stats_lock);
 }
 
+/* Runs in libvirt's event-loop thread: when the guest started running on the destination
+ * (the end of the pause ferry's suspend caused, not the later return of the migrate call). */
+static void
+on_dst_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque)
+{
+    FerryMigration *m = opaque;
+    char uuid[VIR_UUID_STRING_BUFLEN] = "";
+
+    if (event != VIR_DOMAIN_EVENT_RESUMED && event != VIR_DOMAIN_EVENT_STARTED)
+        return;
+    if (virDomainGetUUIDString(dom, uuid) < 0 || g_strcmp0(uuid, m->uuid) != 0) {
+        virResetLastError();
+        return;
+    }
+    g_mutex_lock(&m->stats_lock);
+    if (event == VIR_DOMAIN_EVENT_RESUMED)
+        m->dst_resumed_us = g_get_monotonic_time();
+    g_mutex_unlock(&m->stats_lock);
+}
+
 /* The source's own statistics of the finished job: they alone have the disk figures. */
 static void
 src_apply_completed_stats(FerryMigration *m, FerryMigrateResult *result)
@@ -326,7 +346,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     g_autoptr(virDomain) mdom = NULL;
     FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !o->managed};
     int state_before = 0, reason = 0;
-    int callback_id;
+    int callback_id, dst_callback_id;
     gboolean ok;
 
     if (!src_migrate_params(m, &params, error))
@@ -359,6 +379,13 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
         virResetLastError();
     if ((mdom = src_monitor_domain(m, &mconn)))
         spec.domain = mdom;
+    dst_callback_id =
+        m->dconn ? virConnectDomainEventRegisterAny(m->dconn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                    VIR_DOMAIN_EVENT_CALLBACK(on_dst_lifecycle),
+                                                    m, NULL)
+                 : -1;
+    if (dst_callback_id < 0)
+        virResetLastError();
 
     ok = ferry_monitor_run(&spec, src_migrate_call, &call, &report, &local);
 
@@ -379,6 +406,8 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
             src_apply_completed_stats(m, result);
     }
     if (callback_id >= 0 && virConnectDomainEventDeregisterAny(m->sconn, callback_id) < 0)
+        virResetLastError();
+    if (dst_callback_id >= 0 && virConnectDomainEventDeregisterAny(m->dconn, dst_callback_id) < 0)
         virResetLastError();
     if (!ok) {
         /* where the guest is, and whether it runs again on the source, is for the hosts to

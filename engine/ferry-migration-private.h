@@ -66,6 +66,7 @@ typedef struct {
     gint64 suspended_since_us; /* ... at this monotonic time */
     gint64 finished_us;        /* the migration call returned (or the guest resumed) */
     int src_state_before;      /* virDomainState of the guest on the source before the job */
+    gint64 dst_resumed_us;     /* it resumed on the destination (lifecycle event; stats_lock) */
     gboolean postcopy_started; /* ferry switched the job to post-copy */
 
     /* ---- verify (ferry-verify.c) */

@@ -28,7 +28,6 @@ check "ferry --timeout 5 (suspend by default) exits 0" test "$FERRY_RC" = 0
 sleep 0.3 # the last events in
 paused=$(event_time a $g '^lifecycle Suspended' || true)
 resumed=$(event_time b $g '^lifecycle Resumed' || true)
-src_end=$(event_time a $g '^lifecycle Stopped' || true) # hostA's part of the job ended
 { events a $g; events b $g; } | sed 's/^/# /' | cut -c1-160
 check "summary: the policy suspended it at the timeout" \
     grep -qE 'policy: +suspend at [0-9.]+ s \(completion timeout 5.0 s' "$OUT/out"
@@ -39,9 +38,10 @@ pause=$(diff_s "$paused" "$resumed")
 check "hosts: it ran again on hostB only after that, ${pause:-?} s later" in_range "${pause:-x}" 0.001 300
 check "summary: the suspended time is reported" grep -qE 'suspended: +[0-9]+\.[0-9]+ s by ferry' "$OUT/out"
 suspended=$(sed -n 's/^  suspended: *\([0-9.]*\) s by ferry.*/\1/p' "$OUT/out")
-kept=$(diff_s "$paused" "$src_end")
-check "the suspended time ferry reports (${suspended:-?} s) is the hosts': hostA paused it -> hostA's job ended (${kept:-?} s), +-0.6 s" \
-    within "${suspended:-x}" "${kept:-y}" 0.6
+# (until it ran again on hostB: hostA's job ends later, when libvirt's call returns -- ferry
+# used to report that, over-reporting the pause)
+check "the suspended time ferry reports (${suspended:-?} s) is the hosts': hostA paused it -> hostB resumed it (${pause:-?} s), +-0.6 s" \
+    within "${suspended:-x}" "${pause:-y}" 0.6
 check "... and covers the guest's whole pause (hostA paused -> hostB resumed: ${pause:-?} s)" \
     less "${pause:-x}" "$(awk -v s="${suspended:-0}" 'BEGIN { print s + 0.3 }')"
 downtime=$(sed -n 's/^  downtime: *\([0-9]*\) ms$/\1/p' "$OUT/out")
