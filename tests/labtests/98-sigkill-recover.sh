@@ -5,6 +5,9 @@
 #     peer-to-peer job carries on, watched by nobody.  `ferry recover --dry-run` says what it
 #     would do and changes nothing; `ferry recover` aborts the job and rolls back: the guest runs
 #     on hostA only, not paused, its disk as before, and the image ferry created on hostB is gone.
+#  1b. live, shared storage: ferry SIGKILLed just after its policy suspended the guest (--timeout
+#     3 --on-timeout suspend): after `ferry recover` it runs, not paused, in exactly one place
+#     (wherever the job ended), with one qemu process in all.
 #  2. cold: a shut-off guest whose disk ferry is copying hostA -> hostB over a slow link: ferry is
 #     SIGKILLed mid-copy.  `ferry recover` keeps the guest defined on hostA only (the copy was
 #     never verified), its disk as before, and removes the half-copied temporary file on hostB.
@@ -49,12 +52,14 @@ cleanup() {
     [ -z "${FERRY_PID:-}" ] || kill "$FERRY_PID" 2>/dev/null || true
     remove_guest $gl
     remove_guest $gc
+    remove_guest t98-susp
     hx b sh -c 'rm -f "$1"/.t98-*.ferry-copy-*' sh "$A"
     rm -rf "$FERRY_STATE_DIR"
 }
 on_exit cleanup
 remove_guest $gl
 remove_guest $gc
+remove_guest t98-susp
 rm -rf "$FERRY_STATE_DIR"
 
 # ---- 1. live, SIGKILL in the memory phase ----------------------------------------------------
@@ -92,6 +97,32 @@ check "the image ferry created on hostB is gone, and no temporary copy" \
     eval 'image_absent b $gl && [ -z "$(temporaries b $gl)" ]'
 check "the journal marks it resolved" resolved "$uuid_live"
 check "its lock is free" flock -n "$FERRY_STATE_DIR/locks/$uuid_live.lock" true
+
+# ---- 1b. live, SIGKILL just after ferry's policy suspended the guest -------------------------
+# Wherever the job ends (aborted by recover, or completed by libvirt meanwhile), the guest must
+# run, not paused, in exactly one place.
+gs=t98-susp
+"$LAB_DIR/guest.sh" create $gs dirty a --no-start
+uuid_susp=$(lv a domuuid $gs | head -1)
+lv a start $gs >/dev/null
+ferry_bg migrate $gs --to hostB --bandwidth 10 --timeout 3 --on-timeout suspend
+wait_for 60 eval 'grep -qs "\"step\":\"suspended-by-ferry\"" "$FERRY_STATE_DIR"/journal/*-${uuid_susp:0:8}-*.jsonl'
+pid=$(ferry_pid "$uuid_susp")
+kill -KILL "$pid"
+{ wait "$FERRY_PID" || true; } 2>/dev/null
+FERRY_PID=
+check "ferry was killed after suspending $gs: it is paused on hostA (or already moved)" \
+    eval '[ "$(state a $gs)" = paused ] || [ "$(state b $gs)" != absent ]'
+ferry recover
+diag "$OUT/out"
+diag "$OUT/err"
+check "ferry recover resolves it (exit 0)" test "$FERRY_RC" = 0
+if [ "$(state a $gs)" = absent ]; then on=b; else on=a; fi
+check "$gs runs, not paused, in exactly one place (host${on^^})" only_on $on $gs running
+check "one qemu process for it in all" \
+    test "$(( $(qemu_count a $gs) + $(qemu_count b $gs) + $(qemu_count c $gs) ))" = 1
+check "the journal marks it resolved" resolved "$uuid_susp"
+remove_guest $gs
 
 # ---- 2. cold, SIGKILL mid-copy ---------------------------------------------------------------
 "$LAB_DIR/guest.sh" create $gc local a --no-start
