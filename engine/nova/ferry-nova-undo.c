@@ -16,7 +16,8 @@
  *
  * Journal states: prepared (written before the COMMITs), cell-committed (the cell database
  * committed, placement not: a queued replay does placement, under its own id), committed,
- * cell-undone (the cell database restored, placement not yet), undone.
+ * cell-undone (the cell database restored, placement not yet), undone.  Undoing a
+ * cell-committed step moves the allocations back too if its replay moved them.
  */
 #include "engine/nova/ferry-nova-journal.h"
 
@@ -248,9 +249,11 @@ recreate_stale_consumers(FerryNovaJournal *journal, FerryNovaDb *pl, const char 
     return TRUE;
 }
 
-/* The placement part: the consumer's current allocations moved back, forward-only. */
+/* The placement part: the consumer's current allocations moved back, forward-only.
+ * @if_moved: the step may not have written placement (its placement COMMIT failed): nothing
+ * to move back unless a replay moved the allocations since. */
 static gboolean
-undo_placement(FerryNovaJournal *journal, FerryNovaDb *pl, GError **error)
+undo_placement(FerryNovaJournal *journal, FerryNovaDb *pl, gboolean if_moved, GError **error)
 {
     const char *instance = ferry_nova_journal_get_string(journal, "instance");
     const char *left_consumer = ferry_nova_journal_get_string(journal, "pl_consumer_generation");
@@ -307,6 +310,8 @@ undo_placement(FerryNovaJournal *journal, FerryNovaDb *pl, GError **error)
     }
     if (consumer->rows->len == 1)
         consumer_now = ferry_nova_rows_get_int(consumer, 0, "generation");
+    if (if_moved && n_dst == 0)
+        return TRUE;
 
     /* Placement's own rule for writing a consumer's allocations: the generation it saw. */
     if (!src_name || !dst_name)
@@ -414,7 +419,7 @@ ferry_nova_undo(FerryNovaConfig *config, const char *journal_id, GError **error)
     g_autoptr(GError) local = NULL;
     const char *state;
     gboolean do_cell;
-    gboolean do_placement;
+    gboolean if_moved;
 
     journal = ferry_nova_journal_load(config->journal_dir, journal_id, error);
     if (!journal)
@@ -425,16 +430,18 @@ ferry_nova_undo(FerryNovaConfig *config, const char *journal_id, GError **error)
                     "Nova sync '%s' was undone already", journal_id);
         return FALSE;
     }
-    /* cell-committed: this step never wrote placement (its replay did, under its own id). */
+    /* cell-committed: this step's placement COMMIT failed; a replay may have done it since
+     * (then it is moved back here, under the same generation guards).  prepared: ferry died
+     * around the COMMITs: the databases tell which applied. */
     do_cell = g_strcmp0(state, "cell-undone") != 0;
-    do_placement = g_strcmp0(state, "cell-committed") != 0;
+    if_moved = g_strcmp0(state, "cell-committed") == 0 || g_strcmp0(state, "prepared") == 0;
     if (!(nova = ferry_nova_db_open(config, FERRY_NOVA_ROLE_NOVA, error)) ||
         !(pl = ferry_nova_db_open(config, FERRY_NOVA_ROLE_PLACEMENT, error)) ||
         !ferry_nova_db_begin(nova, error) || !ferry_nova_db_begin(pl, error))
         goto fail;
     if (do_cell && (!check_after_state(journal, nova, error) || !undo_cell(journal, nova, error)))
         goto fail;
-    if (do_placement && !undo_placement(journal, pl, error))
+    if (!undo_placement(journal, pl, if_moved, error))
         goto fail;
     if (!ferry_nova_db_commit(nova, error))
         goto fail;

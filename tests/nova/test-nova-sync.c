@@ -1092,6 +1092,8 @@ test_placement_commit_fails_queued(void)
     g_autofree char *undo_dir = NULL;
     const char *name;
     guint cell_committed = 0;
+    g_autofree char *half_id = NULL;
+    g_autofree char *gens = NULL;
 
     if (!lab_reset())
         return;
@@ -1123,8 +1125,11 @@ test_placement_commit_fails_queued(void)
         g_autofree char *text = NULL;
 
         g_assert_true(g_file_get_contents(file, &text, NULL, NULL));
-        if (strstr(text, "\"state\" : \"cell-committed\""))
+        if (strstr(text, "\"state\" : \"cell-committed\"")) {
             cell_committed++;
+            g_free(half_id);
+            half_id = g_strndup(name, strlen(name) - strlen(".json"));
+        }
     }
     g_assert_cmpuint(cell_committed, ==, 1);
 
@@ -1140,6 +1145,15 @@ test_placement_commit_fails_queued(void)
     ids = ferry_nova_list_pending(lab.config, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(ids->len, ==, 0);
+
+    /* Undoing the half-written step undoes what its replay completed too: back on hostA,
+     * counted once there, generations forward (the replay bumped B and the consumer to 2). */
+    g_assert_true(ferry_nova_undo(lab.config, half_id, &error));
+    g_assert_no_error(error);
+    assert_api_shows("hostA", "hostA", RP_A, "MIGRATING");
+    assert_placement_counts_once(RP_A, RP_B);
+    gens = generations();
+    g_assert_cmpstr(gens, ==, "3,2,3");
 }
 
 static void
