@@ -113,9 +113,10 @@ apply_or_queue(FerryNovaConfig *config, const FerryNovaRequest *request, GError 
     }
     g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED,
                 "%s%s; the Nova %s of instance '%s' is queued as '%s': run "
-                "'ferry nova-sync --pending' when the database is back",
+                "'ferry nova-sync --pending' %s",
                 local->message, partial ? "" : "; nothing was written to Nova's databases",
-                ferry_nova_op_name(request->op), request->instance, id);
+                ferry_nova_op_name(request->op), request->instance, id,
+                partial ? "to finish it" : "when the database is back");
     return NULL;
 }
 
