@@ -1078,6 +1078,50 @@ test_undo_refused_after_source_changed(void)
     assert_api_shows("hostB", NODE_B, RP_B, "ACTIVE");
 }
 
+/* An undo whose placement COMMIT fails (its session killed after the cell database's): it
+ * says the cell database was restored and placement not, and running it again finishes
+ * placement only. */
+static void
+test_undo_placement_commit_fails(void)
+{
+    g_autoptr(FerryNovaResult) result = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *seeded = NULL;
+    g_autofree char *now = NULL;
+    g_autofree char *gens = NULL;
+
+    if (!lab_reset())
+        return;
+    seeded = snapshot_of(FALSE);
+    result = ferry_nova_sync_oneshot(lab.config, INSTANCE, "hostA", "hostB", 1, "live-migration", 0,
+                                     &error);
+    g_assert_no_error(error);
+    placement_commits_killed = 0;
+    kill_placement_commit = TRUE;
+    g_assert_false(ferry_nova_undo(lab.config, result->journal_id, &error));
+    kill_placement_commit = FALSE;
+    g_assert_cmpuint(placement_commits_killed, ==, 1);
+    g_assert_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_DB);
+    g_test_message("undo said: %s", error->message);
+    g_assert_nonnull(strstr(error->message, "the cell database 'nova' was restored but "
+                                            "placement 'placement' was not"));
+    g_assert_nonnull(strstr(error->message, "again to finish it"));
+    g_clear_error(&error);
+    now = snapshot_of(FALSE);
+    g_assert_cmpstr(seeded, ==, now);
+    assert_api_shows("hostA", "hostA", RP_B, "ACTIVE");
+
+    g_assert_true(ferry_nova_undo(lab.config, result->journal_id, &error));
+    g_assert_no_error(error);
+    g_free(now);
+    now = snapshot_of(FALSE);
+    g_assert_cmpstr(seeded, ==, now);
+    assert_api_shows("hostA", "hostA", RP_A, "ACTIVE");
+    assert_placement_counts_once(RP_A, RP_B);
+    gens = generations();
+    g_assert_cmpstr(gens, ==, "3,2,3");
+}
+
 /* The cell database commits, then placement's COMMIT fails for real (its session killed
  * between the two): the finish is queued, the message says the cell database was written
  * and placement not, the journal records the cell commit, and --pending completes it. */
@@ -1389,6 +1433,8 @@ main(int argc, char **argv)
     g_test_add_func("/nova/undo/refused-after-placement-reput", test_undo_refused_after_reput);
     g_test_add_func("/nova/undo/refused-after-source-provider-changed",
                     test_undo_refused_after_source_changed);
+    g_test_add_func("/nova/undo/placement-commit-fails-then-finished",
+                    test_undo_placement_commit_fails);
     g_test_add_func("/nova/queue/placement-commit-fails-after-cell-commit",
                     test_placement_commit_fails_queued);
     g_test_add_func("/nova/cli/dry-run-prints-statements", test_cli_dry_run);
