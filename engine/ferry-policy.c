@@ -484,6 +484,23 @@ state_next_downtime(const FerryPolicySettings *settings, FerryPolicyState *state
     return TRUE;
 }
 
+/* How long a SUSPEND taken now may take to let the job complete: three times what is left at
+ * the rate the job moves, plus 30 s, at least 60 s; 300 s when no rate is known. */
+static void
+state_arm_escalation(FerryPolicyState *state, const FerryJobSample *sample)
+{
+    guint64 remaining = sample->data_remaining
+                            ? sample->data_remaining
+                            : sample->mem_remaining + sample->disk_remaining;
+    guint64 rate = sample->mem_bps + sample->disk_bps;
+
+    state->final_taken_s = sample->elapsed_s;
+    if (!rate)
+        state->escalate_after_s = 300;
+    else
+        state->escalate_after_s = MAX(60.0, 3.0 * (double)remaining / (double)rate + 30.0);
+}
+
 FerryPolicyDecision
 ferry_policy_decide(const FerryPolicySettings *settings, FerryPolicyState *state,
                     const FerryJobSample *sample)
@@ -499,8 +516,26 @@ ferry_policy_decide(const FerryPolicySettings *settings, FerryPolicyState *state
     }
     state_enter_phase(state, sample_phase(sample), sample->elapsed_s);
 
-    if (state->phase == FERRY_POLICY_PHASE_POSTCOPY ||
-        state->final_taken != FERRY_POLICY_ACTION_NONE)
+    if (state->phase == FERRY_POLICY_PHASE_POSTCOPY)
+        return decision;
+    if (state->abort_pending) {
+        state->abort_pending = FALSE;
+        state->final_taken = FERRY_POLICY_ACTION_ABORT;
+        decision.action = FERRY_POLICY_ACTION_ABORT;
+        g_strlcpy(decision.reason, state->abort_reason, sizeof(decision.reason));
+        return decision;
+    }
+    if (state->final_taken == FERRY_POLICY_ACTION_SUSPEND &&
+        sample->elapsed_s >= state->final_taken_s + state->escalate_after_s - TIME_EPSILON) {
+        state->final_taken = FERRY_POLICY_ACTION_ABORT;
+        decision.action = FERRY_POLICY_ACTION_ABORT;
+        g_snprintf(decision.reason, sizeof(decision.reason),
+                   "suspended %.1f s ago and the job has not completed (bound %.0f s): "
+                   "aborting, the guest runs on its source again",
+                   sample->elapsed_s - state->final_taken_s, state->escalate_after_s);
+        return decision;
+    }
+    if (state->final_taken != FERRY_POLICY_ACTION_NONE)
         return decision;
 
     /* Progress is tracked even while paused, so that the window restarts sensibly. */
@@ -519,6 +554,8 @@ ferry_policy_decide(const FerryPolicySettings *settings, FerryPolicyState *state
     } else if (state->final_pending) {
         decision = state_take_final(settings, state, state->pending_reason);
     }
+    if (decision.action == FERRY_POLICY_ACTION_SUSPEND)
+        state_arm_escalation(state, sample);
     /* A final action, or something to say about one, waits for no downtime step; a policy of
      * 'none' or a deferred post-copy still lets the schedule go on. */
     if (decision.action != FERRY_POLICY_ACTION_NONE || decision.reason[0] != '\0')
@@ -531,6 +568,19 @@ ferry_policy_decide(const FerryPolicySettings *settings, FerryPolicyState *state
 void
 ferry_policy_note_failed(FerryPolicyState *state, FerryPolicyAction action)
 {
+    if (action == FERRY_POLICY_ACTION_SUSPEND && state->final_taken == action) {
+        state->final_taken = FERRY_POLICY_ACTION_NONE;
+        if (++state->final_failures >= 2) {
+            state->abort_pending = TRUE;
+            g_strlcpy(state->abort_reason, "suspend failed twice: aborting the migration",
+                      sizeof(state->abort_reason));
+        } else {
+            state->final_pending = TRUE;
+            g_strlcpy(state->pending_reason, "suspend failed: trying it once more",
+                      sizeof(state->pending_reason));
+        }
+        return;
+    }
     if (action != FERRY_POLICY_ACTION_POSTCOPY || state->final_taken != action)
         return;
 

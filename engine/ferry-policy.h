@@ -16,9 +16,14 @@
  *
  * Rules, in order of precedence for one sample:
  *  1. Nothing is done once the job runs in post-copy (sample->postcopy) or once the final action
- *     was taken.  After SUSPEND nothing else ever follows, not even an abort after a second
- *     window: a paused guest dirties no memory, so the job converges by construction; a dead link
- *     is libvirt's keepalive's business, not the policy's.
+ *     was taken, with one exception, the escalation: a SUSPEND that has not let the job complete
+ *     within a bound derived from what was left to copy when it was taken -- 3 x remaining bytes
+ *     / rate + 30 s, at least 60 s (300 s when no rate was known) -- escalates to ABORT (the
+ *     guest goes back to running on its source).  A paused guest dirties no memory, so the job
+ *     should converge by construction; when it does not, something else is wrong (a link, a
+ *     daemon) and the guest must not stay paused.
+ *  1b. A final action the monitor could not apply (ferry_policy_note_failed()) is retried once on
+ *     the next sample; a SUSPEND that fails twice escalates to ABORT.
  *  2. While the guest is paused (by us or by someone else) no timeout/stall action is taken, for
  *     the same reason.
  *  3. Completion timeout: elapsed >= timeout (explicit, or scaled by guest size, see
@@ -127,6 +132,12 @@ typedef struct {
     char pending_reason[192];
     gboolean postcopy_failed;
     gboolean none_reported; /* the "policy is 'none'" reason was given once */
+
+    double final_taken_s;      /* escalation: when SUSPEND was taken ... */
+    double escalate_after_s;   /* ... and how long it may take to complete */
+    guint final_failures;      /* the final action failed this many times */
+    gboolean abort_pending;    /* escalate at the next sample */
+    char abort_reason[192];
 } FerryPolicyState;
 
 typedef struct {
@@ -180,8 +191,9 @@ FerryPolicyDecision ferry_policy_decide(const FerryPolicySettings *settings,
                                         FerryPolicyState *state, const FerryJobSample *sample);
 
 /* The monitor could not apply @action (the libvirt call failed).  A failed POSTCOPY turns into
- * SUSPEND on the next call; other failures change nothing (SET_DOWNTIME failures are harmless,
- * a failed SUSPEND/ABORT is the migration's error to report). */
+ * SUSPEND on the next call; a failed SUSPEND is tried once more, then escalates to ABORT; other
+ * failures change nothing (SET_DOWNTIME failures are harmless, a failed ABORT is the
+ * migration's error to report). */
 void ferry_policy_note_failed(FerryPolicyState *state, FerryPolicyAction action);
 
 G_END_DECLS

@@ -145,6 +145,7 @@ test_case(gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autofree char *fail_name = NULL;
     FerryPolicyAction fail = FERRY_POLICY_ACTION_NONE;
+    guint64 fail_times = 1;
     FerryPolicySettings settings;
     FerryPolicyState state;
 
@@ -166,6 +167,8 @@ test_case(gconstpointer data)
     if (fail_name) {
         g_assert_true(ferry_policy_action_from_string(fail_name, &fail, &error));
         g_assert_no_error(error);
+        if (g_key_file_has_key(key_file, "replay", "fail-times", NULL))
+            fail_times = g_key_file_get_uint64(key_file, "replay", "fail-times", NULL);
     }
 
     ferry_policy_state_init(&state, g_key_file_get_uint64(key_file, "guest", "mem-bytes", NULL),
@@ -190,7 +193,8 @@ test_case(gconstpointer data)
 
         if (decision.action == fail) {
             ferry_policy_note_failed(&state, fail);
-            fail = FERRY_POLICY_ACTION_NONE;
+            if (--fail_times == 0)
+                fail = FERRY_POLICY_ACTION_NONE;
         }
     }
 
@@ -231,6 +235,8 @@ static const PolicyCase policy_cases[] = {
     {"/policy/downtime/steps-follow-schedule", "synthetic-downtime-steps"},
     {"/policy/final/taken-only-once", "synthetic-final-once"},
     {"/policy/final/none-does-nothing", "synthetic-action-none"},
+    {"/policy/final/stuck-suspend-escalates-to-abort", "synthetic-suspend-escalates"},
+    {"/policy/final/failed-suspend-retried-once-then-aborts", "synthetic-suspend-fails-twice"},
     {"/policy/samples/zero-and-missing-fields", "synthetic-missing-fields"},
     {"/policy/lab/dirty-guest-suspended-at-timeout", "lab-dirty-suspend"},
     {"/policy/lab/dirty-guest-switched-to-postcopy", "lab-dirty-postcopy"},
