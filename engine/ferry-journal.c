@@ -15,12 +15,13 @@ G_DEFINE_QUARK(ferry-journal-error-quark, ferry_journal_error)
 /* clang-format on */
 
 struct _FerryJournal {
-    char *path;      /* journal file */
-    char *op;        /* operation id */
-    int fd;          /* the journal, O_APPEND */
-    int lock_fd;     /* the guest's lock file, flock()ed; -1: none */
+    char *path;  /* journal file */
+    char *op;    /* operation id */
+    int fd;      /* the journal, O_APPEND */
+    int lock_fd; /* the guest's lock file, flock()ed; -1: none */
     char *lock_path;
-    char *what;      /* "migrating 'g' hostA -> hostB", for the second signal */
+    GArray *path_locks; /* int: fds of the destination images' locks */
+    char *what;         /* "migrating 'g' hostA -> hostB", for the second signal */
     gboolean ended;
 };
 
@@ -198,11 +199,10 @@ ferry_journal_describe_running(void)
 
     g_mutex_lock(&running_lock);
     if (running_what)
-        s = g_strdup_printf("%s: step '%s' for %.1f s%s%s", running_what,
-                            running_step ? running_step : "-",
-                            (g_get_monotonic_time() - running_since_us) / (double)G_USEC_PER_SEC,
-                            running_activity ? "; last: " : "",
-                            running_activity ? running_activity : "");
+        s = g_strdup_printf(
+            "%s: step '%s' for %.1f s%s%s", running_what, running_step ? running_step : "-",
+            (g_get_monotonic_time() - running_since_us) / (double)G_USEC_PER_SEC,
+            running_activity ? "; last: " : "", running_activity ? running_activity : "");
     g_mutex_unlock(&running_lock);
     return s;
 }
@@ -222,21 +222,20 @@ lock_holder(int fd)
     return g_strdup_printf("ferry %s", buf);
 }
 
-/* Takes the lock of guest @uuid: the fd, or -1 with BUSY naming the holder. */
+/* Takes the lock file @lock_name (for @what, "guest 'g' (UUID)"): the fd, or -1 with BUSY
+ * naming the holder.  @label is written into it for the next one to read. */
 static int
-lock_take(const FerryInventory *inventory, const char *uuid, const char *name, const char *op,
-          char **out_path, GError **error)
+lock_take_file(const FerryInventory *inventory, const char *lock_name, const char *what,
+               const char *op, const char *label, char **out_path, GError **error)
 {
     g_autofree char *dir = state_subdir(inventory, "locks", error);
     g_autofree char *path = NULL;
-    g_autofree char *lock_name = NULL;
     g_autofree char *since = now_iso8601();
     g_autofree char *content = NULL;
     int fd;
 
     if (!dir)
         return -1;
-    lock_name = g_strdup_printf("%s.lock", uuid);
     path = g_build_filename(dir, lock_name, NULL);
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -251,17 +250,47 @@ lock_take(const FerryInventory *inventory, const char *uuid, const char *name, c
 
         close(fd);
         g_set_error(error, FERRY_JOURNAL_ERROR, FERRY_JOURNAL_ERROR_BUSY,
-                    "guest '%s' (%s) is being handled by %s: refusing a second operation on it "
-                    "(lock '%s')",
-                    name ? name : uuid, uuid, holder, path);
+                    "%s is being handled by %s: refusing a second operation on it (lock '%s')",
+                    what, holder, path);
         return -1;
     }
-    content = g_strdup_printf("pid %d since %s op %s name %s\n", (int)getpid(), since, op,
-                              name ? name : uuid);
+    content = g_strdup_printf("pid %d since %s op %s %s\n", (int)getpid(), since, op, label);
     if (ftruncate(fd, 0) < 0 || !write_all(fd, content, strlen(content)))
         g_warning("cannot write the lock '%s': %s", path, g_strerror(errno));
-    *out_path = g_steal_pointer(&path);
+    if (out_path)
+        *out_path = g_steal_pointer(&path);
     return fd;
+}
+
+/* Takes the lock of guest @uuid. */
+static int
+lock_take(const FerryInventory *inventory, const char *uuid, const char *name, const char *op,
+          char **out_path, GError **error)
+{
+    g_autofree char *lock_name = g_strdup_printf("%s.lock", uuid);
+    g_autofree char *what = g_strdup_printf("guest '%s' (%s)", name ? name : uuid, uuid);
+    g_autofree char *label = g_strdup_printf("name %s", name ? name : uuid);
+
+    return lock_take_file(inventory, lock_name, what, op, label, out_path, error);
+}
+
+gboolean
+ferry_journal_lock_paths(FerryJournal *journal, const FerryInventory *inventory, const char *host,
+                         const char *const *paths, GError **error)
+{
+    for (guint i = 0; journal && paths && paths[i]; i++) {
+        g_autofree char *key = g_strdup_printf("%s:%s", host, paths[i]);
+        g_autofree char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, key, -1);
+        g_autofree char *lock_name = g_strdup_printf("image-%s.lock", sum);
+        g_autofree char *what = g_strdup_printf("destination image '%s' on '%s'", paths[i], host);
+        g_autofree char *label = g_strdup_printf("image %s", key);
+        int fd = lock_take_file(inventory, lock_name, what, journal->op, label, NULL, error);
+
+        if (fd < 0)
+            return FALSE;
+        g_array_append_val(journal->path_locks, fd);
+    }
+    return TRUE;
 }
 
 gboolean
@@ -332,6 +361,7 @@ journal_open_file(const char *path, const char *op, GError **error)
     journal->op = g_strdup(op);
     journal->fd = fd;
     journal->lock_fd = -1;
+    journal->path_locks = g_array_new(FALSE, FALSE, sizeof(int));
     return journal;
 }
 
@@ -366,8 +396,8 @@ ferry_journal_begin(const FerryInventory *inventory, const char *name, const cha
     }
     journal->lock_fd = lock_fd;
     journal->lock_path = g_steal_pointer(&lock_path);
-    journal->what = g_strdup_printf("moving '%s' %s -> %s (%s, journal %s)", name, src, dst, mode,
-                                    path);
+    journal->what =
+        g_strdup_printf("moving '%s' %s -> %s (%s, journal %s)", name, src, dst, mode, path);
     pid = g_strdup_printf("%d", (int)getpid());
     b = record_new(journal, "start");
     add_string(b, "name", name);
@@ -431,6 +461,14 @@ ferry_journal_step_paths(FerryJournal *journal, const char *step, const char *co
 static void
 journal_unlock(FerryJournal *journal)
 {
+    for (guint i = 0; i < journal->path_locks->len; i++) {
+        int fd = g_array_index(journal->path_locks, int, i);
+
+        if (ftruncate(fd, 0) < 0)
+            g_debug("cannot empty an image lock of %s", journal->op);
+        close(fd);
+    }
+    g_array_set_size(journal->path_locks, 0);
     if (journal->lock_fd >= 0) {
         /* emptied first: a reader never names a process that has let go */
         if (ftruncate(journal->lock_fd, 0) < 0)
@@ -463,6 +501,7 @@ ferry_journal_free(FerryJournal *journal)
     g_free(journal->op);
     g_free(journal->lock_path);
     g_free(journal->what);
+    g_array_unref(journal->path_locks);
     g_free(journal);
 }
 
@@ -530,7 +569,8 @@ ferry_journal_list(const FerryInventory *inventory, GError **error)
     g_autofree char *state = ferry_journal_state_dir(inventory);
     g_autofree char *dir = g_build_filename(state, "journal", NULL);
     g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    g_autoptr(GPtrArray) ops = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_journal_op_free);
+    g_autoptr(GPtrArray) ops =
+        g_ptr_array_new_with_free_func((GDestroyNotify)ferry_journal_op_free);
     g_autoptr(GError) local = NULL;
     g_autoptr(GDir) d = g_dir_open(dir, 0, &local);
     const char *entry;
@@ -588,8 +628,8 @@ ferry_journal_attach(const FerryInventory *inventory, const FerryJournalOp *op, 
                     "journal '%s' names no guest UUID", op->path);
         return NULL;
     }
-    if ((lock_fd = lock_take(inventory, uuid, ferry_journal_op_get(op, "name"), op->op,
-                             &lock_path, error)) < 0)
+    if ((lock_fd = lock_take(inventory, uuid, ferry_journal_op_get(op, "name"), op->op, &lock_path,
+                             error)) < 0)
         return NULL;
     if (!(journal = journal_open_file(op->path, op->op, error))) {
         close(lock_fd);

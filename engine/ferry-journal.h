@@ -53,6 +53,12 @@ FerryJournal *ferry_journal_begin(const FerryInventory *inventory, const char *n
                                   const char *mode, const char *state,
                                   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Locks the destination images @paths on @host for this operation (until its end): BUSY,
+ * naming the holder, when another ferry is creating or copying one of them. */
+gboolean ferry_journal_lock_paths(FerryJournal *journal, const FerryInventory *inventory,
+                                  const char *host, const char *const *paths,
+                                  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Appends the record {"step": @step, KEY: VALUE...} (NULL-terminated pairs of strings; a NULL
  * value is left out).  @journal NULL: nothing. */
 void ferry_journal_step(FerryJournal *journal, const char *step, ...) G_GNUC_NULL_TERMINATED;
@@ -78,10 +84,10 @@ char *ferry_journal_describe_running(void);
 /* ---- reading, for `ferry recover` */
 
 typedef struct {
-    char *path;      /* the journal file */
-    char *op;        /* operation id */
+    char *path;         /* the journal file */
+    char *op;           /* operation id */
     GPtrArray *records; /* JsonObject*: every record, in order */
-    gboolean ended;  /* it has an "end" or "recovered" record */
+    gboolean ended;     /* it has an "end" or "recovered" record */
 } FerryJournalOp;
 
 void ferry_journal_op_free(FerryJournalOp *op);

@@ -429,6 +429,9 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
         g_auto(GStrv) dst_paths = migration_disk_paths(&m, TRUE);
 
         ferry_journal_step_paths(m.journal, "dst-images-begin", (const char *const *)dst_paths);
+        if (!ferry_journal_lock_paths(m.journal, inventory, m.dst->name,
+                                      (const char *const *)dst_paths, &local))
+            goto not_moved;
     }
     if (!migration_prepare(&m, result, &local))
         goto not_moved;

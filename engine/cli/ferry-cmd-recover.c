@@ -64,8 +64,7 @@ typedef struct {
     gboolean unresolved;
 } Recovery;
 
-static void
-did(Recovery *r, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void did(Recovery *r, const char *format, ...) G_GNUC_PRINTF(2, 3);
 static void
 did(Recovery *r, const char *format, ...)
 {
@@ -89,8 +88,7 @@ side_look(Recovery *r, Side *side, GError **error)
     g_clear_pointer(&side->dom, virDomainFree);
     side->active = side->persistent = side->job = FALSE;
     side->state = side->reason = 0;
-    if (!side->conn &&
-        !(side->conn = ferry_virt_connect(side->host->uri, side->host->name, error)))
+    if (!side->conn && !(side->conn = ferry_virt_connect(side->host->uri, side->host->name, error)))
         return FALSE;
     if (!(side->dom = virDomainLookupByUUIDString(side->conn, r->uuid))) {
         virErrorPtr e = virGetLastError();
@@ -224,19 +222,25 @@ remove_unused(Recovery *r, Side *side, GPtrArray *paths, gboolean tmp, const cha
         g_autofree char *dir = g_path_get_dirname(path);
         g_autofree char *base = g_path_get_basename(path);
         g_autofree char *out = NULL;
-        const char *argv[] = {"sh", "-c",
+        const char *argv[] = {"sh",
+                              "-c",
                               "for f in \"$1\" \"$2\"/.\"$3\".ferry-copy-*; do "
                               "[ \"$4\" = 1 ] || [ \"$f\" = \"$1\" ] || continue; "
                               "[ -e \"$f\" ] || continue; rm -f -- \"$f\" && echo \"$f\"; done",
-                              "sh", path, dir, base, tmp ? "1" : "0", NULL};
+                              "sh",
+                              path,
+                              dir,
+                              base,
+                              tmp ? "1" : "0",
+                              NULL};
 
         if (g_hash_table_contains(used, path)) {
             did(r, "keep '%s' on %s (a domain there uses it)", path, side->host->name);
             continue;
         }
         if (r->dry_run) {
-            did(r, "remove '%s'%s on %s (%s) if present", path, tmp ? " and its temporary copies" : "",
-                side->host->name, why);
+            did(r, "remove '%s'%s on %s (%s) if present", path,
+                tmp ? " and its temporary copies" : "", side->host->name, why);
             continue;
         }
         if (!ferry_ssh_session_check(ssh, argv, &out, &error))
@@ -340,16 +344,16 @@ settle_job(Recovery *r, Side *src, Side *dst, GError **error)
 static void
 nova_resolve(Recovery *r, gboolean moved)
 {
-    if (!has_step(r, "nova-begun") || has_step(r, "nova-finished") ||
-        has_step(r, "nova-aborted"))
+    if (!has_step(r, "nova-begun") || has_step(r, "nova-finished") || has_step(r, "nova-aborted"))
         return;
     /* The sync's handle died with that ferry: tell exactly what to run. */
     if (moved)
-        did(r, "Nova still shows the migration running: run 'ferry nova-sync %s --to %s'",
-            r->uuid, ferry_journal_op_get(r->op, "destination"));
+        did(r, "Nova still shows the migration running: run 'ferry nova-sync %s --to %s'", r->uuid,
+            ferry_journal_op_get(r->op, "destination"));
     else
-        did(r, "Nova's lock (task_state migrating) on %s is still held: reset it with "
-               "'nova reset-state --active %s'",
+        did(r,
+            "Nova's lock (task_state migrating) on %s is still held: reset it with "
+            "'nova reset-state --active %s'",
             r->uuid, r->uuid);
     r->unresolved = TRUE;
 }
@@ -391,8 +395,9 @@ on_destination(Recovery *r, Side *src, Side *dst)
     if (has_step(r, "verified") && !has_step(r, "source-cleaned"))
         remove_unused(r, src, sources, FALSE, "the stale copies of a verified move");
     else if (sources->len && !has_step(r, "source-cleaned"))
-        did(r, "keep the source's disk copies on %s (the move was not verified before ferry "
-               "stopped; remove them after checking)",
+        did(r,
+            "keep the source's disk copies on %s (the move was not verified before ferry "
+            "stopped; remove them after checking)",
             src->host->name);
     nova_resolve(r, TRUE);
 }
@@ -406,11 +411,10 @@ recover_one(Recovery *r)
     gboolean cold = g_strcmp0(ferry_journal_op_get(r->op, "state"), "shutoff") == 0;
     char a[128], b[128];
 
-    if (!(src.host = ferry_inventory_get_host(r->inventory,
-                                              ferry_journal_op_get(r->op, "source"), &error)) ||
-        !(dst.host = ferry_inventory_get_host(r->inventory,
-                                              ferry_journal_op_get(r->op, "destination"),
+    if (!(src.host = ferry_inventory_get_host(r->inventory, ferry_journal_op_get(r->op, "source"),
                                               &error)) ||
+        !(dst.host = ferry_inventory_get_host(
+              r->inventory, ferry_journal_op_get(r->op, "destination"), &error)) ||
         !side_look(r, &src, &error) || !side_look(r, &dst, &error)) {
         g_string_append_printf(r->found, "cannot ask the hosts: %s", error->message);
         r->unresolved = TRUE;
