@@ -5,6 +5,8 @@
  *   ssh_user = root                      # default login for every host
  *   ssh_key = /etc/ferry/id_ed25519      # private key ferry logs in with
  *   known_hosts = /etc/ferry/known_hosts # host keys, checked strictly
+ *   ssh_connect_timeout = 10             # seconds, 1..300: every ssh connect (ferry's own
+ *                                        # sessions and ConnectTimeout host to host)
  *   migration_user = nova                # who runs ssh between hosts (default: ssh_user)
  *   migration_key = /var/lib/nova/.ssh/id_ed25519 # its key on the hosts (default: first of
  *                                        # ~/.ssh/id_ed25519, id_ecdsa, id_rsa)
