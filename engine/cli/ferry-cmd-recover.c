@@ -440,12 +440,10 @@ recover_one(Recovery *r)
         r->unresolved = TRUE;
     } else if (src.dom && dst.dom) {
         /* cold, defined on both: the destination's disks are whole only if ferry said so */
-        if (has_step(r, "dst-images-copied-verified")) {
-            undefine(r, &src, "the destination's disks were copied and verified");
-            on_destination(r, &src, &dst);
-        } else {
+        if (has_step(r, "dst-images-copied-verified"))
+            on_destination(r, &src, &dst); /* undefines the source's definition */
+        else
             on_source(r, &src, &dst);
-        }
     } else if (src.dom) {
         on_source(r, &src, &dst);
     } else if (dst.dom) {
