@@ -183,8 +183,8 @@ recreate_stale_consumers(FerryNovaJournal *journal, FerryNovaDb *pl, const char 
                          GError **error)
 {
     JsonArray *images = ferry_nova_journal_get_images(journal);
-    g_autoptr(GHashTable) receivers = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free,
-                                                            NULL);
+    g_autoptr(GHashTable) receivers =
+        g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
     GHashTableIter iter;
     gpointer rp_key;
 
@@ -230,9 +230,9 @@ recreate_stale_consumers(FerryNovaJournal *journal, FerryNovaDb *pl, const char 
             if (pass == 1) {
                 gint64 *rp = g_new(gint64, 1);
 
-                *rp = g_ascii_strtoll(json_object_get_string_member_with_default(
-                                          row, "resource_provider_id", "0"),
-                                      NULL, 10);
+                *rp = g_ascii_strtoll(
+                    json_object_get_string_member_with_default(row, "resource_provider_id", "0"),
+                    NULL, 10);
                 g_hash_table_add(receivers, rp);
             }
         }
@@ -281,13 +281,13 @@ undo_placement(FerryNovaJournal *journal, FerryNovaDb *pl, gboolean if_moved, GE
                                          "WHERE id IN (?, ?) ORDER BY id FOR UPDATE",
                                          NP_ARGS(NP_INT(src_rp), NP_INT(dst_rp)), error)
                    : NULL;
-    allocs = rps ? ferry_nova_db_query(pl,
-                                       "SELECT resource_provider_id = ? AS on_dst, COUNT(*) AS n "
-                                       "FROM allocations WHERE consumer_id = ? "
-                                       "GROUP BY resource_provider_id = ? FOR UPDATE",
-                                       NP_ARGS(NP_INT(dst_rp), NP_STR(instance), NP_INT(dst_rp)),
-                                       error)
-                 : NULL;
+    allocs =
+        rps ? ferry_nova_db_query(pl,
+                                  "SELECT resource_provider_id = ? AS on_dst, COUNT(*) AS n "
+                                  "FROM allocations WHERE consumer_id = ? "
+                                  "GROUP BY resource_provider_id = ? FOR UPDATE",
+                                  NP_ARGS(NP_INT(dst_rp), NP_STR(instance), NP_INT(dst_rp)), error)
+            : NULL;
     if (!allocs)
         return FALSE;
     for (guint i = 0; i < rps->rows->len; i++) {
@@ -315,13 +315,12 @@ undo_placement(FerryNovaJournal *journal, FerryNovaDb *pl, gboolean if_moved, GE
 
     /* Placement's own rule for writing a consumer's allocations: the generation it saw. */
     if (!src_name || !dst_name)
-        g_string_append_printf(changed, "%sa resource provider (id %" G_GINT64_FORMAT
-                               ") is gone",
+        g_string_append_printf(changed, "%sa resource provider (id %" G_GINT64_FORMAT ") is gone",
                                changed->len ? "; " : "", src_name ? dst_rp : src_rp);
-    if (left_consumer ? consumer_now < 0 || g_strcmp0(ferry_nova_rows_get(consumer, 0,
-                                                                          "generation"),
-                                                      left_consumer) != 0
-                      : consumer_now >= 0) {
+    if (left_consumer
+            ? consumer_now < 0 ||
+                  g_strcmp0(ferry_nova_rows_get(consumer, 0, "generation"), left_consumer) != 0
+            : consumer_now >= 0) {
         g_autofree char *now = consumer_now < 0
                                    ? g_strdup("none")
                                    : g_strdup_printf("%" G_GINT64_FORMAT, consumer_now);
@@ -453,8 +452,7 @@ ferry_nova_undo(FerryNovaConfig *config, const char *journal_id, GError **error)
                     "cannot undo Nova sync '%s': the cell database '%s' was restored but "
                     "placement '%s' was not (%s): run 'ferry nova-sync --undo %s' again to "
                     "finish it",
-                    journal_id, config->db_nova, config->db_placement, local->message,
-                    journal_id);
+                    journal_id, config->db_nova, config->db_placement, local->message, journal_id);
         return FALSE;
     }
     if (!ferry_nova_journal_save(journal, config->journal_dir, "undone", error)) {

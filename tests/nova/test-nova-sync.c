@@ -60,8 +60,8 @@ kill_connection(unsigned long thread_id)
 
     g_assert_true(g_file_get_contents(state("db_password_file"), &password, NULL, NULL));
     g_strstrip(password);
-    g_assert_nonnull(mysql_real_connect(killer, c->host, c->user, password, NULL, c->port, NULL,
-                                        0));
+    g_assert_nonnull(
+        mysql_real_connect(killer, c->host, c->user, password, NULL, c->port, NULL, 0));
     if (mysql_query(killer, sql) != 0)
         g_error("%s: %s", sql, mysql_error(killer));
     mysql_close(killer);
@@ -317,9 +317,24 @@ placement_put(const char *path, const char *body)
     g_autofree char *file = g_build_filename(lab.tmpdir, "put.json", NULL);
     g_autofree char *data = g_strconcat("@", file, NULL);
     const char *argv[] = {
-        "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-        "-H", "X-Auth-Token: admin", "-H", "OpenStack-API-Version: placement 1.28",
-        "-H", "Content-Type: application/json", "--data-binary", data, url, NULL,
+        "curl",
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        "-H",
+        "X-Auth-Token: admin",
+        "-H",
+        "OpenStack-API-Version: placement 1.28",
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        data,
+        url,
+        NULL,
     };
     g_autofree char *out = NULL;
     g_autoptr(GError) error = NULL;
@@ -963,8 +978,7 @@ reput_body(JsonNode *got)
         json_builder_set_member_name(b, l->data);
         json_builder_begin_object(b);
         json_builder_set_member_name(b, "resources");
-        json_builder_add_value(
-            b, json_node_copy(json_object_get_member(entry, "resources")));
+        json_builder_add_value(b, json_node_copy(json_object_get_member(entry, "resources")));
         json_builder_end_object(b);
     }
     json_builder_end_object(b);
@@ -1059,8 +1073,8 @@ test_undo_refused_after_source_changed(void)
     g_assert_no_error(error);
     project = query_value(FERRY_NOVA_ROLE_NOVA, "SELECT project_id FROM instances WHERE uuid = ?",
                           INSTANCE);
-    user = query_value(FERRY_NOVA_ROLE_NOVA, "SELECT user_id FROM instances WHERE uuid = ?",
-                       INSTANCE);
+    user =
+        query_value(FERRY_NOVA_ROLE_NOVA, "SELECT user_id FROM instances WHERE uuid = ?", INSTANCE);
     body = g_strdup_printf("{\"allocations\": {\"" RP_A "\": {\"resources\": {\"VCPU\": 2}}}, "
                            "\"consumer_generation\": null, \"project_id\": \"%s\", "
                            "\"user_id\": \"%s\"}",
@@ -1261,8 +1275,7 @@ test_dead_attempt_cleaned(void)
     g_clear_pointer(&dead, json_node_unref);
     dead = api_get("placement", "/allocations/" DEAD_MIGRATION);
     {
-        JsonObject *a =
-            json_object_get_object_member(json_node_get_object(dead), "allocations");
+        JsonObject *a = json_object_get_object_member(json_node_get_object(dead), "allocations");
         g_autofree char *gens = generations();
 
         g_assert_cmpuint(json_object_get_size(a), ==, 1);
@@ -1370,8 +1383,8 @@ test_cli_dry_run(void)
     /* the real ferry command: build/tests/../engine/cli/ferry */
     g_autofree char *cli =
         g_test_build_filename(G_TEST_BUILT, "..", "engine", "cli", "ferry", NULL);
-    const char *argv[] = {cli,   "--config", lab.inventory_path, "nova-sync", INSTANCE,
-                          "--to", "B",       "--dry-run",        NULL};
+    const char *argv[] = {cli,    "--config", lab.inventory_path, "nova-sync", INSTANCE,
+                          "--to", "B",        "--dry-run",        NULL};
     g_autofree char *out = NULL;
     g_autofree char *err = NULL;
     g_autoptr(GError) error = NULL;
