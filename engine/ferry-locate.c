@@ -75,11 +75,13 @@ ferry_locate_domain(const FerryInventory *inventory, const char *name, const cha
         if (!(loc = locate_on(inventory, name, host_name, error)))
             return NULL;
         everywhere = ferry_locate_domain(inventory, name, NULL, &local);
-        if (!everywhere && g_error_matches(local, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS)) {
+        if (!everywhere &&
+            g_error_matches(local, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS)) {
             g_propagate_error(error, g_steal_pointer(&local));
             return NULL;
         }
-        if (everywhere && everywhere->host != loc->host && virDomainIsActive(everywhere->domain) == 1) {
+        if (everywhere && everywhere->host != loc->host &&
+            virDomainIsActive(everywhere->domain) == 1) {
             g_set_error(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS,
                         "domain '%s' runs on '%s', not on '%s' (--from): refusing to touch it",
                         name, everywhere->host->name, loc->host->name);

@@ -23,6 +23,7 @@
 
 #include "engine/ferry-dst-disks.h"
 #include "engine/ferry-migration-private.h"
+#include "engine/ferry-virt-util.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(ferry-migrate-error-quark, ferry_migrate_error)
@@ -255,15 +256,27 @@ typedef enum {
     MIGRATION_UNSETTLED, /* anything else: touch nothing, say what to do */
 } MigrationTruth;
 
+static gboolean
+side_postcopy_failed(const FerryWhereisSide *side)
+{
+    return side->present && ((side->state == VIR_DOMAIN_PAUSED &&
+                              side->reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED) ||
+                             (side->state == VIR_DOMAIN_RUNNING &&
+                              side->reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED));
+}
+
 /* Post-copy started and did not finish: the source must never run again and neither side's
- * disks may be touched.  Let a post-copy that still moves finish; one that stalled is paused
- * (VIR_DOMAIN_ABORT_JOB_POSTCOPY) and resumed (VIR_MIGRATE_POSTCOPY_RESUME) as soon as the
- * link allows, for a bounded time.  @w is updated to what the hosts say at the end. */
+ * disks may be touched.  A post-copy that still moves is left to finish for a while; then, or
+ * when libvirt gave it up while QEMU still runs it (a resume is refused with "migration is still
+ * running"), it is paused (VIR_DOMAIN_ABORT_JOB_POSTCOPY) and resumed
+ * (VIR_MIGRATE_POSTCOPY_RESUME) as soon as the link allows, for a bounded time.  @w is updated
+ * to what the hosts say at the end. */
 static void
 migration_postcopy_recover(FerryMigration *m, FerryWhereis *w)
 {
     gint64 start = g_get_monotonic_time();
     gint64 deadline = start + POSTCOPY_RECOVER_S * G_USEC_PER_SEC;
+    gboolean need_pause = FALSE;
     gboolean paused_by_ferry = FALSE;
 
     ferry_migration_info(m, "post-copy of '%s' started and did not finish: ferry recovers it "
@@ -272,33 +285,35 @@ migration_postcopy_recover(FerryMigration *m, FerryWhereis *w)
     while (w->outcome == FERRY_WHEREIS_POSTCOPY && g_get_monotonic_time() < deadline &&
            !g_cancellable_is_cancelled(m->options->cancellable)) {
         g_autoptr(GError) local = NULL;
-        gboolean failed = w->src.reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED ||
-                          w->dst.reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED ||
-                          w->dst.reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED;
+        gboolean failed = side_postcopy_failed(&w->src) || side_postcopy_failed(&w->dst);
 
-        if (!failed && w->src.job != VIR_DOMAIN_JOB_NONE) {
-            if (g_get_monotonic_time() < start + POSTCOPY_SETTLE_S * G_USEC_PER_SEC) {
-                g_usleep(G_USEC_PER_SEC);
-            } else if (!paused_by_ferry) {
-                ferry_migration_info(m, "post-copy of '%s' has not finished after %d s: pausing "
-                                        "it to resume it (VIR_DOMAIN_ABORT_JOB_POSTCOPY)",
-                                     m->domain_name, POSTCOPY_SETTLE_S);
-                if (m->sdom && virDomainAbortJobFlags(m->sdom, VIR_DOMAIN_ABORT_JOB_POSTCOPY) < 0)
-                    ferry_migration_info(m, "pausing the post-copy on %s: %s", m->src->name,
-                                         virGetLastErrorMessage());
-                virResetLastError();
+        if (!failed && w->src.job != VIR_DOMAIN_JOB_NONE &&
+            g_get_monotonic_time() >= start + POSTCOPY_SETTLE_S * G_USEC_PER_SEC)
+            need_pause = TRUE;
+        if (need_pause && !paused_by_ferry) {
+            ferry_migration_info(m, "pausing the post-copy of '%s' to resume it "
+                                    "(VIR_DOMAIN_ABORT_JOB_POSTCOPY)",
+                                 m->domain_name);
+            if (m->sdom && virDomainAbortJobFlags(m->sdom, VIR_DOMAIN_ABORT_JOB_POSTCOPY) == 0)
                 paused_by_ferry = TRUE;
-            } else {
-                g_usleep(2 * G_USEC_PER_SEC);
-            }
+            else
+                ferry_migration_info(m, "pausing the post-copy on %s failed: %s", m->src->name,
+                                     virGetLastErrorMessage());
+            virResetLastError();
+            g_usleep(G_USEC_PER_SEC);
+        } else if (!failed && w->src.job != VIR_DOMAIN_JOB_NONE) {
+            g_usleep(G_USEC_PER_SEC);
         } else if (ferry_migration_src_postcopy_resume(m, &local)) {
             ferry_migration_info(m, "post-copy of '%s' resumed and completed "
                                     "(VIR_MIGRATE_POSTCOPY_RESUME)",
                                  m->domain_name);
         } else {
+            /* libvirt gave the job up, QEMU did not: it must be paused to be resumed */
+            if (g_error_matches(local, FERRY_VIRT_ERROR, VIR_ERR_OPERATION_INVALID))
+                need_pause = TRUE;
             ferry_migration_info(m, "resuming the post-copy of '%s' failed (retrying): %s",
                                  m->domain_name, local->message);
-            g_usleep(5 * G_USEC_PER_SEC);
+            g_usleep((need_pause && !paused_by_ferry ? 1 : 5) * G_USEC_PER_SEC);
         }
         ferry_migration_whereis(m, w);
     }

@@ -95,7 +95,8 @@ verify_src_gone(FerryMigration *m, GError **error)
         virResetLastError();
         return FALSE;
     }
-    ferry_migration_info(m, "removed the leftover inactive definition of '%s' on %s (it runs on %s)",
+    ferry_migration_info(m,
+                         "removed the leftover inactive definition of '%s' on %s (it runs on %s)",
                          m->domain_name, m->src->name, m->dst->name);
     return TRUE;
 }

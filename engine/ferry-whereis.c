@@ -86,8 +86,8 @@ whereis_reconnect(FerryMigration *m, gboolean source, gint64 deadline_us, GError
 static gboolean
 reason_is_postcopy(int state, int reason)
 {
-    return (state == VIR_DOMAIN_RUNNING &&
-            (reason == VIR_DOMAIN_RUNNING_POSTCOPY || reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED)) ||
+    return (state == VIR_DOMAIN_RUNNING && (reason == VIR_DOMAIN_RUNNING_POSTCOPY ||
+                                            reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED)) ||
            (state == VIR_DOMAIN_PAUSED &&
             (reason == VIR_DOMAIN_PAUSED_POSTCOPY || reason == VIR_DOMAIN_PAUSED_POSTCOPY_FAILED));
 }

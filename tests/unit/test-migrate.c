@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/ferry-migrate.h"
+#include "engine/ferry-migration-private.h"
 
 typedef struct {
     const char *name;
@@ -126,6 +127,53 @@ test_mode_names(void)
     g_assert_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID);
 }
 
+/* Where the guest is, from both hosts' answers: a table of the cases that decide what ferry
+ * does after libvirt's call (ferry-whereis.c). */
+#define SIDE_ABSENT {.known = TRUE}
+#define SIDE_UNKNOWN {.known = FALSE}
+#define SIDE(st, rs, act, pc)                                                                      \
+    {                                                                                              \
+        .known = TRUE, .present = TRUE, .active = (act), .state = (st), .reason = (rs),           \
+        .postcopy = (pc),                                                                          \
+    }
+#define RUNNING SIDE(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_MIGRATED, TRUE, FALSE)
+#define PAUSED SIDE(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER, TRUE, FALSE)
+#define SHUTOFF SIDE(VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_MIGRATED, FALSE, FALSE)
+#define SRC_POSTCOPY SIDE(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_POSTCOPY, TRUE, TRUE)
+#define SRC_POSTCOPY_FAILED SIDE(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_POSTCOPY_FAILED, TRUE, TRUE)
+#define DST_POSTCOPY SIDE(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_POSTCOPY, TRUE, TRUE)
+
+static const struct {
+    const char *name;
+    FerryWhereisSide src, dst;
+    FerryWhereisOutcome outcome;
+} whereis_cases[] = {
+    {"moved", SIDE_ABSENT, RUNNING, FERRY_WHEREIS_ON_DEST},
+    {"moved-source-definition-left", SHUTOFF, RUNNING, FERRY_WHEREIS_ON_DEST},
+    {"moved-paused", SIDE_ABSENT, PAUSED, FERRY_WHEREIS_ON_DEST},
+    {"stayed", RUNNING, SIDE_ABSENT, FERRY_WHEREIS_ON_SOURCE},
+    {"stayed-paused", PAUSED, SIDE_ABSENT, FERRY_WHEREIS_ON_SOURCE},
+    {"stayed-destination-definition-left", RUNNING, SHUTOFF, FERRY_WHEREIS_ON_SOURCE},
+    {"postcopy-source-paused", SRC_POSTCOPY, DST_POSTCOPY, FERRY_WHEREIS_POSTCOPY},
+    {"postcopy-source-failed", SRC_POSTCOPY_FAILED, PAUSED, FERRY_WHEREIS_POSTCOPY},
+    {"postcopy-destination-only", PAUSED, DST_POSTCOPY, FERRY_WHEREIS_POSTCOPY},
+    {"both-running", RUNNING, RUNNING, FERRY_WHEREIS_AMBIGUOUS},
+    {"both-paused", PAUSED, PAUSED, FERRY_WHEREIS_AMBIGUOUS},
+    {"neither", SIDE_ABSENT, SIDE_ABSENT, FERRY_WHEREIS_AMBIGUOUS},
+    {"neither-running", SHUTOFF, SHUTOFF, FERRY_WHEREIS_AMBIGUOUS},
+    {"source-unknown", SIDE_UNKNOWN, RUNNING, FERRY_WHEREIS_UNKNOWN},
+    {"destination-unknown", RUNNING, SIDE_UNKNOWN, FERRY_WHEREIS_UNKNOWN},
+};
+
+static void
+test_whereis_classify(gconstpointer data)
+{
+    const __typeof__(whereis_cases[0]) *c = data;
+
+    g_assert_cmpstr(ferry_whereis_outcome_to_string(ferry_whereis_classify(&c->src, &c->dst)), ==,
+                    ferry_whereis_outcome_to_string(c->outcome));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -136,5 +184,9 @@ main(int argc, char **argv)
     }
     g_test_add_func("/migrate/refused/missing-arguments", test_missing_arguments);
     g_test_add_func("/migrate/mode/names-round-trip", test_mode_names);
+    for (gsize i = 0; i < G_N_ELEMENTS(whereis_cases); i++) {
+        g_autofree char *name = g_strdup_printf("/migrate/whereis/%s", whereis_cases[i].name);
+        g_test_add_data_func(name, &whereis_cases[i], test_whereis_classify);
+    }
     return g_test_run();
 }
