@@ -11,6 +11,8 @@
 #  2. cold: a shut-off guest whose disk ferry is copying hostA -> hostB over a slow link: ferry is
 #     SIGKILLed mid-copy.  `ferry recover` keeps the guest defined on hostA only (the copy was
 #     never verified), its disk as before, and removes the half-copied temporary file on hostB.
+#  3. (no recover) SIGHUP twice mid cold copy: ferry stops within ~2 s, rolls back, and the second
+#     signal says what is still running; stdout closed mid live move (| head -c 1): it completes.
 # Each time the journal marks the operation resolved, the guest's lock is free, and a second
 # `ferry recover` finds nothing left to do.
 . "$(dirname "$0")/lib.sh"
@@ -53,6 +55,7 @@ cleanup() {
     remove_guest $gl
     remove_guest $gc
     remove_guest t98-susp
+    remove_guest t98-pipe
     hx b sh -c 'rm -f "$1"/.t98-*.ferry-copy-*' sh "$A"
     rm -rf "$FERRY_STATE_DIR"
 }
@@ -152,6 +155,45 @@ sleep 2
 check "nothing of it on hostB: no image, no temporary copy" \
     eval 'image_absent b $gc && [ -z "$(temporaries b $gc)" ]'
 check "the journal marks it resolved" resolved "$uuid_cold"
+
+# ---- 3. SIGHUP (the terminal lost) mid cold copy, twice; stdout closed mid live move --------
+# No recover needed: ferry stops the copy within ~2 s and rolls back by itself; the second signal
+# says what is still running.
+"$LAB_DIR/shape.sh" 8mbit
+ferry_bg migrate $gc --to hostB
+wait_for 60 eval '[ -n "$(temporaries b $gc)" ]'
+pid=$(ferry_pid "$uuid_cold")
+t0=$(date +%s.%N)
+kill -HUP "$pid"
+sleep 0.3
+kill -HUP "$pid" 2>/dev/null || true
+{ wait "$FERRY_PID" || true; } 2>/dev/null
+t1=$(date +%s.%N)
+FERRY_PID=
+"$LAB_DIR/shape.sh" off
+diag "$OUT/err1"
+check "SIGHUP mid-copy: ferry stopped within 3 s" \
+    less "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 3
+check "... saying it rolls back, and on the second SIGHUP what is still running" \
+    eval 'grep -q "SIGHUP received: aborting and rolling back" "$OUT/err1" &&
+          grep -q "SIGHUP received again: still aborting: moving .$gc. hostA -> hostB" "$OUT/err1"'
+check "... $gc is defined on hostA only, nothing of it on hostB" \
+    eval 'only_on a $gc "shut off" && image_absent b $gc && [ -z "$(temporaries b $gc)" ]'
+check "... its disk holds what it held, and the journal says rolled back" \
+    eval '[ "$(checksum $gc a)" = "$sum_cold" ] &&
+          tail -1 "$(ls -t "$FERRY_STATE_DIR"/journal/*-${uuid_cold:0:8}-*.jsonl | head -1)" | grep -q "\"result\":\"rolled-back\""'
+
+gp=t98-pipe
+"$LAB_DIR/guest.sh" create $gp local a --no-start
+sum_pipe=$(sum_disk a $A/$gp.qcow2)
+lv a start $gp >/dev/null
+rc=0
+op timeout 120 "$FERRY_BIN" migrate $gp --to hostB --json 2>"$OUT/err2" | head -c 1 >/dev/null || rc=$?
+diag "$OUT/err2"
+check "stdout closed under a live move (| head -c 1): the move completes, $gp runs on hostB only" \
+    only_on b $gp running
+check "... its disk as before" test "$(sum_disk b $A/$gp.qcow2)" = "$sum_pipe"
+remove_guest $gp
 
 ferry recover
 diag "$OUT/out"
