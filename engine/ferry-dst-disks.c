@@ -48,7 +48,10 @@ ferry_dst_disks_remove(FerryDstDisks *disks)
         const char *path = g_ptr_array_index(disks->created, i);
         g_autoptr(GError) error = NULL;
 
-        if (!ferry_remote_file_remove(m->dst_ssh, path, &error))
+        /* a command that timed out broke the session: what ferry created still goes */
+        if ((ferry_ssh_session_is_broken(m->dst_ssh) &&
+             !ferry_ssh_session_reconnect(m->dst_ssh, &error)) ||
+            !ferry_remote_file_remove(m->dst_ssh, path, &error))
             g_warning("cannot remove '%s' on '%s' after the failed migration: %s", path,
                       m->dst->name, error->message);
         else

@@ -35,7 +35,11 @@ tmp_file_clear(FerryTmpFile *tmp)
 {
     g_autoptr(GError) error = NULL;
 
-    if (tmp->armed && !ferry_remote_file_remove(tmp->dst, tmp->path, &error))
+    /* a command that timed out broke the session: the temporary file still goes */
+    if (tmp->armed && ferry_ssh_session_is_broken(tmp->dst) &&
+        !ferry_ssh_session_reconnect(tmp->dst, &error))
+        g_warning("cannot remove temporary copy '%s': %s", tmp->path, error->message);
+    else if (tmp->armed && !ferry_remote_file_remove(tmp->dst, tmp->path, &error))
         g_warning("cannot remove temporary copy: %s", error->message);
     g_clear_pointer(&tmp->path, g_free);
 }

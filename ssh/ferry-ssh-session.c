@@ -141,11 +141,10 @@ ensure_libssh2_init(void)
     }
 }
 
-void
-ferry_ssh_session_free(FerrySshSession *self)
+/* Ends the transport (ssh session, socket); the settings stay, for a reconnect. */
+static void
+session_disconnect(FerrySshSession *self)
 {
-    if (!self)
-        return;
     if (self->ssh) {
         libssh2_session_set_blocking(self->ssh, 1);
         libssh2_session_set_timeout(self->ssh, CLEANUP_TIMEOUT_MS);
@@ -159,9 +158,20 @@ ferry_ssh_session_free(FerrySshSession *self)
             libssh2_session_disconnect(self->ssh, "ferry: done");
         /* Frees any channel still attached. */
         libssh2_session_free(self->ssh);
+        self->ssh = NULL;
+        self->sftp = NULL;
     }
     if (self->fd >= 0)
         close(self->fd);
+    self->fd = -1;
+}
+
+void
+ferry_ssh_session_free(FerrySshSession *self)
+{
+    if (!self)
+        return;
+    session_disconnect(self);
     g_free(self->name);
     g_free(self->host);
     g_free(self->user);
@@ -758,14 +768,13 @@ authenticate(FerrySshSession *self, GError **error)
     return FALSE;
 }
 
+static gboolean session_connect(FerrySshSession *self, GError **error);
+
 FerrySshSession *
 ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
 {
     g_autoptr(FerrySshSession) self = g_new0(FerrySshSession, 1);
-    g_auto(KnownHosts) kh = {0};
-    gboolean other_types_known = FALSE;
     const char *missing = NULL;
-    int rc;
 
     g_return_val_if_fail(config != NULL, NULL);
     if (!config->host || !*config->host)
@@ -799,15 +808,49 @@ ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
         config->command_timeout_ms ? config->command_timeout_ms : DEFAULT_COMMAND_TIMEOUT_MS;
     self->address = g_strdup_printf("%s:%u", self->host, self->port);
 
-    if (!connect_socket(self, error))
+    if (!session_connect(self, error))
         return NULL;
+    return g_steal_pointer(&self);
+}
+
+gboolean
+ferry_ssh_session_is_broken(const FerrySshSession *self)
+{
+    return self->broken;
+}
+
+gboolean
+ferry_ssh_session_reconnect(FerrySshSession *self, GError **error)
+{
+    session_disconnect(self);
+    self->broken = FALSE;
+    if (!session_connect(self, error)) {
+        session_disconnect(self);
+        self->broken = TRUE;
+        g_prefix_error(error, "cannot reconnect to '%s': ", self->name);
+        return FALSE;
+    }
+    g_debug("reconnected to '%s' (%s)", self->name, self->address);
+    return TRUE;
+}
+
+/* Connect, verify the host key, log in: the transport of a session whose settings are set. */
+static gboolean
+session_connect(FerrySshSession *self, GError **error)
+{
+    g_auto(KnownHosts) kh = {0};
+    gboolean other_types_known = FALSE;
+    int rc;
+
+    if (!connect_socket(self, error))
+        return FALSE;
 
     self->ssh = libssh2_session_init_ex(NULL, NULL, NULL, self);
     if (!self->ssh) {
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HANDSHAKE,
                     "cannot start an ssh session with '%s' (%s): out of memory", self->name,
                     self->address);
-        return NULL;
+        return FALSE;
     }
     /* Handshake and login are bounded by the connect timeout, later I/O by the command one. */
     libssh2_session_set_blocking(self->ssh, 1);
@@ -815,21 +858,21 @@ ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
 
     if (!known_hosts_load(self, &kh, error) ||
         !set_hostkey_preference(self, &kh, &other_types_known, error))
-        return NULL;
+        return FALSE;
 
     rc = libssh2_session_handshake(self->ssh, self->fd);
     if (rc != 0) {
         ferry_ssh_session_set_error(self, error, FERRY_SSH_ERROR_HANDSHAKE,
                                     "cannot start an ssh session with '%s' (%s)", self->name,
                                     self->address);
-        return NULL;
+        return FALSE;
     }
     if (!verify_host_key(self, &kh, other_types_known, error) || !authenticate(self, error))
-        return NULL;
+        return FALSE;
 
     libssh2_keepalive_config(self->ssh, 1, KEEPALIVE_INTERVAL_S);
     libssh2_session_set_timeout(self->ssh, self->command_timeout_ms);
-    return g_steal_pointer(&self);
+    return TRUE;
 }
 
 char *

@@ -53,6 +53,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerrySshSession, ferry_ssh_session_free)
 
 const char *ferry_ssh_session_get_name(const FerrySshSession *session);
 
+/* Whether an earlier failure (a timeout, a transport error) left the session unusable. */
+gboolean ferry_ssh_session_is_broken(const FerrySshSession *session);
+
+/* Opens the transport again with the same settings (host key checked again, login again), for
+ * work that must still be done after a failure -- removing what a failed migration created. */
+gboolean ferry_ssh_session_reconnect(FerrySshSession *session,
+                                     GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Commands (and relayed copies) that are running on @session when @cancellable fires stop
  * within ~0.2 s with G_IO_ERROR_CANCELLED; the remote process may outlive its channel.  What
  * starts after the cancel (the rollback) runs normally.  The session keeps a reference; NULL

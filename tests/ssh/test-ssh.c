@@ -484,6 +484,16 @@ test_run_timeout(void)
     g_assert_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_EXEC);
     g_assert_nonnull(strstr(error->message, "no longer usable"));
     g_assert_cmpint(g_get_monotonic_time() - start, <, G_USEC_PER_SEC);
+    g_clear_error(&error);
+    g_assert_true(ferry_ssh_session_is_broken(session));
+
+    /* reconnected, it works again */
+    g_assert_true(ferry_ssh_session_reconnect(session, &error));
+    g_assert_no_error(error);
+    g_assert_false(ferry_ssh_session_is_broken(session));
+    g_assert_true(ferry_ssh_session_check(session, echo, &out, &error));
+    g_assert_no_error(error);
+    g_assert_cmpstr(out, ==, "still here\n");
 }
 
 static void
@@ -1437,7 +1447,8 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/run/hostile-arguments-come-back-verbatim", test_run_hostile_arguments);
     g_test_add_func("/ssh/run/exit-status-and-stderr", test_run_exit_status_and_stderr);
     g_test_add_func("/ssh/run/large-output-on-both-streams", test_run_large_output);
-    g_test_add_func("/ssh/run/command-timeout-breaks-the-session", test_run_timeout);
+    g_test_add_func("/ssh/run/command-timeout-breaks-the-session-until-reconnected",
+                    test_run_timeout);
     g_test_add_func("/ssh/run/deadline-scales-with-bytes", test_deadline_for_bytes);
     g_test_add_func("/ssh/hostkey/unknown-is-refused-with-fingerprint", test_hostkey_unknown);
     g_test_add_func("/ssh/hostkey/accept-new-records-and-reconnects", test_hostkey_accept_new);
