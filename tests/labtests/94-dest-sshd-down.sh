@@ -3,7 +3,9 @@
 # no answer) when ferry is asked to move a guest with a local disk.  ferry refuses before
 # anything moves: its message names the host and the failure, nothing changed on any host
 # (domains, images, definitions), and the guest still runs on its source, not paused.  With the
-# packets dropped, the refusal comes within the inventory's [ferry] ssh_connect_timeout.
+# packets dropped, the refusal comes within the inventory's [ferry] ssh_connect_timeout.  And
+# when hostA's known_hosts holds another key for hostB, or marks hostB's key @revoked, a cold
+# copy is refused (hostkey-changed / hostkey-revoked), never relayed through ferry instead.
 . "$(dirname "$0")/lib.sh"
 
 g=t94-local
@@ -19,7 +21,10 @@ sshd_stop() {
     return 1
 }
 drop_ssh() { hx b iptables -"$1" INPUT -p tcp --dport 22 -j DROP; }
+KH=$LAB/a/rootssh/known_hosts
+cp -p "$KH" "$OUT/known_hosts.a"
 cleanup() {
+    cp -p "$OUT/known_hosts.a" "$KH"
     drop_ssh D 2>/dev/null || true
     sshd_start b
     remove_guest $g
@@ -68,4 +73,25 @@ sed 's/^\[ferry\]$/[ferry]\nssh_connect_timeout = 86400/' "$LAB/inventory.ini" >
 ferry --config "$inv" migrate $g --to hostB
 check "absurd ssh_connect_timeout: exit 2, naming the file and the key" \
     sh -c "[ $FERRY_RC = 2 ] && grep -qF '$inv: [ferry] ssh_connect_timeout' '$OUT/err'"
+
+# ---- hostB's identity in doubt: a cold copy stops, it is not relayed ----------------------------
+lv a destroy $g >/dev/null
+grep -q '^hostb,' "$KH"
+ssh-keygen -q -t ed25519 -N '' -f "$OUT/otherkey"
+sed -i "s|^\(hostb,[^ ]*\) .*|\1 $(cut -d' ' -f1,2 "$OUT/otherkey.pub")|" "$KH"
+snapshot_take
+ferry migrate $g --to hostB
+check "changed key: exit 1, hostkey-changed, not relayed" \
+    sh -c "[ $FERRY_RC = 1 ] && grep -q 'failed with hostkey-changed, which ferry does not work around by relaying' '$OUT/err'"
+[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "changed key: nothing moved (domains, images, definitions)" unchanged_since_snapshot
+cp -p "$OUT/known_hosts.a" "$KH"
+sed -n 's/^hostb,/@revoked hostb,/p' "$OUT/known_hosts.a" >>"$KH"
+snapshot_take
+ferry migrate $g --to hostB
+check "revoked key (with its plain line still there): exit 1, hostkey-revoked, not relayed" \
+    sh -c "[ $FERRY_RC = 1 ] && grep -q 'failed with hostkey-revoked, which ferry does not work around by relaying' '$OUT/err'"
+[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "revoked key: nothing moved" unchanged_since_snapshot
+check "the guest is defined, shut off, on hostA only" test "$(where $g)" = "a=shut off b=absent c=absent"
 done_testing
