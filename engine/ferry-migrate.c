@@ -376,7 +376,7 @@ migration_truth(FerryMigration *m, gboolean call_ok, GError **error)
     g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
                 "ferry cannot tell where '%s' is after the migration (%s): nothing was resumed or "
                 "removed; look at both hosts ('virsh domstate --reason %s' on each) before "
-                "acting%s%s",
+                "acting, or run 'ferry recover' once both answer%s%s",
                 m->domain_name, where, m->domain_name, cause ? "; libvirt said: " : "",
                 cause ? cause->message : "");
     return MIGRATION_UNSETTLED;

@@ -17,6 +17,8 @@
 
 /* How long ferry keeps trying to reach a host whose connection dropped. */
 #define WHEREIS_RECONNECT_S 90
+/* ... the destination, when the source shows it still runs the guest. */
+#define WHEREIS_DST_SHORT_S 20
 /* How long ferry waits for a job libvirt still runs after its own call returned. */
 #define WHEREIS_JOB_WAIT_S 600
 /* How long ferry waits for libvirt to remove the incoming copy of a failed job. */
@@ -74,9 +76,8 @@ whereis_reconnect(FerryMigration *m, gboolean source, gint64 deadline_us, GError
             return TRUE;
         }
         if (g_get_monotonic_time() >= deadline_us) {
-            g_propagate_prefixed_error(error, g_steal_pointer(&local),
-                                       "'%s' could not be asked for %d s: ", host->name,
-                                       WHEREIS_RECONNECT_S);
+            g_propagate_prefixed_error(error, g_steal_pointer(&local), "%s did not answer again: ",
+                                       host->name);
             return FALSE;
         }
         g_usleep(2 * G_USEC_PER_SEC);
@@ -191,12 +192,23 @@ ferry_migration_whereis(FerryMigration *m, FerryWhereis *w)
             whereis_side(m, TRUE, &w->src);
         else
             g_strlcpy(w->src.why, serr->message, sizeof(w->src.why));
-        if (whereis_reconnect(m, FALSE, reconnect_deadline, &derr))
+        /* a source that runs the guest, with no job and no post-copy, has not handed it over:
+         * the destination is asked for a shorter while (its answer decides only what ferry
+         * removes there) */
+        if (whereis_reconnect(m, FALSE,
+                              w->src.known && w->src.state == VIR_DOMAIN_RUNNING &&
+                                      !w->src.postcopy && w->src.job == VIR_DOMAIN_JOB_NONE
+                                  ? MIN(reconnect_deadline,
+                                        start + WHEREIS_DST_SHORT_S * G_USEC_PER_SEC)
+                                  : reconnect_deadline,
+                              &derr))
             whereis_side(m, FALSE, &w->dst);
         else
             g_strlcpy(w->dst.why, derr->message, sizeof(w->dst.why));
         /* a connection may drop between the reconnect and the question: ask once more */
-        if ((!w->src.known || !w->dst.known) && g_get_monotonic_time() < reconnect_deadline) {
+        if ((!w->src.known || !w->dst.known) && g_get_monotonic_time() < reconnect_deadline &&
+            !(w->src.known && w->src.state == VIR_DOMAIN_RUNNING && !w->src.postcopy &&
+              g_get_monotonic_time() >= start + WHEREIS_DST_SHORT_S * G_USEC_PER_SEC)) {
             g_usleep(G_USEC_PER_SEC);
             continue;
         }

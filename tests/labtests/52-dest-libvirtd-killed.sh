@@ -1,8 +1,11 @@
 #!/bin/bash
 # The destination's libvirtd dies in the middle of a (block) migration: ferry fails with an
-# error that says so, the guest keeps running on its source with its disk intact, ferry removes
-# the disk image it made on the destination, and once that libvirtd is back the half-migrated
-# copy is gone: no domain, no qemu process, no image, no saved definition on hostB.
+# error that says so, the guest keeps running on its source with its disk intact.  The image
+# ferry made on hostB stays while hostB cannot be asked whether a domain there uses it (the
+# hosts are the truth: a destination image is removed only when none does); ferry says so and
+# that 'ferry recover' finishes the job once hostB answers.  Once that libvirtd is back and
+# 'ferry recover' has run, the half-migrated copy is gone: no domain, no qemu process, no
+# image, no saved definition on hostB.
 . "$(dirname "$0")/lib.sh"
 g=t52-dirty
 remove_guest $g
@@ -11,6 +14,10 @@ remove_guest $g
 before=$(checksum $g a)
 lv a start $g >/dev/null
 img_b=$(image_path b $g)
+# a journal of its own, for 'ferry recover' to find this migration's alone
+export FERRY_STATE_DIR="$LAB/state-t52"
+rm -rf "$FERRY_STATE_DIR"
+on_exit 'rm -rf "$FERRY_STATE_DIR"'
 
 start_libvirtd_b() {
     hx b /usr/sbin/libvirtd --listen --daemon --pid-file /run/libvirtd.pid \
@@ -39,10 +46,17 @@ check "the error names the failed migration to hostB" \
     ferry_output_has "migration of '$g' from 'hostA' to 'hostB' failed"
 check "the error says the guest stays on hostA" ferry_output_has "'$g' stays on 'hostA'"
 check "the guest runs on hostA" test "$(state a $g)" = running
-check "ferry removed the disk image it made on hostB" test "$(file_state b "$img_b")" = absent
+check "ferry kept the image it made on hostB: hostB could not say whether a domain uses it" \
+    test "$(file_state b "$img_b")" = present
+check "... and says to run 'ferry recover' once both hosts answer" \
+    ferry_output_has "run 'ferry recover' once both answer"
 
 check "hostB's libvirtd starts again" start_libvirtd_b
 sleep 1
+FERRY_RC=0
+op timeout -k 30 120 "$FERRY_BIN" recover >"$OUT/out" 2>"$OUT/err" || FERRY_RC=$?
+diag "$OUT/out" "$OUT/err"
+check "ferry recover exits 0" test "$FERRY_RC" = 0
 check "the guest is not on hostB (libvirt)" test "$(state b $g)" = absent
 check "the half-migrated copy was removed: no qemu process for it on hostB" test "$(qemu_count b $g)" = 0
 check "... no disk image on hostB" test "$(file_state b "$img_b")" = absent
