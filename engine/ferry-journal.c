@@ -21,6 +21,7 @@ struct _FerryJournal {
     int lock_fd; /* the guest's lock file, flock()ed; -1: none */
     char *lock_path;
     GArray *path_locks; /* int: fds of the destination images' locks */
+    GHashTable *steps;  /* the steps recorded (names) */
     char *what;         /* "migrating 'g' hostA -> hostB", for the second signal */
     gboolean ended;
 };
@@ -140,6 +141,7 @@ record_new(FerryJournal *journal, const char *step)
     JsonBuilder *b = json_builder_new();
     g_autofree char *time = now_iso8601();
 
+    g_hash_table_add(journal->steps, g_strdup(step));
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "time");
     json_builder_add_string_value(b, time);
@@ -362,6 +364,7 @@ journal_open_file(const char *path, const char *op, GError **error)
     journal->fd = fd;
     journal->lock_fd = -1;
     journal->path_locks = g_array_new(FALSE, FALSE, sizeof(int));
+    journal->steps = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return journal;
 }
 
@@ -478,6 +481,12 @@ journal_unlock(FerryJournal *journal)
     }
 }
 
+gboolean
+ferry_journal_has_step(const FerryJournal *journal, const char *step)
+{
+    return journal && g_hash_table_contains(journal->steps, step);
+}
+
 void
 ferry_journal_end(FerryJournal *journal, const char *result)
 {
@@ -502,6 +511,7 @@ ferry_journal_free(FerryJournal *journal)
     g_free(journal->lock_path);
     g_free(journal->what);
     g_array_unref(journal->path_locks);
+    g_hash_table_unref(journal->steps);
     g_free(journal);
 }
 

@@ -66,6 +66,9 @@ void ferry_journal_step(FerryJournal *journal, const char *step, ...) G_GNUC_NUL
 /* Appends {"step": @step, "paths": [@paths...]}. */
 void ferry_journal_step_paths(FerryJournal *journal, const char *step, const char *const *paths);
 
+/* Whether this operation recorded @step (FALSE for a NULL @journal). */
+gboolean ferry_journal_has_step(const FerryJournal *journal, const char *step);
+
 /* Writes the "end" record with @result and releases the lock. */
 void ferry_journal_end(FerryJournal *journal, const char *result);
 

@@ -394,6 +394,7 @@ migration_dst_rollback(FerryMigration *m)
         return;
     if (!(in_use = ferry_migration_dst_paths_in_use(m, &local))) {
         g_warning("no disk created on '%s' is removed: %s", m->dst->name, local->message);
+        ferry_journal_step(m->journal, "dst-images-kept", "reason", local->message, NULL);
         ferry_dst_disks_keep(m->dst_disks);
         return;
     }
@@ -521,7 +522,9 @@ not_moved:
         migration_dst_rollback(&m);
     else
         ferry_dst_disks_remove(m.dst_disks);
-    ferry_journal_end(m.journal, "rolled-back");
+    /* images kept because the destination could not be asked: left for `ferry recover` */
+    if (!ferry_journal_has_step(m.journal, "dst-images-kept"))
+        ferry_journal_end(m.journal, "rolled-back");
 failed:
     migration_clear(&m);
     g_propagate_error(error, g_steal_pointer(&local));

@@ -120,6 +120,8 @@ test_records_read_back_unfinished(Fixture *f, gconstpointer data)
 
     ferry_journal_step_paths(j, "dst-images-begin", paths);
     ferry_journal_step(j, "suspended-by-ferry", "reason", "timeout", "absent", NULL, NULL);
+    g_assert_true(ferry_journal_has_step(j, "suspended-by-ferry"));
+    g_assert_false(ferry_journal_has_step(j, "end"));
     /* the process dies here: no end */
     g_clear_pointer(&j, ferry_journal_free);
 
