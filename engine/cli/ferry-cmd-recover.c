@@ -26,6 +26,7 @@
 
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-journal.h"
+#include "engine/ferry-locate.h"
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-ssh-session.h"
@@ -402,6 +403,32 @@ on_destination(Recovery *r, Side *src, Side *dst)
     nova_resolve(r, TRUE);
 }
 
+/* Active on neither of the operation's hosts: moved on since (a later ferry, by hand)?  When it
+ * runs on another inventory host, only what this operation left on its destination is cleaned
+ * up (its images that no domain there uses, an inactive duplicate definition). */
+static void
+elsewhere(Recovery *r, Side *src, Side *dst)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FerryLocation) loc = ferry_locate_domain(r->inventory, r->uuid, NULL, &error);
+    g_autoptr(GPtrArray) created = step_paths(r, "dst-images-begin");
+    int state = 0;
+
+    if (!loc || loc->host == src->host || loc->host == dst->host ||
+        virDomainGetState(loc->domain, &state, NULL, 0) < 0 || state != VIR_DOMAIN_RUNNING) {
+        virResetLastError();
+        did(r, "nothing: it ran, and runs on neither host now (look before acting)%s%s",
+            error ? ": " : "", error ? error->message : "");
+        r->unresolved = TRUE;
+        return;
+    }
+    g_string_append_printf(r->found, "; it runs on %s (moved on since)", loc->host->name);
+    if (dst->dom && !dst->active)
+        undefine(r, dst, "a leftover of this move; the guest runs elsewhere");
+    remove_unused(r, dst, created, TRUE, "created by ferry for this move");
+    nova_resolve(r, FALSE);
+}
+
 static void
 recover_one(Recovery *r)
 {
@@ -436,8 +463,7 @@ recover_one(Recovery *r)
     } else if (dst.active) {
         on_destination(r, &src, &dst);
     } else if (!cold) {
-        did(r, "nothing: it ran, and runs on neither host now (look before acting)");
-        r->unresolved = TRUE;
+        elsewhere(r, &src, &dst);
     } else if (src.dom && dst.dom) {
         /* cold, defined on both: the destination's disks are whole only if ferry said so */
         if (has_step(r, "dst-images-copied-verified"))
