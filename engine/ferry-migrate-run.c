@@ -52,9 +52,9 @@ src_migrate_call(gpointer data, GError **error)
 }
 
 static void
-on_sample(const FerryJobSample *sample, gpointer user_data)
+on_sample(const FerryJobSample *sample, const FerryPolicyOutlook *outlook, gpointer user_data)
 {
-    ferry_migration_emit(user_data, FERRY_EVENT_SAMPLE, NULL, sample, NULL);
+    ferry_migration_emit_sample(user_data, sample, outlook);
 }
 
 /* Runs in the monitor's thread (the one that called ferry_migrate()): records what the

@@ -72,6 +72,8 @@ typedef struct {
     const char *message;
     const FerryJobSample *sample;
     const FerryMonitorAction *action;
+    const FerryPolicyOutlook *outlook; /* SAMPLE: what the policy will do next by itself, and
+                                        * when (NULL without a policy) */
 } FerryMigrateEvent;
 
 typedef void (*FerryMigrateEventFunc)(const FerryMigrateEvent *event, gpointer user_data);

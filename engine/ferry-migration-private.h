@@ -83,6 +83,8 @@ typedef struct {
 /* ferry-migrate.c: events (the engine never prints) and the one place the phase changes */
 void ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *message,
                           const FerryJobSample *sample, const FerryMonitorAction *action);
+void ferry_migration_emit_sample(FerryMigration *m, const FerryJobSample *sample,
+                                 const FerryPolicyOutlook *outlook);
 void ferry_migration_info(FerryMigration *m, const char *format, ...) G_GNUC_PRINTF(2, 3);
 void ferry_migration_set_phase(FerryMigration *m, FerryPhase phase);
 /* ssh sessions to both hosts, opened once, when first needed */

@@ -247,8 +247,13 @@ ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer 
             !(report->aborted && !sample.data_total && !sample.mem_total)) {
             report->last = sample;
             report->n_samples++;
-            if (spec->sample_func)
-                spec->sample_func(&sample, spec->user_data);
+            if (spec->sample_func) {
+                FerryPolicyOutlook outlook;
+
+                if (spec->policy)
+                    outlook = ferry_policy_outlook(spec->policy, &policy_state, &sample);
+                spec->sample_func(&sample, spec->policy ? &outlook : NULL, spec->user_data);
+            }
             if (spec->policy && !report->aborted) {
                 FerryPolicyDecision d = ferry_policy_decide(spec->policy, &policy_state, &sample);
                 if (d.action != FERRY_POLICY_ACTION_NONE || d.reason[0])

@@ -21,7 +21,9 @@ G_BEGIN_DECLS
  * thread; must set @error on failure from that thread's libvirt error. */
 typedef gboolean (*FerryMonitorCall)(gpointer call_data, GError **error);
 
-typedef void (*FerryMonitorSampleFunc)(const FerryJobSample *sample, gpointer user_data);
+/* @outlook: what the policy will do next by itself (NULL when there is no policy). */
+typedef void (*FerryMonitorSampleFunc)(const FerryJobSample *sample,
+                                       const FerryPolicyOutlook *outlook, gpointer user_data);
 
 /* One policy decision the monitor applied (or could not apply), or a reason the policy gave
  * without acting (action NONE). */

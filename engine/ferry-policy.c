@@ -590,3 +590,25 @@ ferry_policy_note_failed(FerryPolicyState *state, FerryPolicyAction action)
     g_strlcpy(state->pending_reason, "post-copy could not be started",
               sizeof(state->pending_reason));
 }
+
+FerryPolicyOutlook
+ferry_policy_outlook(const FerryPolicySettings *settings, const FerryPolicyState *state,
+                     const FerryJobSample *sample)
+{
+    FerryPolicyOutlook outlook = {.action = FERRY_POLICY_ACTION_NONE};
+    FerryPolicyAction action = settings->final_action;
+    double timeout;
+
+    if (action == FERRY_POLICY_ACTION_NONE || state->final_taken != FERRY_POLICY_ACTION_NONE ||
+        sample->postcopy || sample->paused)
+        return outlook;
+    if (action == FERRY_POLICY_ACTION_POSTCOPY &&
+        (!settings->postcopy_allowed || state->postcopy_failed))
+        action = FERRY_POLICY_ACTION_SUSPEND;
+    timeout = ferry_policy_completion_timeout(settings, state->mem_bytes, state->disk_bytes);
+    if (timeout <= 0 || sample->elapsed_s >= timeout)
+        return outlook;
+    outlook.action = action;
+    outlook.in_s = timeout - sample->elapsed_s;
+    return outlook;
+}

@@ -196,4 +196,17 @@ FerryPolicyDecision ferry_policy_decide(const FerryPolicySettings *settings,
  * migration's error to report). */
 void ferry_policy_note_failed(FerryPolicyState *state, FerryPolicyAction action);
 
+/* What the policy will do next by itself, for display: the final action the completion timeout
+ * will take and in how many seconds.  action NONE when nothing is scheduled (no final action,
+ * already taken, post-copy, guest paused, or the timeout is not known yet).  From the same
+ * state and sizes ferry_policy_decide() uses: the CLI computes nothing the policy decides. */
+typedef struct {
+    FerryPolicyAction action;
+    double in_s;
+} FerryPolicyOutlook;
+
+FerryPolicyOutlook ferry_policy_outlook(const FerryPolicySettings *settings,
+                                        const FerryPolicyState *state,
+                                        const FerryJobSample *sample);
+
 G_END_DECLS

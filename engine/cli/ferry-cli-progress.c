@@ -15,7 +15,6 @@ struct _FerryProgress {
     gboolean quiet;
     gboolean json;
     FILE *samples_file; /* --samples-file: the job samples, ferry-job-sample.h format */
-    const FerryPolicySettings *policy;
     double last_line;      /* elapsed time of the last plain progress line */
     gboolean display_open; /* the two-line live display is on the terminal */
     FerryJobSample prev;   /* the previous sample, for rates libvirt does not report */
@@ -196,6 +195,12 @@ json_print_event(const FerryMigrateEvent *ev)
         break;
     case FERRY_EVENT_SAMPLE:
         json_add_sample(b, ev->sample);
+        /* what the policy will do next by itself, and in how many seconds */
+        if (ev->outlook && ev->outlook->action != FERRY_POLICY_ACTION_NONE) {
+            json_member_string(b, "policy_next",
+                               ferry_policy_action_to_string(ev->outlook->action));
+            json_member_double(b, "policy_next_in_s", ev->outlook->in_s);
+        }
         break;
     case FERRY_EVENT_POLICY:
         json_add_action(b, ev->action->elapsed_s, ev->action->action, ev->action->downtime_ms,
@@ -259,20 +264,14 @@ format_percent(guint64 done, guint64 total)
     return g_strdup_printf("%3.0f%%", 100.0 * MIN(done, total) / total);
 }
 
-/* What the policy will do and when, as far as the CLI can tell from the settings. */
+/* What the policy will do next by itself, and when: as the engine says (ev->outlook). */
 static char *
-format_policy(const FerryProgress *p, const FerryJobSample *s)
+format_policy(const FerryPolicyOutlook *outlook)
 {
-    double timeout;
-
-    if (!p->policy || s->postcopy || s->paused ||
-        p->policy->final_action == FERRY_POLICY_ACTION_NONE)
+    if (!outlook || outlook->action == FERRY_POLICY_ACTION_NONE)
         return g_strdup("");
-    timeout = ferry_policy_completion_timeout(p->policy, s->mem_total, s->disk_total);
-    if (timeout <= 0 || s->elapsed_s >= timeout)
-        return g_strdup("");
-    return g_strdup_printf("  %s in %.0fs", ferry_policy_action_to_string(p->policy->final_action),
-                           timeout - s->elapsed_s);
+    return g_strdup_printf("  %s in %.0fs", ferry_policy_action_to_string(outlook->action),
+                           outlook->in_s);
 }
 
 /* libvirt reports no rate for the NBD disk mirror: derive it from the previous sample. */
@@ -289,7 +288,7 @@ sample_with_rates(FerryProgress *p, const FerryJobSample *sample)
 }
 
 static void
-print_sample(FerryProgress *p, const FerryJobSample *sample)
+print_sample(FerryProgress *p, const FerryJobSample *sample, const FerryPolicyOutlook *outlook)
 {
     const FerryJobSample derived = sample_with_rates(p, sample);
     const FerryJobSample *s = &derived;
@@ -304,7 +303,7 @@ print_sample(FerryProgress *p, const FerryJobSample *sample)
     g_autofree char *dirty =
         ferry_cli_format_bytes(s->mem_dirty_rate * (s->mem_page_size ? s->mem_page_size : 4096));
     g_autofree char *eta = format_eta(s);
-    g_autofree char *policy = format_policy(p, s);
+    g_autofree char *policy = format_policy(outlook);
     g_autofree char *line1 = NULL;
     g_autofree char *line2 = NULL;
     const char *state = s->postcopy ? "  [post-copy]" : s->paused ? "  [paused]" : "";
@@ -365,7 +364,7 @@ ferry_progress_on_event(const FerryMigrateEvent *ev, gpointer user_data)
                 ev->action->action == FERRY_POLICY_ACTION_NONE ? "" : "policy ", ev->message);
         break;
     case FERRY_EVENT_SAMPLE:
-        print_sample(p, ev->sample);
+        print_sample(p, ev->sample, ev->outlook);
         break;
     }
 }
@@ -411,15 +410,13 @@ print_summary(const FerryMigrateResult *r)
 }
 
 FerryProgress *
-ferry_progress_new(gboolean json, gboolean quiet, const FerryPolicySettings *policy,
-                   FILE *samples_file)
+ferry_progress_new(gboolean json, gboolean quiet, FILE *samples_file)
 {
     FerryProgress *p = g_new0(FerryProgress, 1);
 
     p->tty = ferry_cli_stderr_is_tty();
     p->json = json;
     p->quiet = quiet;
-    p->policy = policy;
     p->samples_file = samples_file;
     return p;
 }

@@ -14,8 +14,7 @@ typedef struct _FerryProgress FerryProgress;
 
 /* @json: JSON lines on stdout; @quiet: only the summary; @samples_file: NULL, or where each job
  * sample is written (ferry-job-sample.h format). */
-FerryProgress *ferry_progress_new(gboolean json, gboolean quiet,
-                                  const FerryPolicySettings *policy, FILE *samples_file);
+FerryProgress *ferry_progress_new(gboolean json, gboolean quiet, FILE *samples_file);
 void ferry_progress_free(FerryProgress *progress);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryProgress, ferry_progress_free)
 

@@ -255,7 +255,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     }
 
     cancellable = ferry_cli_signal_cancellable();
-    progress = ferry_progress_new(a.json, a.quiet, &policy, samples);
+    progress = ferry_progress_new(a.json, a.quiet, samples);
     options.domain = argv[1];
     options.src_host = a.from;
     options.dst_host = a.to;

@@ -574,6 +574,47 @@ test_sample_columns(void)
     g_assert_error(error, FERRY_JOB_SAMPLE_ERROR, FERRY_JOB_SAMPLE_ERROR_PARSE);
 }
 
+/* The outlook the CLI shows ("suspend in 90s") comes from the policy's own state and sizes:
+ * the scaled timeout of a 128 MiB guest is 100 s (800 s/GiB), counted from the job's start;
+ * nothing is scheduled once the guest is paused, in post-copy, or the action is 'none'; a
+ * post-copy that is not allowed shows as the suspend it becomes. */
+static void
+test_outlook(void)
+{
+    FerryPolicySettings settings;
+    FerryPolicyState state;
+    FerryJobSample sample = {.elapsed_s = 10, .mem_total = 128ull << 20};
+    FerryPolicyOutlook o;
+
+    ferry_policy_settings_init_defaults(&settings);
+    ferry_policy_state_init(&state, 128ull << 20, 0);
+    o = ferry_policy_outlook(&settings, &state, &sample);
+    g_assert_cmpint(o.action, ==, FERRY_POLICY_ACTION_SUSPEND);
+    g_assert_cmpfloat_with_epsilon(o.in_s, 90.0, 1e-9);
+    sample.paused = TRUE;
+    g_assert_cmpint(ferry_policy_outlook(&settings, &state, &sample).action, ==,
+                    FERRY_POLICY_ACTION_NONE);
+    sample.paused = FALSE;
+    sample.postcopy = TRUE;
+    g_assert_cmpint(ferry_policy_outlook(&settings, &state, &sample).action, ==,
+                    FERRY_POLICY_ACTION_NONE);
+    sample.postcopy = FALSE;
+    settings.final_action = FERRY_POLICY_ACTION_POSTCOPY;
+    settings.postcopy_allowed = FALSE;
+    g_assert_cmpint(ferry_policy_outlook(&settings, &state, &sample).action, ==,
+                    FERRY_POLICY_ACTION_SUSPEND);
+    settings.postcopy_allowed = TRUE;
+    g_assert_cmpint(ferry_policy_outlook(&settings, &state, &sample).action, ==,
+                    FERRY_POLICY_ACTION_POSTCOPY);
+    sample.elapsed_s = 100;
+    g_assert_cmpint(ferry_policy_outlook(&settings, &state, &sample).action, ==,
+                    FERRY_POLICY_ACTION_NONE);
+    settings.final_action = FERRY_POLICY_ACTION_NONE;
+    sample.elapsed_s = 10;
+    g_assert_cmpint(ferry_policy_outlook(&settings, &state, &sample).action, ==,
+                    FERRY_POLICY_ACTION_NONE);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -581,6 +622,7 @@ main(int argc, char **argv)
 
     g_test_add_func("/policy/action/names-and-parsing", test_action_names);
     g_test_add_func("/policy/timeout/scaled-per-gib-with-floor", test_timeout_function);
+    g_test_add_func("/policy/outlook/what-the-display-shows", test_outlook);
     g_test_add_func("/policy/downtime/schedule-like-nova", test_downtime_schedule_like_nova);
     g_test_add_func("/policy/downtime/step-after-its-time", test_downtime_step_after_its_time);
     g_test_add_func("/policy/reason/stall-text", test_stall_reason_text);
