@@ -103,6 +103,10 @@ run_case $'good 3\ngood-plan-last 2' good -good-plan-last
 expect "a suite in the manifest that did not run (file deleted)" 1 "3 passed, 2 failed, 0 skipped"
 grep -q "good-plan-last.*FAILED" <<<"$summary" && ok "... names the vanished suite" || not_ok "... names the vanished suite"
 
+fake binary-gone 'exec "$(dirname "$0")/build/tests/test-deleted" --tap'
+run_case 'binary-gone 12' binary-gone
+expect "a unit binary deleted from the build directory" 1 "0 passed, 12 failed, 0 skipped"
+
 run_case 'good 4' good
 expect "a suite with fewer tests than the manifest says, plan consistent" 1 "3 passed, 1 failed, 0 skipped"
 
