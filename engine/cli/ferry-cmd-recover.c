@@ -284,6 +284,10 @@ resume_if_ferrys(Recovery *r, Side *side)
 {
     if (side->state != VIR_DOMAIN_PAUSED)
         return;
+    if (g_strcmp0(ferry_journal_op_get(r->op, "state"), "paused") == 0) {
+        did(r, "leave it paused on %s (it was paused before ferry started)", side->host->name);
+        return;
+    }
     if (!has_step(r, "suspended-by-ferry") && side->reason != VIR_DOMAIN_PAUSED_MIGRATION) {
         did(r, "leave it paused on %s (not paused by ferry)", side->host->name);
         return;
