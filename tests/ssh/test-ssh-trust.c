@@ -36,6 +36,40 @@ test_exit_status(void)
     g_assert_cmpint(ferry_trust_classify_ssh(255, NULL), ==, FERRY_TRUST_CHECK_FAILED);
 }
 
+/* Only a destination whose identity is in doubt stops a copy instead of a relay. */
+static void
+test_fatal_classes(void)
+{
+    for (guint c = 0; c < FERRY_TRUST_LAST; c++)
+        g_assert_cmpint(ferry_trust_class_is_fatal(c), ==,
+                        c == FERRY_TRUST_HOSTKEY_CHANGED || c == FERRY_TRUST_HOSTKEY_REVOKED);
+}
+
+/* The host-to-host ssh's connect deadline is the inventory's ssh_connect_timeout. */
+static void
+test_append_ssh_connect_timeout(void)
+{
+    FerrySshPeer peer = {.host = "10.0.0.12", .connect_timeout = 7};
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *line = NULL;
+
+    ferry_trust_append_ssh(&peer, "nova", NULL, argv, owned);
+    g_ptr_array_add(argv, NULL);
+    line = g_strjoinv(" ", (char **)argv->pdata);
+    g_assert_nonnull(strstr(line, "-o ConnectTimeout=7 "));
+    g_assert_nonnull(strstr(line, "-o StrictHostKeyChecking=yes "));
+    g_assert_true(g_str_has_suffix(line, "-l nova -- 10.0.0.12"));
+
+    peer.connect_timeout = 0;
+    g_ptr_array_set_size(argv, 0);
+    ferry_trust_append_ssh(&peer, "nova", NULL, argv, owned);
+    g_ptr_array_add(argv, NULL);
+    g_free(line);
+    line = g_strjoinv(" ", (char **)argv->pdata);
+    g_assert_nonnull(strstr(line, "-o ConnectTimeout=10 "));
+}
+
 static void
 test_open_errors(void)
 {
@@ -49,6 +83,7 @@ test_open_errors(void)
         {FERRY_SSH_ERROR_AUTH, FERRY_TRUST_A_LOGIN_REFUSED},
         {FERRY_SSH_ERROR_KEYFILE, FERRY_TRUST_A_LOGIN_REFUSED},
         {FERRY_SSH_ERROR_HOSTKEY_CHANGED, FERRY_TRUST_A_LOGIN_REFUSED},
+        {FERRY_SSH_ERROR_HOSTKEY_REVOKED, FERRY_TRUST_A_LOGIN_REFUSED},
         {FERRY_SSH_ERROR_SFTP, FERRY_TRUST_CHECK_FAILED},
     };
 
@@ -90,6 +125,9 @@ main(int argc, char **argv)
     g_test_add_func("/ssh/trust/class-table-is-complete", test_class_table);
     g_test_add_func("/ssh/trust/only-ssh-exit-255-is-classified", test_exit_status);
     g_test_add_func("/ssh/trust/open-errors-name-the-source", test_open_errors);
+    g_test_add_func("/ssh/trust/only-a-doubtful-identity-stops-a-copy", test_fatal_classes);
+    g_test_add_func("/ssh/trust/ssh-connect-timeout-from-the-inventory",
+                    test_append_ssh_connect_timeout);
 
     dir = g_build_filename(top ? top : ".", "ssh", "data", "trust", NULL);
     d = g_dir_open(dir, 0, NULL);
