@@ -251,16 +251,18 @@ migration_journal_begin(FerryMigration *m, GError **error)
 {
     g_auto(GStrv) src_paths = migration_disk_paths(m, FALSE);
     int state = VIR_DOMAIN_NOSTATE;
+    const char *state_name = "running";
 
     /* a guest paused before ferry started is never resumed by `ferry recover` */
     if (!m->cold && virDomainGetState(m->sdom, &state, NULL, 0) < 0)
         virResetLastError();
+    if (m->cold)
+        state_name = "shutoff";
+    else if (state == VIR_DOMAIN_PAUSED)
+        state_name = "paused";
     m->journal = ferry_journal_begin(m->inventory, m->domain_name, m->uuid, m->src->name,
                                      m->dst->name, ferry_migrate_mode_to_string(m->mode),
-                                     m->cold                        ? "shutoff"
-                                     : state == VIR_DOMAIN_PAUSED ? "paused"
-                                                                  : "running",
-                                     error);
+                                     state_name, error);
     if (!m->journal)
         return FALSE;
     ferry_journal_step_paths(m->journal, "source-disks", (const char *const *)src_paths);
