@@ -315,8 +315,9 @@ settle_job(Recovery *r, Side *src, Side *dst, GError **error)
 
     if (!src->job && !dst->job)
         return TRUE;
-    if (has_step(r, "postcopy-switched") || src->reason == VIR_DOMAIN_PAUSED_POSTCOPY ||
-        dst->reason == VIR_DOMAIN_RUNNING_POSTCOPY) {
+    if (has_step(r, "postcopy-switched") ||
+        (src->state == VIR_DOMAIN_PAUSED && src->reason == VIR_DOMAIN_PAUSED_POSTCOPY) ||
+        (dst->state == VIR_DOMAIN_RUNNING && dst->reason == VIR_DOMAIN_RUNNING_POSTCOPY)) {
         did(r,
             "leave the post-copy job alone (its memory is split between the hosts): when it "
             "fails, run 'virsh -c %s migrate --postcopy-resume ...', then 'ferry recover' again",
@@ -385,11 +386,12 @@ on_destination(Recovery *r, Side *src, Side *dst)
     resume_if_ferrys(r, dst);
     if (dst->active && !dst->persistent) {
         g_autofree char *xml = NULL;
+        g_autoptr(virDomain) defined = NULL;
 
         if (r->dry_run)
             did(r, "define it on %s (it is transient there)", dst->host->name);
         else if (!(xml = virDomainGetXMLDesc(dst->dom, VIR_DOMAIN_XML_SECURE)) ||
-                 !virDomainDefineXML(dst->conn, xml)) {
+                 !(defined = virDomainDefineXML(dst->conn, xml))) {
             virResetLastError();
             did(r, "could not make it persistent on %s", dst->host->name);
             r->unresolved = TRUE;
