@@ -306,7 +306,9 @@ migration_postcopy_recover(FerryMigration *m, FerryWhereis *w)
     ferry_migration_info(m, "post-copy of '%s' started and did not finish: ferry recovers it "
                             "(for up to %d s); %s is not resumed and no disk is removed",
                          m->domain_name, POSTCOPY_RECOVER_S, m->src->name);
-    while (w->outcome == FERRY_WHEREIS_POSTCOPY && g_get_monotonic_time() < deadline &&
+    /* (a destination copy that is gone cannot be resumed into: nothing to retry) */
+    while (w->outcome == FERRY_WHEREIS_POSTCOPY && w->dst.active &&
+           g_get_monotonic_time() < deadline &&
            !g_cancellable_is_cancelled(m->options->cancellable)) {
         g_autoptr(GError) local = NULL;
         gboolean failed = side_postcopy_failed(&w->src) || side_postcopy_failed(&w->dst);
@@ -384,6 +386,18 @@ migration_truth(FerryMigration *m, gboolean call_ok, GError **error)
                         m->domain_name, m->src->name, where);
         return MIGRATION_NOT_MOVED;
     case FERRY_WHEREIS_POSTCOPY:
+        if (!w.dst.active) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                        "post-copy of '%s' failed after the switch and the destination's copy is "
+                        "gone (%s): '%s' holds the only copy, paused, and ferry leaves it so; if "
+                        "'%s' never ran the guest (its log shows no resume of it), its memory on "
+                        "'%s' is whole and 'virsh resume %s' there continues it; otherwise the "
+                        "guest's memory is lost and it must be restarted%s%s",
+                        m->domain_name, where, m->src->name, m->dst->name, m->src->name,
+                        m->domain_name, cause ? "; libvirt said: " : "",
+                        cause ? cause->message : "");
+            return MIGRATION_UNSETTLED;
+        }
         command = ferry_migration_postcopy_resume_command(m);
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
                     "post-copy of '%s' was interrupted after the switch and could not be resumed "

@@ -28,8 +28,11 @@ reason() { lv a domstate --reason $g 2>/dev/null || true; }
     timeout -k 10 200 "$FERRY_BIN" migrate $g --to hostB --timeout 4 --postcopy \
     --on-timeout postcopy >"$OUT/out" 2>"$OUT/err") &
 ferry_pid=$!
-for _ in $(seq 300); do [[ $(reason) == *post-copy* ]] && break; sleep 0.1; done
-check "the job switched to post-copy (hostA: $(reason))" test "$(reason)" = "paused (post-copy)"
+dst_reason() { lv b domstate --reason $g 2>/dev/null || true; }
+# after the switch: hostA paused by post-copy, hostB running the guest in post-copy
+for _ in $(seq 300); do [[ $(dst_reason) == "running (post-copy)" ]] && break; sleep 0.1; done
+check "the job switched to post-copy (hostA: $(reason); hostB: $(dst_reason))" \
+    test "$(reason)/$(dst_reason)" = "paused (post-copy)/running (post-copy)"
 link
 t0=$SECONDS
 sleep 45
