@@ -6,6 +6,7 @@
 # hostA only, and rolls back: the image it made on hostB is removed (no domain there uses it).
 # On the hosts: the guest runs on hostA only, not paused, its disk contents intact; hostB has no
 # domain, no qemu process, no image and no saved definition for it.
+# Then hostC's libvirtd hangs (SIGSTOP): ferry's libvirt connect deadline (issue 10 item 9).
 . "$(dirname "$0")/lib.sh"
 g=t97-local
 remove_guest $g
@@ -54,4 +55,23 @@ check "hostA's image is still there" image_exists a $g
 lv a destroy $g >/dev/null
 check "its disk contents are intact" test "$(checksum $g a)" = "$before"
 diag <<<"wall time after the kill: $((SECONDS - t0)) s"
+
+# A hung libvirtd (stopped, not dead: it accepts connections and never answers) costs ferry its
+# connect deadline ([ferry] connect_timeout, 10 s by default), not forever: looking a guest up
+# on every host still works, and a migration to the hung host fails naming it.
+kill -STOP "$(cat "$LAB/c/run/libvirtd.pid")"
+on_exit 'kill -CONT "$(cat "$LAB/c/run/libvirtd.pid")"'
+t1=$SECONDS
+ferry xml ga-local --to hostB --xml-only
+check "with hostC's libvirtd hung, 'ferry xml' (asks every host) still finds ga-local, in $((SECONDS - t1)) s (< 30 s)" \
+    test "$FERRY_RC/$((SECONDS - t1 < 30))" = 0/1
+t1=$SECONDS
+ferry migrate ga-local --to hostC
+diag "$OUT/err"
+check "a migration to hostC fails in $((SECONDS - t1)) s (< 40 s), naming hostC and its deadline" \
+    test "$FERRY_RC/$((SECONDS - t1 < 40))" = 1/1
+check "... the error says hostC's libvirtd gave no answer within 10 s" \
+    ferry_output_has "cannot connect to libvirt on 'hostC' (qemu+tcp://$(lab_ip c)/system): no answer within 10 s"
+kill -CONT "$(cat "$LAB/c/run/libvirtd.pid")"
+check "ga-local still runs on hostA only" only_on a ga-local running
 done_testing
