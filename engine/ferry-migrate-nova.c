@@ -32,6 +32,8 @@ ferry_migration_nova_begin(FerryMigration *m, GError **error)
         g_propagate_error(error, g_steal_pointer(&local));
         return FALSE;
     }
+    /* Ctrl-C interrupts a database call in progress, as it does a copy or the job. */
+    ferry_nova_set_cancellable(m->options->cancellable);
     src = ferry_nova_config_service_host(m->inventory->keyfile, m->src->name);
     dst = ferry_nova_config_service_host(m->inventory->keyfile, m->dst->name);
     m->nova_sync =

@@ -118,6 +118,7 @@ ferry_cmd_nova_sync(FerryCli *cli, int argc, char **argv, GError **error)
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("[UUID] - tell Nova where a guest runs");
     g_autoptr(FerryNovaConfig) config = NULL;
+    g_autoptr(GCancellable) cancellable = NULL;
     FerryInventory *inventory;
     int modes;
 
@@ -151,6 +152,9 @@ ferry_cmd_nova_sync(FerryCli *cli, int argc, char **argv, GError **error)
     }
     if (!(inventory = ferry_cli_inventory(cli, error)))
         return FALSE;
+    /* Ctrl-C or SIGTERM interrupts a database call in progress */
+    cancellable = ferry_cli_signal_cancellable();
+    ferry_nova_set_cancellable(cancellable);
     config = ferry_nova_config_load(inventory->keyfile, inventory->path, error);
     if (!config) {
         if (error && !*error)

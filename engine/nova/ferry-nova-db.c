@@ -10,6 +10,7 @@
  * literal names and the columns information_schema says exist, its values still bound.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include <mysql.h>
 #include <errmsg.h>
@@ -24,7 +25,47 @@ struct _FerryNovaDb {
     GPtrArray *dry_log; /* borrowed; non-NULL in dry runs */
     gboolean schema_loaded;
     gboolean has_column[FERRY_NOVA_COLUMN_LAST];
+    GCancellable *cancellable; /* interrupts this connection's calls (see below) */
+    gulong cancel_id;
 };
+
+/* The cancellable of the operation (Ctrl-C, SIGTERM): a database call in progress when it
+ * fires is interrupted -- its connection is shut down, so the call fails at once as on a lost
+ * connection (the step is queued or rolled back like any other) instead of running on for up
+ * to the read timeout.  Connections opened after it fired (the rollback's) are not touched. */
+static GMutex cancellable_lock;
+static GCancellable *operation_cancellable;
+
+void
+ferry_nova_set_cancellable(GCancellable *cancellable)
+{
+    g_mutex_lock(&cancellable_lock);
+    g_clear_object(&operation_cancellable);
+    if (cancellable)
+        operation_cancellable = g_object_ref(cancellable);
+    g_mutex_unlock(&cancellable_lock);
+}
+
+static void
+on_cancelled(GCancellable *cancellable, gpointer data)
+{
+    FerryNovaDb *db = data;
+
+    /* The call blocked in the client library returns with "lost connection". */
+    shutdown(mysql_get_socket(db->conn), SHUT_RDWR);
+}
+
+static void
+watch_cancellable(FerryNovaDb *db)
+{
+    g_mutex_lock(&cancellable_lock);
+    if (operation_cancellable && !g_cancellable_is_cancelled(operation_cancellable)) {
+        db->cancellable = g_object_ref(operation_cancellable);
+        db->cancel_id =
+            g_cancellable_connect(db->cancellable, G_CALLBACK(on_cancelled), db, NULL);
+    }
+    g_mutex_unlock(&cancellable_lock);
+}
 
 /* Where each optional column lives. */
 static const struct {
@@ -68,6 +109,11 @@ ferry_nova_db_free(FerryNovaDb *db)
 {
     if (!db)
         return;
+    if (db->cancellable) {
+        /* waits for a running on_cancelled(): the connection outlives it */
+        g_cancellable_disconnect(db->cancellable, db->cancel_id);
+        g_object_unref(db->cancellable);
+    }
     if (db->conn)
         mysql_close(db->conn);
     g_free(db->database);
@@ -118,6 +164,7 @@ ferry_nova_db_open(const FerryNovaConfig *config, FerryNovaRole role, GError **e
                      "cannot turn autocommit off");
         return NULL;
     }
+    watch_cancellable(db);
     return g_steal_pointer(&db);
 }
 
@@ -289,8 +336,9 @@ ferry_nova_rows_free(FerryNovaRows *rows)
 {
     if (!rows)
         return;
-    g_ptr_array_unref(rows->columns);
-    g_ptr_array_unref(rows->rows);
+    /* a query that failed before its result arrived has neither array */
+    g_clear_pointer(&rows->columns, g_ptr_array_unref);
+    g_clear_pointer(&rows->rows, g_ptr_array_unref);
     g_free(rows);
 }
 

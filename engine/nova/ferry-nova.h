@@ -15,7 +15,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 G_BEGIN_DECLS
 
@@ -169,5 +169,11 @@ FerryNovaReplay *ferry_nova_replay_pending(FerryNovaConfig *config,
 /* Ids of queued entries, oldest first (char*). */
 GPtrArray *ferry_nova_list_pending(FerryNovaConfig *config,
                                    GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Database calls in progress when @cancellable fires (Ctrl-C, SIGTERM) are interrupted:
+ * their connection is shut down and the call fails at once, as on a lost connection (the step
+ * is queued or rolled back like any other).  Connections opened after it fired -- a rollback's
+ * -- are not touched.  NULL: none.  One per process (the operation's). */
+void ferry_nova_set_cancellable(GCancellable *cancellable);
 
 G_END_DECLS

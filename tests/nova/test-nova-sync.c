@@ -1411,6 +1411,49 @@ test_cli_dry_run(void)
     g_assert_cmpstr(before, ==, after);
 }
 
+/* Ctrl-C interrupts a database call in progress: a 30 s query on a connection opened before
+ * the cancel fails within 2 s as a lost connection; a connection opened after it (a
+ * rollback's) works. */
+static gpointer
+cancel_thread(gpointer data)
+{
+    g_usleep(500 * 1000);
+    g_cancellable_cancel(data);
+    return NULL;
+}
+
+static void
+test_cancel_interrupts_query(void)
+{
+    g_autoptr(GCancellable) cancellable = g_cancellable_new();
+    g_autoptr(FerryNovaDb) db = NULL;
+    g_autoptr(FerryNovaDb) after = NULL;
+    g_autoptr(FerryNovaRows) rows = NULL;
+    g_autoptr(GError) error = NULL;
+    GThread *thread;
+    gint64 start;
+    double took;
+
+    if (!lab_reset())
+        return;
+    ferry_nova_set_cancellable(cancellable);
+    db = open_db(FERRY_NOVA_ROLE_NOVA);
+    thread = g_thread_new("cancel", cancel_thread, cancellable);
+    start = g_get_monotonic_time();
+    rows = ferry_nova_db_query(db, "SELECT SLEEP(30)", NULL, 0, &error);
+    took = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+    g_thread_join(thread);
+    g_assert_null(rows);
+    g_assert_nonnull(error);
+    g_assert_cmpfloat(took, <, 2.5);
+    g_clear_error(&error);
+    after = open_db(FERRY_NOVA_ROLE_NOVA);
+    rows = ferry_nova_db_query(after, "SELECT 1", NULL, 0, &error);
+    g_assert_no_error(error);
+    g_assert_nonnull(rows);
+    ferry_nova_set_cancellable(NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1451,6 +1494,7 @@ main(int argc, char **argv)
     g_test_add_func("/nova/queue/placement-commit-fails-after-cell-commit",
                     test_placement_commit_fails_queued);
     g_test_add_func("/nova/cli/dry-run-prints-statements", test_cli_dry_run);
+    g_test_add_func("/nova/db/cancel-interrupts-a-call-in-progress", test_cancel_interrupts_query);
     rc = g_test_run();
 
     {
