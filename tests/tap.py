@@ -162,7 +162,13 @@ def summary(manifest_path, results_path, out=sys.stdout):
             for r in reasons[:12]:
                 print("    %s" % r, file=out)
         else:
-            print("%-*s ok      %d passed%s" % (width, suite, p, ", %d skipped" % s if s else ""), file=out)
+            print("%-*s ok      %d passed%s%s" % (width, suite, p, ", %d skipped" % s if s else "",
+                  "  (%.0f s)" % rec["seconds"] if rec and "seconds" in rec else ""), file=out)
+    timed = sorted((r["seconds"], n) for n, r in results.items() if "seconds" in r)
+    if timed:
+        print("\ntime: %.0f s in suites; slowest: %s" % (
+            sum(t for t, _ in timed),
+            ", ".join("%s %.0f s" % (n, t) for t, n in reversed(timed[-5:]))), file=out)
     if skips:
         print("\nskipped:", file=out)
         for s in skips:
@@ -185,8 +191,11 @@ def make_manifest(results_path, old_path=None):
 
 
 def main(argv):
-    if len(argv) == 5 and argv[1] == "verdict":
-        print(json.dumps(verdict(argv[2], int(argv[3]), argv[4])))
+    if len(argv) in (5, 6) and argv[1] == "verdict":
+        rec = verdict(argv[2], int(argv[3]), argv[4])
+        if len(argv) == 6:
+            rec["seconds"] = round(float(argv[5]), 1)
+        print(json.dumps(rec))
         return 0
     if len(argv) == 4 and argv[1] == "not-run":
         print(json.dumps({"suite": argv[2], "not_run": True, "reason": argv[3]}))
