@@ -195,7 +195,7 @@ json_add_job(FerryJson *j, const FerryJobSample *s)
         {"mem_processed_bytes", s->mem_processed},
         {"mem_remaining_bytes", s->mem_remaining},
         {"mem_bps", s->mem_bps},
-        {"mem_dirty_pages_per_s", s->mem_dirty_rate},
+        {"mem_dirty_page_rate", s->mem_dirty_rate},
         {"mem_page_bytes", s->mem_page_size},
         {"mem_iteration", s->mem_iteration},
         {"disk_total_bytes", s->disk_total},
