@@ -489,7 +489,7 @@ print_sample(FerryProgress *p, const FerryJobSample *s, const FerryProgressFigur
 {
     g_autofree char *mem = NULL;
     g_autofree char *disk = NULL;
-    g_autofree char *mem_rate = format_rate(TRUE, s->mem_bps);
+    g_autofree char *mem_rate = format_rate(s->mem_total != 0, s->mem_bps);
     g_autofree char *disk_rate = format_rate(f->disk_bps_known, f->disk_bps);
     g_autofree char *dirty = format_rate(f->dirty_known, f->dirty_bps);
     g_autofree char *eta = format_eta(f);

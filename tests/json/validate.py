@@ -6,7 +6,9 @@
 Each line of each file (DIR: its *.jsonl files) must be one JSON object valid against the
 schema, and its text must keep the conventions JSON Schema cannot see in parsed numbers: a key
 ending in _s holds a number with exactly 3 decimals (or null), _percent one decimal (or null),
-_ms, _bytes and _bps integers.  With --tap, two TAP tests (NAME prefixes the descriptions):
+_ms, _bytes and _bps integers.  And a migrate output's
+figures must hold together: no dirty rate or ETA while the guest is paused, the policy's
+deadline (elapsed_s + policy_next_in_s) never moving later.  With --tap, two TAP tests (NAME prefixes the descriptions):
 every line valid, and at least one line read; exit status 1 on any failure.
 """
 import json
@@ -37,8 +39,25 @@ def text_problems(line):
                 yield "%s is %s, not %s" % (key, value, what)
 
 
+def figure_problems(where, objs):
+    """What a migrate output's figures must keep beyond the schema: the policy's deadline never
+    moves later ("suspend in 59s" never becomes "99s"), no dirty rate or ETA while paused."""
+    prev = None
+    for lineno, o in objs:
+        if o.get("event") != "sample":
+            continue
+        if o.get("paused") and (o.get("dirty_bps") is not None or o.get("eta_s") is not None):
+            yield "%s:%d: a dirty rate or an ETA while the guest is paused" % (where, lineno)
+        if "policy_next_in_s" in o:
+            deadline = o["elapsed_s"] + o["policy_next_in_s"]
+            if prev is not None and o["elapsed_s"] >= prev[0] and deadline > prev[1] + 0.5:
+                yield "%s:%d: the policy's deadline moved later (%.1f s -> %.1f s)" % (
+                    where, lineno, prev[1], deadline)
+            prev = (o["elapsed_s"], deadline)
+
+
 def check_file(validator, path):
-    problems, n = [], 0
+    problems, n, objs = [], 0, []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             line = line.rstrip("\n")
@@ -51,6 +70,7 @@ def check_file(validator, path):
             except ValueError as e:
                 problems.append("%s: not JSON: %s" % (where, e))
                 continue
+            objs.append((lineno, obj))
             for e in sorted(validator.iter_errors(obj), key=lambda e: e.path):
                 # oneOf: say which alternative was meant (same event and command) and why not
                 detail = e.message
@@ -62,6 +82,7 @@ def check_file(validator, path):
                 problems.append("%s: %s [%s]" % (where, detail[:300], line[:200]))
             for p in text_problems(line):
                 problems.append("%s: %s" % (where, p))
+    problems += figure_problems(path, objs)
     return n, problems
 
 
@@ -92,7 +113,7 @@ def main(argv):
         return 1 if all_problems or not total else 0
     # a fixed number of tests, however many files the lab tests left
     print("%s 1 - %severy line of %d files is one JSON object valid against docs/json-schema.json, "
-          "in its conventions%s" % ("not ok" if all_problems else "ok", tap, len(files),
+          "in its conventions, its figures consistent%s" % ("not ok" if all_problems else "ok", tap, len(files),
                                     (": not in " + ", ".join(bad_files[:10])) if bad_files else ""))
     for p in all_problems[:40]:
         print("# " + p)

@@ -36,6 +36,7 @@ run_sampled() {
     done
     FERRY_RC=0
     wait $pid || FERRY_RC=$?
+    keep_json
 }
 
 # ---- --parallel 4, hostA -> hostB ----------------------------------------------------------------
