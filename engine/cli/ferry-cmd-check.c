@@ -39,41 +39,17 @@ typedef enum {
     FERRY_LOGIN_LAST
 } FerryLoginClass;
 
-static const struct {
-    const char *name;
-    const char *remedy; /* printf format: host name, address, port, known_hosts, ssh_key */
-} login_classes[] = {
-    [FERRY_LOGIN_OK] = {"ok", "nothing to do"},
-    [FERRY_LOGIN_UNREACHABLE] = {"unreachable",
-                                 "this machine cannot reach the sshd of %1$s at %2$s port %3$u: "
-                                 "check that sshd runs there, and the host's ssh_host/ssh_port "
-                                 "in the inventory, routes and firewalls"},
-    [FERRY_LOGIN_HOSTKEY_UNKNOWN] = {"hostkey-unknown",
-                                     "ferry's known_hosts '%4$s' has no key for %1$s: on %1$s, "
-                                     "print its fingerprint (ssh-keygen -lf "
-                                     "/etc/ssh/ssh_host_ed25519_key.pub); here, fetch the key "
-                                     "(ssh-keyscan -t ed25519 -p %3$u %2$s), compare the "
-                                     "fingerprints, then append that line to '%4$s'"},
-    [FERRY_LOGIN_HOSTKEY_CHANGED] = {"hostkey-changed",
-                                     "%1$s offers another host key than the one in '%4$s': if "
-                                     "it was reinstalled, remove the old entry (ssh-keygen -R "
-                                     "'[%2$s]:%3$u' -f '%4$s') and add the new key after "
-                                     "checking its fingerprint on the host; otherwise "
-                                     "investigate"},
-    [FERRY_LOGIN_HOSTKEY_REVOKED] = {"hostkey-revoked",
-                                     "'%4$s' marks the key %1$s offers as @revoked: its identity "
-                                     "is in doubt; investigate before anything moves there"},
-    [FERRY_LOGIN_NO_KEY] = {"no-key",
-                            "ferry's private key '%5$s' cannot be used: create it "
-                            "(ssh-keygen -t ed25519 -N '' -f '%5$s') or fix ssh_key in the "
-                            "inventory's [ferry] section, then authorize its public key on %1$s"},
-    [FERRY_LOGIN_REFUSED] = {"login-refused",
-                             "%1$s refused ferry's key: add the public key of '%5$s' to the "
-                             "ssh_user's ~/.ssh/authorized_keys on %1$s (an RSA key cannot be "
-                             "used: libssh2 1.10 signs only ssh-rsa; use ed25519)"},
-    [FERRY_LOGIN_CHECK_FAILED] = {"check-failed", "see the detail"},
+static const char *const login_class_names[] = {
+    [FERRY_LOGIN_OK] = "ok",
+    [FERRY_LOGIN_UNREACHABLE] = "unreachable",
+    [FERRY_LOGIN_HOSTKEY_UNKNOWN] = "hostkey-unknown",
+    [FERRY_LOGIN_HOSTKEY_CHANGED] = "hostkey-changed",
+    [FERRY_LOGIN_HOSTKEY_REVOKED] = "hostkey-revoked",
+    [FERRY_LOGIN_NO_KEY] = "no-key",
+    [FERRY_LOGIN_REFUSED] = "login-refused",
+    [FERRY_LOGIN_CHECK_FAILED] = "check-failed",
 };
-G_STATIC_ASSERT(G_N_ELEMENTS(login_classes) == FERRY_LOGIN_LAST);
+G_STATIC_ASSERT(G_N_ELEMENTS(login_class_names) == FERRY_LOGIN_LAST);
 
 static FerryLoginClass
 login_classify(const GError *error)
@@ -142,6 +118,53 @@ login_check_run(FerryLoginCheck *c)
                                         config.user ? config.user : "root");
 }
 
+/* What to do about a failed login to @host: the inventory's files and the commands by name. */
+static char *
+login_remedy(FerryLoginClass klass, const FerryInventory *inv, const FerryHost *host,
+             const char *address, guint port)
+{
+    switch (klass) {
+    case FERRY_LOGIN_OK:
+        return NULL;
+    case FERRY_LOGIN_UNREACHABLE:
+        return g_strdup_printf("this machine cannot reach the sshd of %s at %s port %u: check "
+                               "that sshd runs there, and the host's ssh_host/ssh_port in the "
+                               "inventory, routes and firewalls",
+                               host->name, address, port);
+    case FERRY_LOGIN_HOSTKEY_UNKNOWN:
+        return g_strdup_printf("ferry's known_hosts '%s' has no key for %s: on %s, print its "
+                               "fingerprint (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub); "
+                               "here, fetch the key (ssh-keyscan -t ed25519 -p %u %s), compare "
+                               "the fingerprints, then append that line to '%s'",
+                               inv->known_hosts, host->name, host->name, port, address,
+                               inv->known_hosts);
+    case FERRY_LOGIN_HOSTKEY_CHANGED:
+        return g_strdup_printf("%s offers another host key than the one in '%s': if it was "
+                               "reinstalled, remove the old entry (ssh-keygen -R '[%s]:%u' -f "
+                               "'%s') and add the new key after checking its fingerprint on the "
+                               "host; otherwise investigate",
+                               host->name, inv->known_hosts, address, port, inv->known_hosts);
+    case FERRY_LOGIN_HOSTKEY_REVOKED:
+        return g_strdup_printf("'%s' marks the key %s offers as @revoked: its identity is in "
+                               "doubt; investigate before anything moves there",
+                               inv->known_hosts, host->name);
+    case FERRY_LOGIN_NO_KEY:
+        return g_strdup_printf("ferry's private key '%s' cannot be used: create it (ssh-keygen "
+                               "-t ed25519 -N '' -f '%s') or fix ssh_key in the inventory's "
+                               "[ferry] section, then authorize its public key on %s",
+                               inv->ssh_key, inv->ssh_key, host->name);
+    case FERRY_LOGIN_REFUSED:
+        return g_strdup_printf("%s refused ferry's key: add the public key of '%s' to the "
+                               "ssh_user's ~/.ssh/authorized_keys on %s (an RSA key cannot be "
+                               "used: libssh2 1.10 signs only ssh-rsa; use ed25519)",
+                               host->name, inv->ssh_key, host->name);
+    case FERRY_LOGIN_CHECK_FAILED:
+    case FERRY_LOGIN_LAST:
+        break;
+    }
+    return g_strdup("the check could not be completed: see the detail");
+}
+
 static void
 login_hop(const FerryLoginCheck *c, FerryHop *hop)
 {
@@ -150,15 +173,10 @@ login_hop(const FerryLoginCheck *c, FerryHop *hop)
     ferry_inventory_ssh_config(c->inventory, c->host, &config);
     hop->from = NULL;
     hop->to = c->host->name;
-    hop->klass = login_classes[c->klass].name;
+    hop->klass = login_class_names[c->klass];
     hop->detail = g_strdup(c->detail);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    if (c->klass != FERRY_LOGIN_OK)
-        hop->remedy = g_strdup_printf(login_classes[c->klass].remedy, c->host->name, config.host,
-                                      config.port ? config.port : 22u,
-                                      c->inventory->known_hosts, c->inventory->ssh_key);
-#pragma GCC diagnostic pop
+    hop->remedy = login_remedy(c->klass, c->inventory, c->host, config.host,
+                               config.port ? config.port : 22u);
 }
 
 typedef struct {
