@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "engine/cli/ferry-cli-json.h"
 
@@ -232,6 +233,20 @@ json_add_action(FerryJson *j, double at_s, FerryPolicyAction action, guint downt
     }
 }
 
+/* What the job is doing: ferry's own copy of a disk (cold), libvirt's disk mirror before the
+ * memory, the memory passes, or post-copy. */
+static const char *
+sample_stage(const FerryJobSample *s, gboolean copy)
+{
+    if (copy)
+        return "copy";
+    if (s->postcopy)
+        return "post-copy";
+    if (s->disk_total && ((s->disk_remaining && !s->mem_iteration) || !s->mem_total))
+        return "disks";
+    return "memory";
+}
+
 static void
 json_print_sample(const FerryMigrateEvent *ev, const FerryProgressFigures *f, gboolean copy)
 {
@@ -239,12 +254,7 @@ json_print_sample(const FerryMigrateEvent *ev, const FerryProgressFigures *f, gb
     g_autoptr(FerryJson) j = ferry_json_new_event("sample");
 
     ferry_json_string(j, "phase", ferry_phase_to_string(ev->phase));
-    ferry_json_string(j, "stage", copy                    ? "copy"
-                                  : s->postcopy           ? "post-copy"
-                                  : isnan(f->memory_percent) || (s->disk_remaining &&
-                                                                 !s->mem_iteration)
-                                      ? "disks"
-                                      : "memory");
+    ferry_json_string(j, "stage", sample_stage(s, copy));
     ferry_json_fixed3(j, "elapsed_s", s->elapsed_s);
     ferry_json_bool(j, "paused", s->paused);
     ferry_json_bool(j, "postcopy", s->postcopy);
