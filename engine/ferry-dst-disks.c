@@ -55,7 +55,8 @@ ferry_dst_disks_remove(FerryDstDisks *disks)
             g_warning("cannot remove '%s' on '%s' after the failed migration: %s", path,
                       m->dst->name, error->message);
         else
-            ferry_migration_info(m, "removed '%s' from %s (created for the failed migration)", path,
+            ferry_migration_file(m, FERRY_FILE_REMOVED, m->dst, path,
+                                 "removed '%s' from %s (created for the failed migration)", path,
                                  m->dst->name);
     }
     g_ptr_array_set_size(disks->created, 0);
@@ -73,8 +74,9 @@ ferry_dst_disks_remove_unused(FerryDstDisks *disks, GHashTable *in_use)
         const char *path = g_ptr_array_index(disks->created, i);
 
         if (g_hash_table_contains(in_use, path)) {
-            ferry_migration_info(disks->m, "'%s' on %s is not removed: a domain there uses it",
-                                 path, disks->m->dst->name);
+            ferry_migration_file(disks->m, FERRY_FILE_KEPT, disks->m->dst, path,
+                                 "'%s' on %s is not removed: a domain there uses it", path,
+                                 disks->m->dst->name);
             g_ptr_array_add(kept, g_strdup(path));
         }
     }
@@ -159,8 +161,8 @@ dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const FerryImageInf
         return FALSE;
     }
     dst_disks_own(dst_disks_guard(m), backing);
-    ferry_migration_info(
-        m, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s", backing,
+    ferry_migration_file(
+        m, FERRY_FILE_CREATED, m->dst, backing, "copied backing file '%s' (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s) to %s", backing,
         copied.bytes, ferry_copy_mode_to_string(copied.mode_used), copied.sha256, m->dst->name);
     *out_backing = g_steal_pointer(&backing);
     return TRUE;
@@ -191,24 +193,34 @@ ferry_migration_dst_create_disks(FerryMigration *m, gboolean full, GError **erro
         }
         dst_disks_own(dst_disks_guard(m), p->dest_source);
         m->disk_copy_bytes += image->virtual_size;
-        ferry_migration_info(m, "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s",
+        ferry_migration_file(m, FERRY_FILE_CREATED, m->dst, p->dest_source,
+                             "created %s image '%s' (%" G_GUINT64_FORMAT " bytes%s%s) on %s",
                              image->format, p->dest_source, image->virtual_size,
                              backing ? ", backing " : "", backing ? backing : "", m->dst->name);
     }
     return TRUE;
 }
 
+/* A disk copy by ferry (cold): its progress as a sample of the prepare phase, timed from the
+ * start of that disk's copy. */
+typedef struct {
+    FerryMigration *m;
+    gint64 start;
+} FerryCopyWatch;
+
 static void
 on_copy_progress(guint64 done, guint64 total, guint64 bytes_per_s, gpointer user_data)
 {
+    FerryCopyWatch *watch = user_data;
     FerryJobSample sample = {
+        .elapsed_s = (g_get_monotonic_time() - watch->start) / (double)G_USEC_PER_SEC,
         .disk_total = total,
         .disk_processed = done,
         .disk_remaining = total - MIN(done, total),
         .disk_bps = bytes_per_s,
     };
 
-    ferry_migration_emit(user_data, FERRY_EVENT_SAMPLE, NULL, &sample, NULL);
+    ferry_migration_emit(watch->m, FERRY_EVENT_SAMPLE, NULL, &sample, NULL);
 }
 
 /* The copied header still names the source's backing path: only the name moves, the data is
@@ -244,19 +256,21 @@ ferry_migration_dst_copy_disks(FerryMigration *m, guint64 *bytes, GError **error
         const FerryImageInfo *image;
         g_autofree char *backing = NULL;
         FerryCopyResult copied = {0};
+        FerryCopyWatch watch = {.m = m};
 
         if (!(image = ferry_migration_stream_image(m, p, error)) ||
             !dst_backing_ready(m, p, image, map, &backing, error))
             return FALSE;
+        watch.start = g_get_monotonic_time();
         if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, p->disk->source, p->dest_source, &peer,
-                                    FERRY_COPY_AUTO, on_copy_progress, m, &copied, error)) {
+                                    FERRY_COPY_AUTO, on_copy_progress, &watch, &copied, error)) {
             g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
             return FALSE;
         }
         dst_disks_own(dst_disks_guard(m), p->dest_source);
         *bytes += copied.bytes;
-        ferry_migration_info(
-            m, "copied disk %s to '%s' on %s (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s)",
+        ferry_migration_file(
+            m, FERRY_FILE_CREATED, m->dst, p->dest_source, "copied disk %s to '%s' on %s (%" G_GUINT64_FORMAT " bytes, %s, sha256 %s)",
             p->disk->target, p->dest_source, m->dst->name, copied.bytes,
             ferry_copy_mode_to_string(copied.mode_used), copied.sha256);
         if (backing && g_strcmp0(backing, image->backing_file) != 0 &&

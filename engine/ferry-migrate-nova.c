@@ -82,6 +82,7 @@ ferry_migration_nova_finish(FerryMigration *m, FerryMigrateResult *result)
             result->nova_status = g_strdup_printf("synced (undo with: ferry nova-sync --undo %s)",
                                                   r->journal_id ? r->journal_id : "-");
     }
+    result->nova_queued = !ok && g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED);
     if (!ok)
         result->nova_status =
             g_strdup_printf("%s: %s",

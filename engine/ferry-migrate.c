@@ -101,6 +101,14 @@ ferry_migrate_result_free(FerryMigrateResult *result)
 }
 
 void
+ferry_migration_event_identify(const FerryMigration *m, FerryMigrateEvent *ev)
+{
+    ev->domain = m->domain_name;
+    ev->src_host = m->src ? m->src->name : NULL;
+    ev->dst_host = m->dst ? m->dst->name : NULL;
+}
+
+void
 ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *message,
                      const FerryJobSample *sample, const FerryMonitorAction *action)
 {
@@ -112,6 +120,7 @@ ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *message
         .action = action,
     };
 
+    ferry_migration_event_identify(m, &ev);
     if (kind == FERRY_EVENT_POLICY && action && !action->error &&
         (action->action == FERRY_POLICY_ACTION_SUSPEND ||
          action->action == FERRY_POLICY_ACTION_POSTCOPY))
@@ -134,6 +143,7 @@ ferry_migration_emit_sample(FerryMigration *m, const FerryJobSample *sample,
         .outlook = outlook,
     };
 
+    ferry_migration_event_identify(m, &ev);
     if (m->options->event_func)
         m->options->event_func(&ev, m->options->event_data);
 }
@@ -150,6 +160,31 @@ ferry_migration_info(FerryMigration *m, const char *format, ...)
     g_debug("%s", message);
     ferry_journal_note_activity(message);
     ferry_migration_emit(m, FERRY_EVENT_INFO, message, NULL, NULL);
+}
+
+void
+ferry_migration_file(FerryMigration *m, FerryFileChange change, const FerryHost *host,
+                     const char *path, const char *format, ...)
+{
+    g_autofree char *message = NULL;
+    FerryMigrateEvent ev = {
+        .kind = FERRY_EVENT_INFO,
+        .phase = m->phase,
+        .file = change,
+        .path = path,
+        .file_host = host->name,
+    };
+    va_list args;
+
+    va_start(args, format);
+    message = g_strdup_vprintf(format, args);
+    va_end(args);
+    g_debug("%s", message);
+    ferry_journal_note_activity(message);
+    ferry_migration_event_identify(m, &ev);
+    ev.message = message;
+    if (m->options->event_func)
+        m->options->event_func(&ev, m->options->event_data);
 }
 
 /* The one place the phase changes; it never goes backwards. */
@@ -215,8 +250,14 @@ migration_prepare(FerryMigration *m, FerryMigrateResult *result, GError **error)
     case FERRY_MIGRATE_MODE_BLOCK:
     case FERRY_MIGRATE_MODE_BLOCK_FULL:
         return ferry_migration_dst_create_disks(m, m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL, error);
-    case FERRY_MIGRATE_MODE_COLD:
-        return !m->streamed->len || ferry_migration_dst_copy_disks(m, &result->disk_bytes, error);
+    case FERRY_MIGRATE_MODE_COLD: {
+        gint64 start = g_get_monotonic_time();
+        gboolean ok = !m->streamed->len ||
+                      ferry_migration_dst_copy_disks(m, &result->disk_bytes, error);
+
+        result->copy_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+        return ok;
+    }
     default:
         return TRUE;
     }

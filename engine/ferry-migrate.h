@@ -66,10 +66,25 @@ typedef enum {
                           * ->message: one sentence for humans */
 } FerryEventKind;
 
+/* What an INFO event says happened to a file on a host (for the JSON result's file lists). */
+typedef enum {
+    FERRY_FILE_NONE,
+    FERRY_FILE_CREATED, /* ferry created it (an image, a copied disk or backing file) */
+    FERRY_FILE_REMOVED, /* ferry removed it (its own after a failure, or a stale source copy) */
+    FERRY_FILE_KEPT,    /* ferry would have removed it and did not (in use, --keep-source-disks) */
+} FerryFileChange;
+
 typedef struct {
     FerryEventKind kind;
     FerryPhase phase;
+    /* which move: the guest's name and its hosts, once the precheck knows them (else NULL) */
+    const char *domain;
+    const char *src_host;
+    const char *dst_host;
     const char *message;
+    FerryFileChange file; /* INFO: NONE, or what happened to @path on @file_host */
+    const char *path;
+    const char *file_host;
     const FerryJobSample *sample;
     const FerryMonitorAction *action;
     const FerryPolicyOutlook *outlook; /* SAMPLE: what the policy will do next by itself, and
@@ -115,6 +130,7 @@ typedef struct {
     double migration_s;          /* the libvirt job's elapsed time */
     guint64 mem_bytes;           /* memory transferred */
     guint64 disk_bytes;          /* disk transferred */
+    double copy_s;               /* cold: the time ferry spent copying the disks */
     guint64 downtime_ms;
     guint64 iterations;
     char *dst_state;             /* "running", ... as verified */
@@ -125,6 +141,7 @@ typedef struct {
     gboolean resumed_on_dst;     /* it arrived paused because ferry paused it: ferry resumed it */
     GPtrArray *actions;          /* FerryMigrateActionRecord*: everything the policy did */
     char *nova_status;           /* NULL without [nova]; "synced ...", "queued ...", ... */
+    gboolean nova_queued;        /* the Nova sync is queued (its database unreachable) */
 } FerryMigrateResult;
 
 typedef struct {

@@ -86,6 +86,11 @@ void ferry_migration_emit(FerryMigration *m, FerryEventKind kind, const char *me
 void ferry_migration_emit_sample(FerryMigration *m, const FerryJobSample *sample,
                                  const FerryPolicyOutlook *outlook);
 void ferry_migration_info(FerryMigration *m, const char *format, ...) G_GNUC_PRINTF(2, 3);
+/* An INFO event that also says what happened to a file (created, removed, kept) on @host. */
+void ferry_migration_file(FerryMigration *m, FerryFileChange change, const FerryHost *host,
+                          const char *path, const char *format, ...) G_GNUC_PRINTF(5, 6);
+/* Fills @ev's domain and hosts from what the migration knows so far. */
+void ferry_migration_event_identify(const FerryMigration *m, FerryMigrateEvent *ev);
 void ferry_migration_set_phase(FerryMigration *m, FerryPhase phase);
 /* ssh sessions to both hosts, opened once, when first needed */
 gboolean ferry_migration_open_ssh(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;

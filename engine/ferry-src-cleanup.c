@@ -17,15 +17,16 @@ ferry_migration_src_cleanup_disks(FerryMigration *m)
         g_autoptr(GError) error = NULL;
 
         if (m->options->keep_source_disks) {
-            ferry_migration_info(m, "kept the source copy '%s' on %s", p->disk->source,
-                                 m->src->name);
+            ferry_migration_file(m, FERRY_FILE_KEPT, m->src, p->disk->source,
+                                 "kept the source copy '%s' on %s", p->disk->source, m->src->name);
             continue;
         }
         if (!ferry_remote_file_remove(m->src_ssh, p->disk->source, &error))
             ferry_migration_info(m, "could not remove the source copy '%s' on %s: %s",
                                  p->disk->source, m->src->name, error->message);
         else
-            ferry_migration_info(m, "removed the source copy '%s' on %s", p->disk->source,
+            ferry_migration_file(m, FERRY_FILE_REMOVED, m->src, p->disk->source,
+                                 "removed the source copy '%s' on %s", p->disk->source,
                                  m->src->name);
     }
 }

@@ -652,8 +652,9 @@ verify_host_key(FerrySshSession *self, const KnownHosts *kh, gboolean other_type
         }
         g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_HOSTKEY_UNKNOWN,
                     "the host key of '%s' (%s) is unknown: the server offered %s key %s, and "
-                    "known_hosts file '%s' has no entry for '%s'; verify the fingerprint on the "
-                    "host and add it, or allow recording new host keys",
+                    "known_hosts file '%s' has no entry for '%s'; compare that fingerprint with "
+                    "the host's own (ssh-keygen -lf on its host key, run there) and add the key "
+                    "to that file",
                     self->name, self->address, type_name, fingerprint, self->known_hosts, name);
         return FALSE;
 

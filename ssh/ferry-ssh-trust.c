@@ -20,10 +20,9 @@ static const FerryTrustClassInfo class_info[] = {
                                    "runs there and that ssh_host/ssh_port in the inventory are "
                                    "right"},
     [FERRY_TRUST_A_LOGIN_REFUSED] = {"src-login-refused",
-                                     "ferry's own login to the source host failed: add the public "
-                                     "key of the inventory's ssh_key to the ssh_user's "
-                                     "authorized_keys there, and the host's key to the "
-                                     "inventory's known_hosts"},
+                                     "ferry's own login to the source host failed, so the "
+                                     "source could not be asked: see the line 'this machine -> "
+                                     "SOURCE' for why and what to do"},
     [FERRY_TRUST_USER_MISSING] = {"user-missing",
                                   "the migration user does not exist on the source host: create "
                                   "it, or set migration_user in the inventory's [ferry] section"},

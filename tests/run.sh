@@ -71,7 +71,7 @@ done
 echo "== the ferry command against bad input"
 FERRY_BIN=$build/engine/cli/ferry run_suite cli/bad-input 300 bash tests/cli/test-bad-input.sh
 
-lab_suites() { for t in tests/labtests/[0-9]*.sh; do echo "lab/$(basename "$t" .sh)"; done; echo lab/teardown; }
+lab_suites() { for t in tests/labtests/[0-9]*.sh; do echo "lab/$(basename "$t" .sh)"; done; echo lab/json-schema; echo lab/teardown; }
 if [ "${FERRY_SKIP_LAB:-0}" = 1 ] || ! any_wanted $(lab_suites); then
     for s in $(lab_suites); do not_run "$s" "FERRY_SKIP_LAB=1, or FERRY_ONLY selects no lab test"; done
 else
@@ -83,6 +83,9 @@ else
         for t in tests/labtests/[0-9]*.sh; do
             run_suite "lab/$(basename "$t" .sh)" 900 bash "$t"
         done
+        # Every --json line the lab tests printed (kept by lib.sh's keep_json) against the
+        # schema docs/json-schema.json.
+        run_suite lab/json-schema 300 bash -c '. tests/lab/env.sh && python3 tests/json/validate.py --tap "lab JSON: " "$LAB/json-out"'
         # The teardown must leave nothing behind (down.sh checks and says what is left).
         FERRY_ONLY= run_suite lab/teardown 300 sh -c 'if tests/lab/down.sh >&2; then echo "ok 1 - lab teardown leaves nothing behind"
             else echo "not ok 1 - lab teardown leaves nothing behind"; fi; echo 1..1'

@@ -1,179 +1,299 @@
 /*
  * ferry-cli-progress.c: what `ferry migrate` shows while it runs and when it ends.
  *
- * Progress goes to stderr: a two-line live display on a terminal (memory and disk apart, rate,
+ * Progress goes to stderr: a two-line live display on a terminal (memory and disk apart, rates,
  * ETA), a plain line every few seconds otherwise.  With --json, stdout gets one JSON object per
- * line for each event and, last, one object with the summary (or the error).
+ * line for each event and, last, one object with the result (docs/json-schema.json).
  */
 #include "engine/cli/ferry-cli-progress.h"
 
-#include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "engine/cli/ferry-cli-json.h"
+
+#define RATE_WINDOW 8       /* samples kept for the disk rate (500 ms apart: 4 s) */
+#define RATE_WINDOW_S 3.0   /* the rate is taken over about this long */
+#define PLAIN_LINE_EVERY_S 2.0
+
+typedef struct {
+    char *host;
+    char *path;
+} FerryFileRecord;
+
+static void
+file_record_free(gpointer data)
+{
+    FerryFileRecord *r = data;
+
+    g_free(r->host);
+    g_free(r->path);
+    g_free(r);
+}
 
 struct _FerryProgress {
     gboolean tty;
     gboolean quiet;
     gboolean json;
-    FILE *samples_file; /* --samples-file: the job samples, ferry-job-sample.h format */
-    double last_line;      /* elapsed time of the last plain progress line */
+    FILE *samples_file;  /* --samples-file: the job samples, ferry-job-sample.h format */
+    gint64 last_line;    /* monotonic time of the last plain progress line (0: none yet) */
     gboolean display_open; /* the two-line live display is on the terminal */
-    FerryJobSample prev;   /* the previous sample, for rates libvirt does not report */
+    /* the recent samples of the current job or copy, oldest first, for the disk rate */
+    FerryJobSample window[RATE_WINDOW];
+    guint n_window;
+    FerryPhase phase;
+    gboolean precheck_passed;
+    char *domain;
+    char *src_host;
+    char *dst_host;
+    GPtrArray *files[FERRY_FILE_KEPT + 1]; /* FerryFileRecord*, by change */
 };
+
+/* ---- the figures ---------------------------------------------------------------------------- */
+
+static double
+percent(guint64 done, guint64 total)
+{
+    if (!total)
+        return NAN;
+    return 100.0 * (double)MIN(done, total) / (double)total;
+}
+
+void
+ferry_progress_figures(const FerryJobSample *s, const FerryJobSample *older, gboolean copy,
+                       FerryProgressFigures *f)
+{
+    guint64 page = s->mem_page_size ? s->mem_page_size : 4096;
+    gboolean disk_phase = s->disk_total && s->disk_remaining && s->mem_iteration == 0;
+
+    f->memory_percent = s->mem_total ? percent(s->mem_total - MIN(s->mem_remaining, s->mem_total),
+                                               s->mem_total)
+                                     : NAN;
+    f->disk_percent = percent(s->disk_processed, s->disk_total);
+
+    f->disk_bps_known = FALSE;
+    f->disk_bps = 0;
+    if (s->disk_bps) {
+        f->disk_bps_known = TRUE;
+        f->disk_bps = s->disk_bps;
+    } else if (s->disk_total && !s->disk_remaining) {
+        f->disk_bps_known = TRUE; /* nothing left to copy: no rate */
+    } else if (older && s->elapsed_s - older->elapsed_s >= 0.2 &&
+               s->disk_processed >= older->disk_processed) {
+        f->disk_bps_known = TRUE;
+        f->disk_bps = (guint64)((double)(s->disk_processed - older->disk_processed) /
+                                (s->elapsed_s - older->elapsed_s));
+    }
+
+    /* QEMU computes the dirty rate from the second pass on; paused or in post-copy its figure
+     * is a leftover, not what the guest does */
+    f->dirty_known = !copy && !s->paused && !s->postcopy && s->mem_iteration > 1;
+    f->dirty_bps = f->dirty_known ? s->mem_dirty_rate * page : 0;
+
+    f->eta_s = NAN;
+    f->eta_of = NULL;
+    f->why_no_eta = NULL;
+    if (copy || disk_phase) {
+        f->eta_of = copy ? "copy" : "disks";
+        if (f->disk_bps_known && f->disk_bps)
+            f->eta_s = (double)s->disk_remaining / (double)f->disk_bps;
+        else
+            f->why_no_eta = "no rate yet";
+        return;
+    }
+    f->eta_of = "memory";
+    if (s->postcopy) {
+        f->why_no_eta = "post-copy";
+    } else if (s->paused) {
+        f->why_no_eta = "paused: the rest is sent while the guest is stopped";
+    } else if (!s->mem_total) {
+        f->why_no_eta = "no memory figures yet";
+    } else if (!s->mem_bps) {
+        f->why_no_eta = "no rate yet";
+    } else if (f->dirty_known && f->dirty_bps >= s->mem_bps / 10 * 9) {
+        f->why_no_eta = "not converging: the guest dirties memory about as fast as it is sent";
+    } else {
+        f->eta_s = (double)s->mem_remaining / (double)(s->mem_bps - f->dirty_bps);
+    }
+    if (isnan(f->eta_s))
+        f->eta_of = NULL;
+}
+
+char *
+ferry_progress_format_duration(double s)
+{
+    if (!isfinite(s) || s < 0)
+        return g_strdup("?");
+    if (s >= 3600)
+        return g_strdup_printf("%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+    if (s >= 60)
+        return g_strdup_printf("%dm%02ds", (int)(s / 60), (int)s % 60);
+    return g_strdup_printf("%.0fs", ceil(s));
+}
+
+/* The samples of one job or copy, for the disk rate: a sample earlier than the last starts a
+ * new one (the next disk's copy). */
+static const FerryJobSample *
+window_push(FerryProgress *p, const FerryJobSample *s)
+{
+    const FerryJobSample *older = NULL;
+
+    if (p->n_window && s->elapsed_s < p->window[p->n_window - 1].elapsed_s)
+        p->n_window = 0;
+    if (p->n_window == RATE_WINDOW) {
+        memmove(p->window, p->window + 1, sizeof(p->window[0]) * (RATE_WINDOW - 1));
+        p->n_window--;
+    }
+    p->window[p->n_window++] = *s;
+    /* the newest sample at least RATE_WINDOW_S old, else the oldest kept */
+    for (guint i = 0; i + 1 < p->n_window; i++) {
+        if (s->elapsed_s - p->window[i].elapsed_s >= RATE_WINDOW_S || i == 0)
+            older = &p->window[i];
+    }
+    return older;
+}
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
 static void
-json_print(JsonBuilder *builder)
+json_add_file_lists(FerryProgress *p, FerryJson *j)
 {
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(builder);
-    g_autofree char *text = NULL;
+    static const char *const names[] = {
+        [FERRY_FILE_CREATED] = "created",
+        [FERRY_FILE_REMOVED] = "removed",
+        [FERRY_FILE_KEPT] = "kept",
+    };
 
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    printf("%s\n", text);
-    fflush(stdout);
+    ferry_json_begin_object(j, "files");
+    for (guint c = FERRY_FILE_CREATED; c <= FERRY_FILE_KEPT; c++) {
+        ferry_json_begin_array(j, names[c]);
+        for (guint i = 0; i < p->files[c]->len; i++) {
+            const FerryFileRecord *r = g_ptr_array_index(p->files[c], i);
+
+            ferry_json_begin_object(j, NULL);
+            ferry_json_string(j, "host", r->host);
+            ferry_json_string(j, "path", r->path);
+            ferry_json_end_object(j);
+        }
+        ferry_json_end_array(j);
+    }
+    ferry_json_end_object(j);
 }
 
-static JsonBuilder *
-json_event_begin(const char *event)
-{
-    JsonBuilder *b = json_builder_new();
-
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "event");
-    json_builder_add_string_value(b, event);
-    return b;
-}
-
+/* libvirt's statistics as read, for recording and replaying (tests/policy). */
 static void
-json_member_string(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-static void
-json_member_int(JsonBuilder *b, const char *name, gint64 value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, value);
-}
-
-static void
-json_member_double(JsonBuilder *b, const char *name, double value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_double_value(b, value);
-}
-
-static void
-json_member_bool(JsonBuilder *b, const char *name, gboolean value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_boolean_value(b, value);
-}
-
-/* Every field of the sample, under the names of ferry-job-sample.h. */
-static void
-json_add_sample(JsonBuilder *b, const FerryJobSample *s)
+json_add_job(FerryJson *j, const FerryJobSample *s)
 {
     const struct {
         const char *name;
         guint64 value;
     } fields[] = {
-        {"data_total", s->data_total},
-        {"data_processed", s->data_processed},
-        {"data_remaining", s->data_remaining},
-        {"mem_total", s->mem_total},
-        {"mem_processed", s->mem_processed},
-        {"mem_remaining", s->mem_remaining},
+        {"data_total_bytes", s->data_total},
+        {"data_processed_bytes", s->data_processed},
+        {"data_remaining_bytes", s->data_remaining},
+        {"mem_total_bytes", s->mem_total},
+        {"mem_processed_bytes", s->mem_processed},
+        {"mem_remaining_bytes", s->mem_remaining},
         {"mem_bps", s->mem_bps},
-        {"mem_dirty_rate", s->mem_dirty_rate},
-        {"mem_page_size", s->mem_page_size},
+        {"mem_dirty_page_rate", s->mem_dirty_rate},
+        {"mem_page_bytes", s->mem_page_size},
         {"mem_iteration", s->mem_iteration},
-        {"disk_total", s->disk_total},
-        {"disk_processed", s->disk_processed},
-        {"disk_remaining", s->disk_remaining},
+        {"disk_total_bytes", s->disk_total},
+        {"disk_processed_bytes", s->disk_processed},
+        {"disk_remaining_bytes", s->disk_remaining},
         {"disk_bps", s->disk_bps},
         {"expected_downtime_ms", s->expected_downtime_ms},
     };
 
-    json_member_double(b, "elapsed_s", s->elapsed_s);
+    ferry_json_begin_object(j, "job");
     for (gsize i = 0; i < G_N_ELEMENTS(fields); i++)
-        json_member_int(b, fields[i].name, (gint64)fields[i].value);
-    json_member_bool(b, "postcopy", s->postcopy);
-    json_member_bool(b, "paused", s->paused);
+        ferry_json_uint(j, fields[i].name, fields[i].value);
+    ferry_json_bool(j, "postcopy", s->postcopy);
+    ferry_json_bool(j, "paused", s->paused);
+    ferry_json_end_object(j);
 }
 
 static void
-json_add_action(JsonBuilder *b, double at_s, FerryPolicyAction action, guint downtime_ms,
+json_add_action(FerryJson *j, double at_s, FerryPolicyAction action, guint downtime_ms,
                 const char *reason, const char *error)
 {
-    json_member_double(b, "at_s", at_s);
-    json_member_string(b, "action", ferry_policy_action_to_string(action));
+    ferry_json_fixed3(j, "at_s", at_s);
+    ferry_json_string(j, "action", ferry_policy_action_to_string(action));
     if (action == FERRY_POLICY_ACTION_SET_DOWNTIME)
-        json_member_int(b, "downtime_ms", downtime_ms);
-    json_member_string(b, "reason", reason);
-    json_member_string(b, "error", error);
+        ferry_json_uint(j, "downtime_ms", downtime_ms);
+    ferry_json_string(j, "reason", reason);
+    if (error) {
+        ferry_json_begin_object(j, "error");
+        ferry_json_string(j, "kind", "libvirt");
+        ferry_json_string(j, "message", error);
+        ferry_json_end_object(j);
+    } else {
+        ferry_json_null(j, "error");
+    }
+}
+
+/* What the job is doing: ferry's own copy of a disk (cold), libvirt's disk mirror before the
+ * memory, the memory passes, or post-copy. */
+static const char *
+sample_stage(const FerryJobSample *s, gboolean copy)
+{
+    if (copy)
+        return "copy";
+    if (s->postcopy)
+        return "post-copy";
+    if (s->disk_total && ((s->disk_remaining && !s->mem_iteration) || !s->mem_total))
+        return "disks";
+    return "memory";
 }
 
 static void
-json_print_result(const FerryMigrateResult *r)
+json_print_sample(const FerryMigrateEvent *ev, const FerryProgressFigures *f, gboolean copy)
 {
-    g_autoptr(JsonBuilder) b = json_event_begin("result");
+    const FerryJobSample *s = ev->sample;
+    g_autoptr(FerryJson) j = ferry_json_new_event("sample");
 
-    json_member_bool(b, "ok", TRUE);
-    json_member_string(b, "domain", r->domain);
-    json_member_string(b, "uuid", r->uuid);
-    json_member_string(b, "source", r->src_host);
-    json_member_string(b, "destination", r->dst_host);
-    json_member_string(b, "mode", ferry_migrate_mode_to_string(r->mode));
-    json_member_bool(b, "p2p", r->p2p);
-    json_member_double(b, "total_s", r->total_s);
-    json_member_double(b, "migration_s", r->migration_s);
-    json_member_int(b, "downtime_ms", (gint64)r->downtime_ms);
-    json_member_int(b, "memory_bytes", (gint64)r->mem_bytes);
-    json_member_int(b, "disk_bytes", (gint64)r->disk_bytes);
-    json_member_double(b, "throughput_bps",
-                       r->migration_s > 0 ? (r->mem_bytes + r->disk_bytes) / r->migration_s : 0);
-    json_member_int(b, "iterations", (gint64)r->iterations);
-    json_member_string(b, "final_action", ferry_policy_action_to_string(r->final_action));
-    if (r->final_action != FERRY_POLICY_ACTION_NONE) {
-        json_member_double(b, "final_action_s", r->final_action_s);
-        json_member_string(b, "final_reason", r->final_reason);
+    ferry_json_string(j, "phase", ferry_phase_to_string(ev->phase));
+    ferry_json_string(j, "stage", sample_stage(s, copy));
+    ferry_json_fixed3(j, "elapsed_s", s->elapsed_s);
+    ferry_json_bool(j, "paused", s->paused);
+    ferry_json_bool(j, "postcopy", s->postcopy);
+    if (s->mem_total) {
+        ferry_json_uint(j, "memory_total_bytes", s->mem_total);
+        ferry_json_uint(j, "memory_remaining_bytes", MIN(s->mem_remaining, s->mem_total));
+        ferry_json_uint(j, "memory_sent_bytes", s->mem_processed);
+        ferry_json_uint(j, "memory_pass", s->mem_iteration);
     }
-    json_member_double(b, "suspended_s", r->suspended_s);
-    json_member_bool(b, "resumed_on_destination", r->resumed_on_dst);
-    json_member_string(b, "state", r->dst_state);
-    json_member_string(b, "nova", r->nova_status);
-    json_builder_set_member_name(b, "actions");
-    json_builder_begin_array(b);
-    for (guint i = 0; r->actions && i < r->actions->len; i++) {
-        const FerryMigrateActionRecord *a = g_ptr_array_index(r->actions, i);
-        json_builder_begin_object(b);
-        json_add_action(b, a->at_s, a->action, a->downtime_ms, a->reason, a->error);
-        json_builder_end_object(b);
+    ferry_json_percent(j, "memory_percent", f->memory_percent);
+    if (s->disk_total) {
+        ferry_json_uint(j, "disk_total_bytes", s->disk_total);
+        ferry_json_uint(j, "disk_done_bytes", MIN(s->disk_processed, s->disk_total));
+        ferry_json_uint(j, "disk_remaining_bytes", s->disk_remaining);
     }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    json_print(b);
-}
-
-static void
-json_print_error(const GError *error)
-{
-    g_autoptr(JsonBuilder) b = json_event_begin("result");
-
-    json_member_bool(b, "ok", FALSE);
-    json_member_string(b, "error", error->message);
-    json_member_string(b, "error_domain", g_quark_to_string(error->domain));
-    json_member_int(b, "error_code", error->code);
-    json_builder_end_object(b);
-    json_print(b);
+    ferry_json_percent(j, "disk_percent", f->disk_percent);
+    if (!copy)
+        ferry_json_uint(j, "memory_bps", s->mem_bps);
+    if (f->disk_bps_known)
+        ferry_json_uint(j, "disk_bps", f->disk_bps);
+    else
+        ferry_json_null(j, "disk_bps");
+    if (f->dirty_known)
+        ferry_json_uint(j, "dirty_bps", f->dirty_bps);
+    else
+        ferry_json_null(j, "dirty_bps");
+    ferry_json_fixed3(j, "eta_s", f->eta_s);
+    ferry_json_string(j, "eta_of", f->eta_of);
+    ferry_json_string(j, "why_no_eta", f->why_no_eta);
+    if (!copy && s->expected_downtime_ms)
+        ferry_json_uint(j, "expected_downtime_ms", s->expected_downtime_ms);
+    /* what the policy will do next by itself, and in how many seconds */
+    if (ev->outlook && ev->outlook->action != FERRY_POLICY_ACTION_NONE) {
+        ferry_json_string(j, "policy_next", ferry_policy_action_to_string(ev->outlook->action));
+        ferry_json_fixed3(j, "policy_next_in_s", ev->outlook->in_s);
+    }
+    if (!copy)
+        json_add_job(j, s);
+    ferry_json_print(g_steal_pointer(&j));
 }
 
 static void
@@ -185,31 +305,106 @@ json_print_event(const FerryMigrateEvent *ev)
         [FERRY_EVENT_SAMPLE] = "sample",
         [FERRY_EVENT_POLICY] = "policy",
     };
-    g_autoptr(JsonBuilder) b = json_event_begin(kinds[ev->kind]);
+    static const char *const changes[] = {
+        [FERRY_FILE_CREATED] = "created",
+        [FERRY_FILE_REMOVED] = "removed",
+        [FERRY_FILE_KEPT] = "kept",
+    };
+    g_autoptr(FerryJson) j = ferry_json_new_event(kinds[ev->kind]);
 
-    json_member_string(b, "phase", ferry_phase_to_string(ev->phase));
+    ferry_json_string(j, "phase", ferry_phase_to_string(ev->phase));
     switch (ev->kind) {
     case FERRY_EVENT_PHASE:
     case FERRY_EVENT_INFO:
-        json_member_string(b, "message", ev->message);
-        break;
-    case FERRY_EVENT_SAMPLE:
-        json_add_sample(b, ev->sample);
-        /* what the policy will do next by itself, and in how many seconds */
-        if (ev->outlook && ev->outlook->action != FERRY_POLICY_ACTION_NONE) {
-            json_member_string(b, "policy_next",
-                               ferry_policy_action_to_string(ev->outlook->action));
-            json_member_double(b, "policy_next_in_s", ev->outlook->in_s);
+        ferry_json_string(j, "message", ev->message);
+        if (ev->file != FERRY_FILE_NONE) {
+            ferry_json_begin_object(j, "file");
+            ferry_json_string(j, "change", changes[ev->file]);
+            ferry_json_string(j, "host", ev->file_host);
+            ferry_json_string(j, "path", ev->path);
+            ferry_json_end_object(j);
         }
         break;
+    case FERRY_EVENT_SAMPLE:
+        g_assert_not_reached();
+        break;
     case FERRY_EVENT_POLICY:
-        json_add_action(b, ev->action->elapsed_s, ev->action->action, ev->action->downtime_ms,
+        json_add_action(j, ev->action->elapsed_s, ev->action->action, ev->action->downtime_ms,
                         ev->action->reason, ev->action->error);
-        json_member_string(b, "message", ev->message);
+        ferry_json_string(j, "message", ev->message);
         break;
     }
-    json_builder_end_object(b);
-    json_print(b);
+    ferry_json_print(g_steal_pointer(&j));
+}
+
+static void
+json_print_result(FerryProgress *p, const FerryMigrateResult *r)
+{
+    g_autoptr(FerryJson) j = ferry_json_new_event("result");
+    gboolean cold = r->mode == FERRY_MIGRATE_MODE_COLD;
+
+    ferry_json_string(j, "command", "migrate");
+    ferry_json_bool(j, "ok", TRUE);
+    ferry_json_string(j, "domain", r->domain);
+    ferry_json_string(j, "uuid", r->uuid);
+    ferry_json_string(j, "source", r->src_host);
+    ferry_json_string(j, "destination", r->dst_host);
+    ferry_json_string(j, "mode", ferry_migrate_mode_to_string(r->mode));
+    ferry_json_bool(j, "p2p", r->p2p);
+    ferry_json_fixed3(j, "total_s", r->total_s);
+    ferry_json_fixed3(j, "migration_s", r->migration_s);
+    if (cold)
+        ferry_json_fixed3(j, "copy_s", r->copy_s);
+    ferry_json_uint(j, "downtime_ms", r->downtime_ms);
+    ferry_json_uint(j, "memory_bytes", r->mem_bytes);
+    ferry_json_uint(j, "disk_bytes", r->disk_bytes);
+    /* bytes over the time they took to move: the job's (live), the copy's (cold) */
+    if (cold)
+        ferry_json_uint(j, "throughput_bps",
+                        r->copy_s > 0 ? (guint64)(r->disk_bytes / r->copy_s) : 0);
+    else
+        ferry_json_uint(j, "throughput_bps",
+                        r->migration_s > 0
+                            ? (guint64)((r->mem_bytes + r->disk_bytes) / r->migration_s)
+                            : 0);
+    ferry_json_uint(j, "iterations", r->iterations);
+    ferry_json_string(j, "final_action", ferry_policy_action_to_string(r->final_action));
+    if (r->final_action != FERRY_POLICY_ACTION_NONE) {
+        ferry_json_fixed3(j, "final_action_s", r->final_action_s);
+        ferry_json_string(j, "final_reason", r->final_reason);
+    }
+    ferry_json_fixed3(j, "suspended_s", r->suspended_s);
+    ferry_json_bool(j, "resumed_on_destination", r->resumed_on_dst);
+    ferry_json_string(j, "state", r->dst_state);
+    ferry_json_string(j, "nova", r->nova_status);
+    ferry_json_bool(j, "nova_queued", r->nova_queued);
+    ferry_json_begin_array(j, "actions");
+    for (guint i = 0; r->actions && i < r->actions->len; i++) {
+        const FerryMigrateActionRecord *a = g_ptr_array_index(r->actions, i);
+
+        ferry_json_begin_object(j, NULL);
+        json_add_action(j, a->at_s, a->action, a->downtime_ms, a->reason, a->error);
+        ferry_json_end_object(j);
+    }
+    ferry_json_end_array(j);
+    json_add_file_lists(p, j);
+    ferry_json_print(g_steal_pointer(&j));
+}
+
+static void
+json_print_error(FerryProgress *p, const GError *error)
+{
+    g_autoptr(FerryJson) j = ferry_json_new_event("result");
+
+    ferry_json_string(j, "command", "migrate");
+    ferry_json_bool(j, "ok", FALSE);
+    ferry_json_error(j, "error", error);
+    ferry_json_bool(j, "refused", ferry_progress_refused(p));
+    ferry_json_string(j, "domain", p->domain);
+    ferry_json_string(j, "source", p->src_host);
+    ferry_json_string(j, "destination", p->dst_host);
+    json_add_file_lists(p, j);
+    ferry_json_print(g_steal_pointer(&j));
 }
 
 /* ---- human progress ------------------------------------------------------------------------ */
@@ -224,103 +419,52 @@ progress_close(FerryProgress *p)
 }
 
 static char *
-format_duration(double s)
+format_percent(double pct)
 {
-    if (s >= 3600)
-        return g_strdup_printf("%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
-    if (s >= 60)
-        return g_strdup_printf("%dm%02ds", (int)(s / 60), (int)s % 60);
-    return g_strdup_printf("%.0fs", s);
-}
-
-/* Estimated time left: the disk mirror and one more pass over memory at the current rate.  In
- * the memory phase, when the guest dirties memory as fast as it is sent, there is none. */
-static char *
-format_eta(const FerryJobSample *s)
-{
-    guint64 page = s->mem_page_size ? s->mem_page_size : 4096;
-    guint64 dirty_bps = s->mem_dirty_rate * page;
-    guint64 rate = s->mem_bps + s->disk_bps;
-    guint64 remaining = s->disk_remaining + s->mem_remaining;
-
-    if (s->postcopy)
-        return g_strdup("post-copy");
-    if (s->paused && s->mem_bps)
-        return format_duration((double)remaining / s->mem_bps);
-    if (s->mem_iteration > 1 && dirty_bps >= s->mem_bps * 9 / 10)
-        return g_strdup("none (dirtying faster than sending)");
-    if (!rate)
-        return g_strdup("?");
-    if (s->disk_remaining && !s->mem_iteration)
-        remaining += s->mem_total; /* the memory phase comes after the disk mirror */
-    return format_duration((double)remaining / rate);
+    if (isnan(pct))
+        return g_strdup("-");
+    return g_strdup_printf("%.0f%%", floor(CLAMP(pct, 0.0, 100.0)));
 }
 
 static char *
-format_percent(guint64 done, guint64 total)
+format_rate(gboolean known, guint64 bps)
 {
-    if (!total)
-        return g_strdup("  - ");
-    return g_strdup_printf("%3.0f%%", 100.0 * MIN(done, total) / total);
+    g_autofree char *b = NULL;
+
+    if (!known)
+        return g_strdup("-");
+    b = ferry_cli_format_bytes(bps);
+    return g_strdup_printf("%s/s", b);
+}
+
+static char *
+format_eta(const FerryProgressFigures *f)
+{
+    g_autofree char *d = NULL;
+
+    if (isnan(f->eta_s))
+        return g_strdup_printf("ETA - (%s)", f->why_no_eta ? f->why_no_eta : "unknown");
+    d = ferry_progress_format_duration(f->eta_s);
+    return g_strdup_printf("ETA %s %s", f->eta_of, d);
 }
 
 /* What the policy will do next by itself, and when: as the engine says (ev->outlook). */
 static char *
 format_policy(const FerryPolicyOutlook *outlook)
 {
+    g_autofree char *d = NULL;
+
     if (!outlook || outlook->action == FERRY_POLICY_ACTION_NONE)
         return g_strdup("");
-    return g_strdup_printf("  %s in %.0fs", ferry_policy_action_to_string(outlook->action),
-                           outlook->in_s);
-}
-
-/* libvirt reports no rate for the NBD disk mirror: derive it from the previous sample. */
-static FerryJobSample
-sample_with_rates(FerryProgress *p, const FerryJobSample *sample)
-{
-    FerryJobSample s = *sample;
-    double dt = s.elapsed_s - p->prev.elapsed_s;
-
-    if (!s.disk_bps && dt > 0 && s.disk_processed > p->prev.disk_processed)
-        s.disk_bps = (guint64)((s.disk_processed - p->prev.disk_processed) / dt);
-    p->prev = *sample;
-    return s;
+    d = ferry_progress_format_duration(outlook->in_s);
+    return g_strdup_printf("  %s in %s", ferry_policy_action_to_string(outlook->action), d);
 }
 
 static void
-print_sample(FerryProgress *p, const FerryJobSample *sample, const FerryPolicyOutlook *outlook)
+print_lines(FerryProgress *p, const char *line1, const char *line2)
 {
-    const FerryJobSample derived = sample_with_rates(p, sample);
-    const FerryJobSample *s = &derived;
-    g_autofree char *mem_done = ferry_cli_format_bytes(s->mem_processed);
-    g_autofree char *mem_total = ferry_cli_format_bytes(s->mem_total);
-    g_autofree char *mem_pct = format_percent(s->mem_processed, s->mem_total);
-    g_autofree char *disk_done = ferry_cli_format_bytes(s->disk_processed);
-    g_autofree char *disk_total = ferry_cli_format_bytes(s->disk_total);
-    g_autofree char *disk_pct = format_percent(s->disk_processed, s->disk_total);
-    g_autofree char *mem_left = ferry_cli_format_bytes(s->mem_remaining);
-    g_autofree char *rate = ferry_cli_format_bytes(s->mem_bps + s->disk_bps);
-    g_autofree char *dirty =
-        ferry_cli_format_bytes(s->mem_dirty_rate * (s->mem_page_size ? s->mem_page_size : 4096));
-    g_autofree char *eta = format_eta(s);
-    g_autofree char *policy = format_policy(outlook);
-    g_autofree char *line1 = NULL;
-    g_autofree char *line2 = NULL;
-    const char *state = s->postcopy ? "  [post-copy]" : s->paused ? "  [paused]" : "";
+    gint64 now = g_get_monotonic_time();
 
-    g_autofree char *disk =
-        s->disk_total ? g_strdup_printf("disk %s / %s %s   ", disk_done, disk_total, disk_pct)
-                      : g_strdup("");
-    g_autofree char *mem =
-        s->mem_total || !s->disk_total
-            ? g_strdup_printf("memory %s / %s %s, %s left, pass %" G_GUINT64_FORMAT, mem_done,
-                              mem_total, mem_pct, mem_left, s->mem_iteration)
-            : g_strdup("memory after the disks");
-
-    line1 = g_strdup_printf("[%6.1fs] %s%s", s->elapsed_s, disk, mem);
-    line2 = g_strdup_printf("          %s/s  dirty %s/s  downtime ~%" G_GUINT64_FORMAT
-                            " ms  ETA %s%s%s",
-                            rate, dirty, s->expected_downtime_ms, eta, policy, state);
     if (p->tty) {
         /* redraw the two lines in place */
         if (p->display_open)
@@ -328,10 +472,101 @@ print_sample(FerryProgress *p, const FerryJobSample *sample, const FerryPolicyOu
         fprintf(stderr, "\r\033[K%s\n\033[K%s", line1, line2);
         p->display_open = TRUE;
         fflush(stderr);
-    } else if (s->elapsed_s - p->last_line >= 2.0 || p->last_line == 0) {
-        fprintf(stderr, "%s  %s/s  ETA %s%s\n", line1, rate, eta, state);
-        p->last_line = s->elapsed_s;
+    } else if (!p->last_line || now - p->last_line >= PLAIN_LINE_EVERY_S * G_USEC_PER_SEC) {
+        fprintf(stderr, "%s\n%s\n", line1, line2);
+        p->last_line = now;
     }
+}
+
+static void
+print_copy_sample(FerryProgress *p, const FerryJobSample *s, const FerryProgressFigures *f)
+{
+    g_autofree char *done = ferry_cli_format_bytes(MIN(s->disk_processed, s->disk_total));
+    g_autofree char *total = ferry_cli_format_bytes(s->disk_total);
+    g_autofree char *pct = format_percent(f->disk_percent);
+    g_autofree char *rate = format_rate(f->disk_bps_known, f->disk_bps);
+    g_autofree char *eta = format_eta(f);
+    g_autofree char *line1 = g_strdup_printf("[%6.1fs] copying a disk: %s / %s %s", s->elapsed_s,
+                                             done, total, pct);
+    g_autofree char *line2 = g_strdup_printf("          %s  %s", rate, eta);
+
+    print_lines(p, line1, line2);
+}
+
+static void
+print_sample(FerryProgress *p, const FerryJobSample *s, const FerryProgressFigures *f,
+             const FerryPolicyOutlook *outlook)
+{
+    g_autofree char *mem = NULL;
+    g_autofree char *disk = NULL;
+    g_autofree char *mem_rate = format_rate(s->mem_total != 0, s->mem_bps);
+    g_autofree char *disk_rate = format_rate(f->disk_bps_known, f->disk_bps);
+    g_autofree char *dirty = format_rate(f->dirty_known, f->dirty_bps);
+    g_autofree char *eta = format_eta(f);
+    g_autofree char *policy = format_policy(outlook);
+    g_autofree char *downtime =
+        s->expected_downtime_ms
+            ? g_strdup_printf("  downtime ~%" G_GUINT64_FORMAT " ms", s->expected_downtime_ms)
+            : g_strdup("");
+    g_autofree char *line1 = NULL;
+    g_autofree char *line2 = NULL;
+    const char *state = s->postcopy ? "  [post-copy]" : s->paused ? "  [paused]" : "";
+
+    if (s->disk_total) {
+        g_autofree char *done = ferry_cli_format_bytes(MIN(s->disk_processed, s->disk_total));
+        g_autofree char *total = ferry_cli_format_bytes(s->disk_total);
+        g_autofree char *pct = format_percent(f->disk_percent);
+        disk = g_strdup_printf("disk %s / %s %s   ", done, total, pct);
+    } else {
+        disk = g_strdup("");
+    }
+    if (s->mem_total) {
+        g_autofree char *total = ferry_cli_format_bytes(s->mem_total);
+        g_autofree char *left = ferry_cli_format_bytes(MIN(s->mem_remaining, s->mem_total));
+        g_autofree char *sent = ferry_cli_format_bytes(s->mem_processed);
+        g_autofree char *pct = format_percent(f->memory_percent);
+        mem = g_strdup_printf("memory %s: %s in sync, %s left, pass %" G_GUINT64_FORMAT
+                              " (%s sent)",
+                              total, pct, left, s->mem_iteration, sent);
+    } else {
+        mem = g_strdup(s->disk_total ? "memory after the disks" : "memory: no figures yet");
+    }
+    line1 = g_strdup_printf("[%6.1fs] %s%s", s->elapsed_s, disk, mem);
+    line2 = g_strdup_printf("          memory %s%s%s  dirty %s%s  %s%s%s", mem_rate,
+                            s->disk_total ? "  disk " : "", s->disk_total ? disk_rate : "", dirty,
+                            downtime, eta, policy, state);
+    print_lines(p, line1, line2);
+}
+
+static void
+remember_identity(FerryProgress *p, const FerryMigrateEvent *ev)
+{
+    if (ev->domain && g_strcmp0(ev->domain, p->domain) != 0) {
+        g_free(p->domain);
+        p->domain = g_strdup(ev->domain);
+    }
+    if (ev->src_host && g_strcmp0(ev->src_host, p->src_host) != 0) {
+        g_free(p->src_host);
+        p->src_host = g_strdup(ev->src_host);
+    }
+    if (ev->dst_host && g_strcmp0(ev->dst_host, p->dst_host) != 0) {
+        g_free(p->dst_host);
+        p->dst_host = g_strdup(ev->dst_host);
+    }
+    if (ev->kind == FERRY_EVENT_INFO && ev->file != FERRY_FILE_NONE && ev->path) {
+        FerryFileRecord *r = g_new0(FerryFileRecord, 1);
+
+        r->host = g_strdup(ev->file_host);
+        r->path = g_strdup(ev->path);
+        g_ptr_array_add(p->files[ev->file], r);
+    }
+    if (ev->phase != p->phase) {
+        p->phase = ev->phase;
+        p->n_window = 0;
+        p->last_line = 0;
+    }
+    if (ev->phase > FERRY_PHASE_PRECHECK)
+        p->precheck_passed = TRUE;
 }
 
 void
@@ -339,9 +574,25 @@ ferry_progress_on_event(const FerryMigrateEvent *ev, gpointer user_data)
 {
     FerryProgress *p = user_data;
 
-    if (ev->kind == FERRY_EVENT_SAMPLE && p->samples_file) {
-        g_autofree char *line = ferry_job_sample_format_line(ev->sample);
-        fprintf(p->samples_file, "%s\n", line);
+    remember_identity(p, ev);
+    if (ev->kind == FERRY_EVENT_SAMPLE) {
+        /* a sample in the prepare phase is ferry's own copy of a disk (cold) */
+        gboolean copy = ev->phase == FERRY_PHASE_PREPARE;
+        const FerryJobSample *older = window_push(p, ev->sample);
+        FerryProgressFigures f;
+
+        if (p->samples_file && !copy) {
+            g_autofree char *line = ferry_job_sample_format_line(ev->sample);
+            fprintf(p->samples_file, "%s\n", line);
+        }
+        ferry_progress_figures(ev->sample, older, copy, &f);
+        if (p->json)
+            json_print_sample(ev, &f, copy);
+        else if (!p->quiet && copy)
+            print_copy_sample(p, ev->sample, &f);
+        else if (!p->quiet)
+            print_sample(p, ev->sample, &f, ev->outlook);
+        return;
     }
     if (p->json) {
         json_print_event(ev);
@@ -364,7 +615,6 @@ ferry_progress_on_event(const FerryMigrateEvent *ev, gpointer user_data)
                 ev->action->action == FERRY_POLICY_ACTION_NONE ? "" : "policy ", ev->message);
         break;
     case FERRY_EVENT_SAMPLE:
-        print_sample(p, ev->sample, ev->outlook);
         break;
     }
 }
@@ -374,23 +624,35 @@ print_summary(const FerryMigrateResult *r)
 {
     g_autofree char *mem = ferry_cli_format_bytes(r->mem_bytes);
     g_autofree char *disk = ferry_cli_format_bytes(r->disk_bytes);
-    g_autofree char *rate = ferry_cli_format_bytes(
-        r->migration_s > 0 ? (guint64)((r->mem_bytes + r->disk_bytes) / r->migration_s) : 0);
 
     printf("migrated '%s' from %s to %s\n", r->domain, r->src_host, r->dst_host);
-    printf("  mode:       %s (%s)\n", ferry_migrate_mode_to_string(r->mode),
-           r->p2p ? "peer-to-peer" : "managed by ferry");
-    printf("  total time: %.2f s (migration job %.2f s)\n", r->total_s, r->migration_s);
-    printf("  memory:     %s\n", mem);
-    printf("  disk:       %s\n", disk);
-    printf("  throughput: %s/s\n", rate);
-    printf("  iterations: %" G_GUINT64_FORMAT "\n", r->iterations);
-    printf("  downtime:   %" G_GUINT64_FORMAT " ms\n", r->downtime_ms);
-    if (r->final_action != FERRY_POLICY_ACTION_NONE)
-        printf("  policy:     %s at %.1f s (%s)\n", ferry_policy_action_to_string(r->final_action),
-               r->final_action_s, r->final_reason);
-    else
-        printf("  policy:     no final action needed\n");
+    if (r->mode == FERRY_MIGRATE_MODE_COLD) {
+        g_autofree char *rate =
+            ferry_cli_format_bytes(r->copy_s > 0 ? (guint64)(r->disk_bytes / r->copy_s) : 0);
+
+        printf("  mode:       cold (disks copied by ferry, then the definition moved)\n");
+        printf("  total time: %.2f s\n", r->total_s);
+        printf("  disk:       %s copied in %.2f s (%s/s)\n", disk, r->copy_s, rate);
+        printf("  definition: moved in %.2f s\n", r->migration_s);
+    } else {
+        g_autofree char *rate = ferry_cli_format_bytes(
+            r->migration_s > 0 ? (guint64)((r->mem_bytes + r->disk_bytes) / r->migration_s) : 0);
+
+        printf("  mode:       %s (%s)\n", ferry_migrate_mode_to_string(r->mode),
+               r->p2p ? "peer-to-peer" : "managed by ferry");
+        printf("  total time: %.2f s (migration job %.2f s)\n", r->total_s, r->migration_s);
+        printf("  memory:     %s\n", mem);
+        printf("  disk:       %s\n", disk);
+        printf("  throughput: %s/s\n", rate);
+        printf("  iterations: %" G_GUINT64_FORMAT "\n", r->iterations);
+        printf("  downtime:   %" G_GUINT64_FORMAT " ms\n", r->downtime_ms);
+        if (r->final_action != FERRY_POLICY_ACTION_NONE)
+            printf("  policy:     %s at %.1f s (%s)\n",
+                   ferry_policy_action_to_string(r->final_action), r->final_action_s,
+                   r->final_reason);
+        else
+            printf("  policy:     no final action needed\n");
+    }
     if (r->suspended_s > 0)
         printf("  suspended:  %.2f s by ferry%s\n", r->suspended_s,
                r->resumed_on_dst ? " (resumed on the destination by ferry)" : "");
@@ -410,7 +672,8 @@ print_summary(const FerryMigrateResult *r)
 }
 
 FerryProgress *
-ferry_progress_new(gboolean json, gboolean quiet, FILE *samples_file)
+ferry_progress_new(gboolean json, gboolean quiet, FILE *samples_file, const char *domain,
+                   const char *dst_host)
 {
     FerryProgress *p = g_new0(FerryProgress, 1);
 
@@ -418,6 +681,10 @@ ferry_progress_new(gboolean json, gboolean quiet, FILE *samples_file)
     p->json = json;
     p->quiet = quiet;
     p->samples_file = samples_file;
+    p->domain = g_strdup(domain);
+    p->dst_host = g_strdup(dst_host);
+    for (guint c = FERRY_FILE_CREATED; c <= FERRY_FILE_KEPT; c++)
+        p->files[c] = g_ptr_array_new_with_free_func(file_record_free);
     return p;
 }
 
@@ -427,7 +694,18 @@ ferry_progress_free(FerryProgress *p)
     if (!p)
         return;
     progress_close(p);
+    for (guint c = FERRY_FILE_CREATED; c <= FERRY_FILE_KEPT; c++)
+        g_ptr_array_unref(p->files[c]);
+    g_free(p->domain);
+    g_free(p->src_host);
+    g_free(p->dst_host);
     g_free(p);
+}
+
+gboolean
+ferry_progress_refused(const FerryProgress *p)
+{
+    return !p->precheck_passed;
 }
 
 void
@@ -435,7 +713,7 @@ ferry_progress_result(FerryProgress *p, const FerryMigrateResult *result)
 {
     progress_close(p);
     if (p->json)
-        json_print_result(result);
+        json_print_result(p, result);
     else
         print_summary(result);
 }
@@ -445,5 +723,5 @@ ferry_progress_error(FerryProgress *p, const GError *error)
 {
     progress_close(p);
     if (p->json)
-        json_print_error(error);
+        json_print_error(p, error);
 }

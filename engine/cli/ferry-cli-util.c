@@ -3,13 +3,17 @@
  */
 #include "engine/cli/ferry-cli.h"
 
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine/ferry-journal.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate.h"
+#include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 
 /* clang-format off */
@@ -40,11 +44,17 @@ ferry_cli_exit_status(const GError *error)
 {
     if (!error)
         return FERRY_EXIT_OK;
+    /* refused before anything changed (a failed destination check is told apart by
+     * ferry_cmd_migrate, from the phase it failed in) */
     if (error->domain == G_OPTION_ERROR || error->domain == FERRY_INVENTORY_ERROR ||
         g_error_matches(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE) ||
         g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID) ||
         g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND) ||
+        g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_AMBIGUOUS) ||
+        g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK) ||
         g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_NOT_FOUND) ||
+        g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS) ||
+        g_error_matches(error, FERRY_JOURNAL_ERROR, FERRY_JOURNAL_ERROR_BUSY) ||
         g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG))
         return FERRY_EXIT_USAGE;
     if (g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED))
@@ -65,13 +75,117 @@ ferry_cli_error(const char *format, ...)
 }
 
 gboolean
-ferry_cli_parse(GOptionContext *context, int *argc, char ***argv, GError **error)
+ferry_cli_parse(GOptionContext *context, int *argc, char ***argv, const GOptionEntry *entries,
+                GError **error)
 {
+    /* parsing may leave argv half rearranged: the words as typed, for "did you mean" */
+    g_auto(GStrv) typed = g_strdupv(*argv);
+    g_autofree char *name = g_strdup((*argv)[0]);
+
     if (!g_option_context_parse(context, argc, argv, error)) {
-        g_prefix_error(error, "%s: ", (*argv)[0]);
+        if (entries)
+            ferry_cli_suggest_option(*error, (int)g_strv_length(typed), typed, entries);
+        g_prefix_error(error, "%s: ", name);
         return FALSE;
     }
     return TRUE;
+}
+
+void
+ferry_cli_error_suggest(GError *error, const char *word, const char *const *candidates, gsize n)
+{
+    const char *best = ferry_cli_suggest(word, candidates, n);
+    char *message;
+
+    if (!error || !best)
+        return;
+    message = g_strdup_printf("%s (did you mean '%s'?)", error->message, best);
+    g_free(error->message);
+    error->message = message;
+}
+
+void
+ferry_cli_suggest_option(GError *error, int argc, char **argv, const GOptionEntry *entries)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+
+    if (!g_error_matches(error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION))
+        return;
+    for (const GOptionEntry *e = entries; e->long_name; e++) {
+        if (!(e->flags & G_OPTION_FLAG_HIDDEN))
+            g_ptr_array_add(names, g_strdup_printf("--%s", e->long_name));
+    }
+    g_ptr_array_add(names, g_strdup("--help"));
+    for (int i = 1; i < argc; i++) {
+        g_autofree char *word = NULL;
+        const char *eq;
+        gboolean known = FALSE;
+
+        if (g_str_equal(argv[i], "--"))
+            break;
+        if (!g_str_has_prefix(argv[i], "--"))
+            continue;
+        eq = strchr(argv[i], '=');
+        word = eq ? g_strndup(argv[i], eq - argv[i]) : g_strdup(argv[i]);
+        for (guint j = 0; j < names->len; j++)
+            known = known || g_str_equal(word, g_ptr_array_index(names, j));
+        if (known || !strstr(error->message, word))
+            continue;
+        ferry_cli_error_suggest(error, word, (const char *const *)names->pdata, names->len);
+        return;
+    }
+}
+
+void
+ferry_cli_suggest_host(FerryCli *cli, GError *error, const char *host)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new();
+
+    if (!cli->inventory || !host ||
+        !g_error_matches(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_UNKNOWN_HOST))
+        return;
+    for (guint i = 0; i < cli->inventory->hosts->len; i++)
+        g_ptr_array_add(names, ((FerryHost *)g_ptr_array_index(cli->inventory->hosts, i))->name);
+    ferry_cli_error_suggest(error, host, (const char *const *)names->pdata, names->len);
+}
+
+void
+ferry_cli_suggest_domain(FerryCli *cli, GError *error, const char *domain)
+{
+    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+
+    if (!cli->inventory || !domain ||
+        !(g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_NOT_FOUND) ||
+          g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_UNREACHABLE) ||
+          g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND)))
+        return;
+    /* only now, on the way out with an error: ask each host that answers for its guests */
+    for (guint i = 0; i < cli->inventory->hosts->len; i++) {
+        const FerryHost *h = g_ptr_array_index(cli->inventory->hosts, i);
+        g_autoptr(virConnect) conn =
+            ferry_virt_connect_full(h->uri, h->name, cli->inventory->connect_timeout, NULL);
+        virDomainPtr *doms = NULL;
+        int n;
+
+        if (!conn) {
+            virResetLastError();
+            continue;
+        }
+        n = virConnectListAllDomains(conn, &doms, 0);
+        for (int j = 0; j < n; j++) {
+            const char *name = virDomainGetName(doms[j]);
+            gboolean seen = FALSE;
+
+            for (guint k = 0; name && k < names->len; k++)
+                seen = seen || g_str_equal(name, g_ptr_array_index(names, k));
+            if (name && !seen)
+                g_ptr_array_add(names, g_strdup(name));
+            virDomainFree(doms[j]);
+        }
+        free(doms);
+        virResetLastError();
+    }
+    ferry_cli_error_suggest(error, domain, (const char *const *)names->pdata, names->len);
 }
 
 static const char *

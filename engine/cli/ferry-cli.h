@@ -15,12 +15,16 @@
 
 G_BEGIN_DECLS
 
-/* Exit statuses, as the README documents them. */
+/* Exit statuses, the same for every command, as the README documents them. */
 enum {
     FERRY_EXIT_OK = 0,
-    FERRY_EXIT_FAILED = 1, /* the operation failed */
-    FERRY_EXIT_USAGE = 2,  /* bad arguments or configuration; nothing was touched */
-    FERRY_EXIT_QUEUED = 75, /* EX_TEMPFAIL: Nova's database unreachable, the sync is queued */
+    FERRY_EXIT_FAILED = 1,  /* the operation failed (migrate: the message says where the guest
+                             * is; before the move, on its source as it was) */
+    FERRY_EXIT_USAGE = 2,   /* refused before anything changed: bad arguments, inventory or
+                             * configuration, a guest or host that does not exist or is
+                             * ambiguous, a destination check that failed, a guest locked */
+    FERRY_EXIT_QUEUED = 75, /* EX_TEMPFAIL: done, but the Nova sync is queued (its database is
+                             * unreachable; `ferry nova-sync --pending` replays it) */
 };
 
 #define FERRY_CLI_ERROR (ferry_cli_error_quark())
@@ -36,6 +40,8 @@ typedef struct {
     char *config_path;       /* --config, else $FERRY_CONFIG, else the default */
     gboolean verbose;
     FerryInventory *inventory; /* loaded by the first ferry_cli_inventory() */
+    int status;              /* 0, or the exit status a command chose (75: done, Nova queued;
+                              * 2: refused before anything changed) over the error's own */
 } FerryCli;
 
 /* A command: argv[0] is its name.  TRUE when done; FALSE with @error set otherwise. */
@@ -50,8 +56,10 @@ gboolean ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error)
 /* The inventory, loaded once; FERRY_INVENTORY_ERROR (exit 2) when it cannot be. */
 FerryInventory *ferry_cli_inventory(FerryCli *cli, GError **error);
 
-/* Parses a command's options; G_OPTION_ERROR (exit 2) on a bad one. */
-gboolean ferry_cli_parse(GOptionContext *context, int *argc, char ***argv, GError **error);
+/* Parses a command's options; G_OPTION_ERROR (exit 2) on a bad one, with a "did you mean"
+ * when an unknown option is close to one of @entries (NULL: none). */
+gboolean ferry_cli_parse(GOptionContext *context, int *argc, char ***argv,
+                         const GOptionEntry *entries, GError **error);
 
 /* Sets a FERRY_CLI_ERROR_USAGE error. */
 void ferry_cli_usage_error(GError **error, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -69,5 +77,25 @@ GCancellable *ferry_cli_signal_cancellable(void);
 gboolean ferry_cli_stderr_is_tty(void);
 
 char *ferry_cli_format_bytes(guint64 bytes);
+
+/* "did you mean": the one candidate within a few typos of @word (or that it is a prefix of),
+ * else NULL (none, or two equally close).  Pure. */
+const char *ferry_cli_suggest(const char *word, const char *const *candidates, gsize n);
+guint ferry_cli_edit_distance(const char *a, const char *b);
+
+/* Appends " (did you mean 'X'?)" to @error's message when @word is close to X. */
+void ferry_cli_error_suggest(GError *error, const char *word, const char *const *candidates,
+                             gsize n);
+
+/* For an unknown host or guest in @error: suggests the inventory's host names or the guests
+ * defined on the reachable hosts (asked only when the error is that nothing was found). */
+void ferry_cli_suggest_host(FerryCli *cli, GError *error, const char *host);
+void ferry_cli_suggest_domain(FerryCli *cli, GError *error, const char *domain);
+
+/* For an unknown --option in a GOptionContext error: the closest of @entries. */
+void ferry_cli_suggest_option(GError *error, int argc, char **argv, const GOptionEntry *entries);
+
+/* `ferry help`: the main help text, and the commands' names. */
+const char *const *ferry_cli_command_names(gsize *n);
 
 G_END_DECLS

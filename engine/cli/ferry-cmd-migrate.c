@@ -6,8 +6,10 @@
 #include <math.h>
 #include <poll.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli-progress.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-inventory.h"
@@ -161,15 +163,68 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
     return TRUE;
 }
 
+/* --json and the command stopped before the engine ran (options, inventory): the error as the
+ * result line, as every --json failure ends. */
+static void
+print_json_refusal(const GError *error, const char *domain, const char *to)
+{
+    g_autoptr(FerryJson) j = ferry_json_new_event("result");
+
+    ferry_json_string(j, "command", "migrate");
+    ferry_json_bool(j, "ok", FALSE);
+    ferry_json_error(j, "error", error);
+    ferry_json_bool(j, "refused", TRUE);
+    ferry_json_string(j, "domain", domain);
+    ferry_json_null(j, "source");
+    ferry_json_string(j, "destination", to);
+    ferry_json_begin_object(j, "files");
+    ferry_json_begin_array(j, "created");
+    ferry_json_end_array(j);
+    ferry_json_begin_array(j, "removed");
+    ferry_json_end_array(j);
+    ferry_json_begin_array(j, "kept");
+    ferry_json_end_array(j);
+    ferry_json_end_object(j);
+    ferry_json_print(g_steal_pointer(&j));
+}
+
+static gboolean migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran,
+                            GError **error);
+
 gboolean
 ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE, engine_ran = FALSE;
+    const char *domain = NULL, *to = NULL;
+
+    for (int i = 1; i < argc && !g_str_equal(argv[i], "--"); i++) {
+        json = json || g_str_equal(argv[i], "--json");
+        if (g_str_equal(argv[i], "--to") && i + 1 < argc)
+            to = argv[i + 1];
+        else if (g_str_has_prefix(argv[i], "--to="))
+            to = argv[i] + strlen("--to=");
+        else if (argv[i][0] != '-' && !domain && !(i > 1 && argv[i - 1][0] == '-' &&
+                                                   !strchr(argv[i - 1], '=')))
+            domain = argv[i];
+    }
+    if (migrate_run(cli, argc, argv, &engine_ran, error))
+        return TRUE;
+    if (json && !engine_ran)
+        print_json_refusal(*error, domain, to);
+    return FALSE;
+}
+
+static gboolean
+migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError **error)
 {
     g_auto(FerryMigrateArgs) a = {.max_downtime = MAX_DOWNTIME_UNSET};
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &a.to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &a.from, "Source host (default: found by looking)",
          "HOST"},
-        {"mode", 0, 0, G_OPTION_ARG_STRING, &a.mode, "auto (default), shared, block or block-full",
+        {"mode", 0, 0, G_OPTION_ARG_STRING, &a.mode,
+         "auto (default: cold for a shut-off guest, else block if a disk is local, else "
+         "shared), shared, block, block-full or cold",
          "MODE"},
         {"no-p2p", 0, 0, G_OPTION_ARG_NONE, &a.no_p2p,
          "ferry holds both connections (for when the source cannot reach the destination's "
@@ -221,15 +276,36 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     GThread *reader_thread = NULL;
 
     g_option_context_set_summary(
-        context, "Moves a guest: a running one live (local disks streamed: block migration; "
-                 "shared ones not), a shut-off one cold.  A migration that does not converge "
-                 "within the timeout is suspended (or switched to post-copy, or aborted) so "
-                 "that it finishes.");
+        context,
+        "Moves a guest to another host, in one of these modes:\n"
+        "  block       running guest, live; its local disks streamed by libvirt (the top "
+        "image;\n              block-full: the whole disk)\n"
+        "  shared      running guest, live; its disks on storage both hosts see, not copied\n"
+        "  cold        shut-off guest: ferry copies its local disks (sha256-checked), then "
+        "moves\n              the definition (defined on the destination, undefined on the "
+        "source)\n"
+        "--mode auto (the default) picks cold for a shut-off guest, else block when a disk is "
+        "local,\nelse shared.  A live migration that does not converge within the timeout is "
+        "suspended\n(or switched to post-copy, or aborted) so that it finishes.  Every "
+        "destination check\nruns before anything moves; a failure leaves the guest running on "
+        "its source.");
+    g_option_context_set_description(context, "Exit status: 0 moved; 1 failed (the message says "
+                                              "where the guest is); 2 refused before anything "
+                                              "changed; 75 moved, Nova sync queued.");
     g_option_context_add_main_entries(context, entries, NULL);
-    if (!ferry_cli_parse(context, &argc, &argv, error))
+    if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
     if (argc != 2) {
         ferry_cli_usage_error(error, "migrate takes exactly one DOMAIN (see --help)");
+        /* migrate ga-local hostB: the second word names a host */
+        if (argc == 3 && !a.to && ferry_cli_inventory(cli, NULL) &&
+            ferry_inventory_get_host(cli->inventory, argv[2], NULL)) {
+            char *message = g_strdup_printf("%s (did you mean '--to %s'?)", (*error)->message,
+                                            argv[2]);
+
+            g_free((*error)->message);
+            (*error)->message = message;
+        }
         return FALSE;
     }
     if (!a.to) {
@@ -243,6 +319,14 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
         return FALSE;
     if (!(inventory = ferry_cli_inventory(cli, error)))
         return FALSE;
+    if (!ferry_inventory_get_host(inventory, a.to, error)) {
+        ferry_cli_suggest_host(cli, *error, a.to);
+        return FALSE;
+    }
+    if (a.from && !ferry_inventory_get_host(inventory, a.from, error)) {
+        ferry_cli_suggest_host(cli, *error, a.from);
+        return FALSE;
+    }
     if (a.samples_file) {
         g_autofree char *header = ferry_job_sample_format_header();
         samples = fopen(a.samples_file, "w");
@@ -255,7 +339,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     }
 
     cancellable = ferry_cli_signal_cancellable();
-    progress = ferry_progress_new(a.json, a.quiet, samples);
+    progress = ferry_progress_new(a.json, a.quiet, samples, argv[1], a.to);
     options.domain = argv[1];
     options.src_host = a.from;
     options.dst_host = a.to;
@@ -277,6 +361,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
         reader_thread = g_thread_new("ferry-control", control_thread, &reader);
     }
 
+    *engine_ran = TRUE;
     result = ferry_migrate(inventory, &options, error);
     if (reader_thread) {
         g_atomic_int_set(&reader.stop, 1);
@@ -285,9 +370,16 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     if (samples)
         fclose(samples);
     if (!result) {
+        ferry_cli_suggest_domain(cli, *error, argv[1]);
+        /* the same status for the same outcome: whatever stopped it in the precheck, nothing
+         * had changed */
+        if (ferry_progress_refused(progress))
+            cli->status = FERRY_EXIT_USAGE;
         ferry_progress_error(progress, *error);
         return FALSE;
     }
     ferry_progress_result(progress, result);
+    if (result->nova_queued)
+        cli->status = FERRY_EXIT_QUEUED;
     return TRUE;
 }

@@ -127,7 +127,7 @@ ferry_cmd_nova_sync(FerryCli *cli, int argc, char **argv, GError **error)
         ctx, "Needs a [nova] section in the inventory (host, port or socket, user, "
              "password_file or password_env, databases, journal_dir).\n"
              "Exit status 75: the database is unreachable, the sync is queued (--pending).");
-    if (!ferry_cli_parse(ctx, &argc, &argv, error))
+    if (!ferry_cli_parse(ctx, &argc, &argv, entries, error))
         return FALSE;
 
     /* One mode at a time, checked before anything is opened. */

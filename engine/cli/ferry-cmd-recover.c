@@ -508,7 +508,7 @@ ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error)
                                  "left unfinished in its journal,\ndeciding from where the guest "
                                  "is on the hosts.  One line per operation.");
     g_option_context_add_main_entries(context, entries, NULL);
-    if (!ferry_cli_parse(context, &argc, &argv, error))
+    if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
     if (argc != 1) {
         ferry_cli_usage_error(error, "recover takes no arguments");

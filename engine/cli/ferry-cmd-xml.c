@@ -6,46 +6,73 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-dest-xml.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-virt-util.h"
 
+/* One line: {"event":"result","command":"xml","ok":...,"movable":...,"disks":[...],...}.  A
+ * plan that refuses a disk is a result with "ok" false and its "error"; a request that cannot
+ * be answered at all (unknown guest, unreadable file) is a result with only the error. */
 static void
-print_json(const FerryDestXml *dest, const char *shown_xml)
+print_json(const FerryDestXml *dest, const char *shown_xml, const char *src, const char *dst)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *text = NULL;
+    g_autoptr(FerryJson) j = ferry_json_new_event("result");
+    g_autoptr(GError) check = NULL;
+    gboolean movable = ferry_dest_xml_check(dest, &check);
     GVariant *plan = ferry_disk_plan_to_variant(dest->plan);
+    g_autoptr(JsonNode) plan_node = json_gvariant_serialize(plan);
+    g_autofree char *plan_text = json_to_string(plan_node, FALSE);
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "movable");
-    json_builder_add_boolean_value(b, ferry_dest_xml_check(dest, NULL));
-    json_builder_set_member_name(b, "disks");
-    json_builder_add_value(b, json_gvariant_serialize(plan));
-    json_builder_set_member_name(b, "error");
-    if (dest->rewrite_error)
-        json_builder_add_string_value(b, dest->rewrite_error->message);
+    ferry_json_string(j, "command", "xml");
+    ferry_json_bool(j, "ok", movable);
+    ferry_json_string(j, "source", src);
+    ferry_json_string(j, "destination", dst);
+    ferry_json_bool(j, "movable", movable);
+    ferry_json_raw(j, "disks", plan_text);
+    if (check)
+        ferry_json_error(j, "error", check);
     else
-        json_builder_add_null_value(b);
-    json_builder_set_member_name(b, "xml");
-    if (shown_xml)
-        json_builder_add_string_value(b, shown_xml);
-    else
-        json_builder_add_null_value(b);
-    json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    json_generator_set_pretty(gen, TRUE);
-    text = json_generator_to_data(gen, NULL);
-    printf("%s\n", text);
+        ferry_json_null(j, "error");
+    ferry_json_string(j, "xml", shown_xml);
+    ferry_json_print(g_steal_pointer(&j));
 }
+
+/* --json and the request failed before a plan: the error as the result line. */
+static void
+print_json_error(const GError *error, const char *domain, const char *src, const char *dst)
+{
+    g_autoptr(FerryJson) j = ferry_json_new_event("result");
+
+    ferry_json_string(j, "command", "xml");
+    ferry_json_bool(j, "ok", FALSE);
+    ferry_json_string(j, "domain", domain);
+    ferry_json_string(j, "source", src);
+    ferry_json_string(j, "destination", dst);
+    ferry_json_error(j, "error", error);
+    ferry_json_print(g_steal_pointer(&j));
+}
+
+static gboolean xml_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error);
 
 gboolean
 ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+    g_autofree char *domain = argc >= 2 && argv[1][0] != '-' ? g_strdup(argv[1]) : NULL;
+
+    if (xml_run(cli, argc, argv, &json, error))
+        return TRUE;
+    /* a plan that was printed carries its own error */
+    if (json && *error && !g_error_matches(*error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_FAILED))
+        print_json_error(*error, domain, NULL, NULL);
+    return FALSE;
+}
+
+static gboolean
+xml_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error)
 {
     g_autofree char *to = NULL;
     g_autofree char *from = NULL;
@@ -58,8 +85,8 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
         {"file", 0, 0, G_OPTION_ARG_FILENAME, &file,
          "Read the domain XML from FILE instead of the source host (touches no host)", "FILE"},
         {"xml-only", 0, 0, G_OPTION_ARG_NONE, &xml_only, "Print only the destination XML", NULL},
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print the plan and XML as one JSON object",
-         NULL},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json,
+         "Print the plan and XML, or the error, as one JSON line", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("[DOMAIN] --to HOST");
@@ -77,7 +104,10 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
                                  "(streamed, shared, skipped, refused, and why), without "
                                  "migrating.\nWith --file, works offline from a saved XML.");
     g_option_context_add_main_entries(context, entries, NULL);
-    if (!ferry_cli_parse(context, &argc, &argv, error))
+    /* --json is known before parsing, so that a bad option is a JSON error too */
+    for (int i = 1; i < argc && !g_str_equal(argv[i], "--"); i++)
+        *json_out = *json_out || g_str_equal(argv[i], "--json");
+    if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
     if (!to) {
         ferry_cli_usage_error(error, "xml needs --to HOST");
@@ -97,9 +127,16 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
         ferry_cli_usage_error(error, "--json and --xml-only exclude each other");
         return FALSE;
     }
-    if (!(inventory = ferry_cli_inventory(cli, error)) ||
-        !(dst = ferry_inventory_get_host(inventory, to, error)))
+    if (!(inventory = ferry_cli_inventory(cli, error)))
         return FALSE;
+    if (!(dst = ferry_inventory_get_host(inventory, to, error))) {
+        ferry_cli_suggest_host(cli, *error, to);
+        return FALSE;
+    }
+    if (from && !ferry_inventory_get_host(inventory, from, error)) {
+        ferry_cli_suggest_host(cli, *error, from);
+        return FALSE;
+    }
     if (file) {
         if (!(src = ferry_inventory_get_host(inventory, from, error)))
             return FALSE;
@@ -109,8 +146,10 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
         }
         origin = g_strdup(file);
     } else {
-        if (!(loc = ferry_locate_domain(inventory, argv[1], from, error)))
+        if (!(loc = ferry_locate_domain(inventory, argv[1], from, error))) {
+            ferry_cli_suggest_domain(cli, *error, argv[1]);
             return FALSE;
+        }
         src = loc->host;
         /* The XML ferry migrate reads (with VIR_DOMAIN_XML_SECURE it would be the same: libvirt
          * includes graphics passwords in the migratable XML); they are removed when printed. */
@@ -137,7 +176,12 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
     if (dest->dest_xml && !(shown_xml = ferry_domain_xml_without_secrets(dest->dest_xml, error)))
         return FALSE;
     if (json) {
-        print_json(dest, shown_xml);
+        print_json(dest, shown_xml, src->name, dst->name);
+        if (!ferry_dest_xml_check(dest, error)) {
+            /* printed in the result line already; main still prints it on stderr */
+            return FALSE;
+        }
+        return TRUE;
     } else {
         if (!xml_only) {
             g_autofree char *plan = ferry_disk_plan_format(dest->plan);

@@ -142,6 +142,32 @@ case_ 2 "--config" -- --config
 case_ 0 "Usage" -- --help
 case_ 0 "--to" -- --config good.ini migrate --help
 
+# ferry help [COMMAND]; global options anywhere; "did you mean"
+case_ 0 "Commands:.*|Exit status" -- help
+case_ 0 "75 +done, but the Nova sync is queued" -- help
+case_ 0 "cold +shut-off guest" -- help migrate
+case_ 0 "check ssh|hop" -- help check
+case_ 2 "unknown command 'teleport'" -- help teleport
+case_ 2 "unknown command 'migrat' \(did you mean 'migrate'\?\)" -- --config good.ini migrat d1 --to B
+case_ 2 "Unknown option --bandwith \(did you mean '--bandwidth'\?\)" -- --config good.ini migrate d1 --to B --bandwith 3
+case_ 2 "unknown check 'sshh'.*did you mean 'ssh'" -- --config good.ini check sshh --from A --to B
+with named 's/^\[host A\]/[host hostA]/; s/^\[host B\]/[host hostB]/'
+case_ 2 "unknown host 'hsotB'.*did you mean 'hostB'" -- --config named.ini migrate d1 --to hsotB
+case_ 2 "unknown host 'hostX'" -- --config named.ini xml d1 --to hostX
+case_ 2 "one DOMAIN.*did you mean '--to hostB'" -- --config named.ini migrate d1 hostB
+with testdrv '0,/^uri = .*/s||uri = test:///default|'
+case_ 2 "'tset'.*did you mean 'test'" -- --config testdrv.ini migrate tset --to B
+case_ 0 "<domain" -- xml --file dom.xml --from A --to B --xml-only --config good.ini --verbose
+case_ 0 "<domain" -- xml --file dom.xml --config good.ini --from A --to B --xml-only
+case_ 2 "unknown option '--bogus' before the command" -- --bogus --config good.ini help
+
+# --json: errors too are one JSON line with a stable kind
+case_ 2 '^\{"event":"result","command":"xml","ok":false.*"error":\{"kind":"usage","message":".*missing.xml' -- --config good.ini xml --file "$work/missing.xml" --from A --to B --json
+case_ 2 '"command":"xml","ok":false.*"kind":"inventory"' -- --config "$work/nope.ini" xml d1 --to B --json
+case_ 2 '"command":"check-ssh","ok":false.*"kind":"usage"' -- --config good.ini check ssh --from A --json
+case_ 2 '"command":"migrate","ok":false,"error":\{"kind":"usage".*"refused":true' -- --config good.ini migrate d1 --to B --mode sideways --json
+case_ 0 '^\{"event":"result","command":"xml","ok":true,"source":"A","destination":"B","movable":true,"disks":\[' -- --config good.ini xml --file dom.xml --from A --to B --json
+
 # ---------------------------------------------------------------- migrate arguments
 case_ 2 "DOMAIN" -- --config good.ini migrate --to B
 case_ 2 "--to" -- --config good.ini migrate d1
@@ -161,7 +187,7 @@ case_ 2 "stall-window" -- --config good.ini migrate d1 --to B --stall-window -1
 case_ 2 "timeout action .bogus." -- --config good.ini migrate d1 --to B --on-timeout bogus
 case_ 2 "--postcopy" -- --config good.ini migrate d1 --to B --on-timeout postcopy
 case_ 2 "use auto, shared, block, block-full or cold" -- --config good.ini migrate d1 --to B --mode sideways
-case_ 1 "(cannot|could not|unable to) (connect|reach)|not reachable|unreachable" -- --config good.ini migrate d1 --to B
+case_ 2 "(cannot|could not|unable to) (connect|reach)|not reachable|unreachable" -- --config good.ini migrate d1 --to B
 
 # ---------------------------------------------------------------- xml arguments
 case_ 2 "--file.*DOMAIN|DOMAIN.*--file" -- --config good.ini xml d1 --file dom.xml --from A --to B

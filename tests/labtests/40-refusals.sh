@@ -55,7 +55,7 @@ refused "missing inventory"
 hx b qemu-img create -q -f qcow2 /var/lib/libvirt/images/$g.qcow2 1M
 snapshot_take
 ferry migrate $g --to hostB
-check "existing destination image: refused" test "$FERRY_RC" = 1
+check "existing destination image: refused (exit 2: nothing changed)" test "$FERRY_RC" = 2
 check "existing destination image: says so" ferry_output_has "already exists on 'hostB'"
 check "existing destination image: left as it was (1 MiB virtual)" \
     test "$(hx b qemu-img info -U --output=json /var/lib/libvirt/images/$g.qcow2 | grep -o '"virtual-size": [0-9]*')" = '"virtual-size": 1048576'

@@ -37,7 +37,7 @@ XML
 lv a define "$OUT/cpu.xml" >/dev/null
 snapshot_take
 ferry migrate t45-cpu --to hostB
-check "CPU the destination lacks: exit 1" test "$FERRY_RC" = 1
+check "CPU the destination lacks: exit 2" test "$FERRY_RC" = 2
 check "... names the missing feature" ferry_output_has "does not provide required features: avx512f"
 cpu_cmp=$(lv b hypervisor-cpu-compare --virttype qemu --arch x86_64 --machine pc "$OUT/cpu.xml" 2>&1 || true)
 check "... hostB's libvirtd agrees: that CPU is incompatible with its hypervisor" \
@@ -54,7 +54,7 @@ free_mib() { lv b freecell | awk '/^Total:/ { printf "%d", $2 / 1024 }'; }
 free_before=$(free_mib)
 ferry --config "$inv" migrate $g --to hostB
 free_after=$(free_mib)
-check "not enough memory on hostB: exit 1" test "$FERRY_RC" = 1
+check "not enough memory on hostB: exit 2" test "$FERRY_RC" = 2
 check "... says how much there is and is needed" ferry_output_has "MiB of free memory; the guest needs 64 MiB plus the host's reserve of 100000000 MiB"
 said=$(number_before "MiB of free memory")
 # free memory moves (other guests on this machine): ferry's figure lies between what hostB's
@@ -69,7 +69,7 @@ refused "memory"
 inv=$(inventory_with disk '/^\[host hostB\]/a reserved_disk_mib = 100000000')
 avail_before=$(hx b df -m --output=avail /var/lib/libvirt/images | tail -1 | tr -d ' ')
 ferry --config "$inv" migrate $g --to hostB
-check "not enough disk space on hostB: exit 1" test "$FERRY_RC" = 1
+check "not enough disk space on hostB: exit 2" test "$FERRY_RC" = 2
 check "... names the directory" ferry_output_has "'/var/lib/libvirt/images' on 'hostB' has"
 said=$(number_before "MiB free;")
 avail_after=$(hx b df -m --output=avail /var/lib/libvirt/images | tail -1 | tr -d ' ')
@@ -84,7 +84,7 @@ refused "disk space"
 # -- "shared" storage that is not: local images dirs listed as shared_dirs on both hosts
 inv=$(inventory_with shared '/^images_dir = \/var\/lib\/libvirt\/images$/a shared_dirs = /var/lib/libvirt/images')
 ferry --config "$inv" migrate $g --to hostB
-check "shared_dirs that are not shared: exit 1" test "$FERRY_RC" = 1
+check "shared_dirs that are not shared: exit 2" test "$FERRY_RC" = 2
 check "... says it is not the same storage" ferry_output_has "is not the same storage on 'hostA' and 'hostB'"
 refused "shared_dirs"
 hx a touch /var/lib/libvirt/images/.t45-probe
@@ -98,7 +98,7 @@ cp -p "$LAB/b/rootssh/authorized_keys" "$OUT/authorized_keys.b"
 on_exit 'cp -p "$OUT/authorized_keys.b" "$LAB/b/rootssh/authorized_keys"'
 grep -vF "$(cut -d' ' -f2 "$LAB/a/rootssh/id_ed25519.pub")" "$OUT/authorized_keys.b" >"$LAB/b/rootssh/authorized_keys"
 ferry --config "$inv" migrate $g --to hostB
-check "qemu+ssh peer without trust: exit 1" test "$FERRY_RC" = 1
+check "qemu+ssh peer without trust: exit 2" test "$FERRY_RC" = 2
 check "... names the failure class and a remedy" ferry_output_has "but that trust does not hold: key-refused"
 real_ssh=$(hx a ssh -o BatchMode=yes -o ConnectTimeout=10 root@hostb true 2>&1 || true)
 check "... the hosts agree: OpenSSH from hostA to hostB is refused (publickey)" \

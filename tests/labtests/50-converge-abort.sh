@@ -75,7 +75,7 @@ check "ferry --on-timeout abort exits 1" test "$FERRY_RC" = 1
 check "the error says it did not converge and the policy aborted it" \
     ferry_output_has "did not converge (completion timeout 5.0 s reached"
 check "a policy event with action abort was emitted" ferry_output_has '"action":"abort"'
-check "the last JSON line is the failed result" sh -c "tail -1 '$OUT/out' | grep -q '\"event\":\"result\",\"ok\":false'"
+check "the last JSON line is the failed result" sh -c "tail -1 '$OUT/out' | grep -q '\"event\":\"result\",\"command\":\"migrate\",\"ok\":false,\"error\":{\"kind\":\"not-converged\"'"
 sleep 0.3
 started=$(event_time b $g '^lifecycle Started' || true)
 failed=$(event_time b $g '^lifecycle Stopped Failed' || true)

@@ -35,6 +35,7 @@ for pause in 2 0.8 0.8; do
     after+="$(sample)"$'\n'
 done
 wait $ferry_pid || FERRY_RC=$?
+keep_json
 echo "# hostA before the change (limit, rate): $before; after:" $after
 check "interrupted, ferry exits 1" test "$FERRY_RC" = 1
 check "the change is reported" ferry_output_has '"reason":"bandwidth limit set to 40 MiB/s"'

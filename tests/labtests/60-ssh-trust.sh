@@ -86,8 +86,8 @@ on_exit 'ssh_state_restore'
 # -- everything in order
 ferry check ssh --all
 check "--all on the lab: exit 0" test "$FERRY_RC" = 0
-check "--all: matrix has a row per host, all ok" \
-    test "$(grep -cE '^host[ABC] ' "$OUT/out")" = 3 -a "$(grep -oE '\bok\b' "$OUT/out" | wc -l)" = 6
+check "--all: this machine reaches every host, and the matrix has a row per host, all ok" \
+    test "$(grep -cE '^this machine -> host[ABC]: ok$' "$OUT/out") $(grep -cE '^host[ABC] ' "$OUT/out")" = "3 3" -a "$(grep -oE '\bok\b' "$OUT/out" | wc -l)" = 9
 [ "$FERRY_RC" = 0 ] || diag "$OUT/out" "$OUT/err"
 check "the hosts agree: OpenSSH logs in between every two hosts" every_pair_logs_in
 ferry check ssh --from hostA --to hostB
@@ -176,7 +176,8 @@ check "--all with hostB down: exit 1" test "$FERRY_RC" = 1
 [ "$FERRY_RC" = 1 ] || { echo "# exit status $FERRY_RC"; diag "$OUT/out" "$OUT/err"; }
 check "--all: hostA row shows dst-unreachable for hostB" grep -qE '^hostA +- +dst-unreachable +ok' "$OUT/out"
 check "--all: hostB row is src-unreachable" grep -qE '^hostB +src-unreachable +- +src-unreachable' "$OUT/out"
-check "--all: says how many pairs failed" grep -q "^4 of 6 pairs failed" "$OUT/out"
+check "--all: this machine cannot reach hostB either" grep -q "^this machine -> hostB: unreachable$" "$OUT/out"
+check "--all: says how many hops failed (this machine -> hostB, and 4 pairs)" grep -q "^5 of 9 hops failed" "$OUT/out"
 agrees "--all: the hosts agree, hostC cannot reach hostB either" "Connection refused" "$(openssh c b)"
 agrees "--all: the hosts agree, ferry cannot log in to hostB" "Connection refused" "$(openssh_op "$(lab_ip b)")"
 ssh_state_restore

@@ -60,7 +60,7 @@ ro_mount b $A/t81sub
 before_b=$(listing b)
 ferry migrate $g --to hostB --json
 check "1: ferry exits 1" test "$FERRY_RC" = 1
-check "1: the failure names disk vdb" sh -c "tail -1 '$OUT/out' | grep -q '\"ok\":false,\"error\":\"disk vdb of .$g.'"
+check "1: the failure names disk vdb" sh -c "tail -1 '$OUT/out' | grep -q '\"ok\":false,\"error\":{\"kind\":\"[a-z-]*\",\"message\":\"disk vdb of .$g.'"
 check "1: ferry had copied the backing file and vda" \
     sh -c "grep -q \"copied backing file '$A/base.qcow2'\" '$OUT/out' && grep -q \"copied disk vda to '$A/$g.qcow2' on hostB\" '$OUT/out'"
 check "1: ferry says it removed both" \

@@ -32,15 +32,15 @@ check "b: setup: $g runs on hostA and hostB with the same UUID" \
     test "$(where $g) $(lv b domuuid $g)" = "a=running b=running c=absent $uuid"
 before=$(snapshot)
 ferry migrate $g --to hostC
-check "b: by name: refused (exit 1)" test "$FERRY_RC" = 1
+check "b: by name: refused (exit 2)" test "$FERRY_RC" = 2
 check "b: ... saying where it runs" \
     ferry_output_has "domain '$g' is running on several hosts ('hostA', 'hostB'): refusing to touch it"
 ferry migrate "$uuid" --to hostC
-check "b: by UUID: refused (exit 1)" test "$FERRY_RC" = 1
+check "b: by UUID: refused (exit 2)" test "$FERRY_RC" = 2
 check "b: ... saying where it runs" \
     ferry_output_has "domain '$uuid' is running on several hosts ('hostA', 'hostB'): refusing to touch it"
 ferry xml $g --to hostC
-check "b: ferry xml refuses it too (exit 1, as migrate)" test "$FERRY_RC" = 1
+check "b: ferry xml refuses it too (exit 2, as migrate)" test "$FERRY_RC" = 2
 check "b: ... for the same reason" ferry_output_has "is running on several hosts"
 check "b: nothing changed on any host (domains, states, image files)" test "$before" = "$(snapshot)"
 check "b: both copies still run, nothing on hostC" test "$(where $g)" = "a=running b=running c=absent"
@@ -58,7 +58,7 @@ check "c1: setup: hostB has a shut-off '$u' with another UUID" \
     test "$(state b $u)" = "shut off" -a "$(lv b domuuid $u)" != "$uuid"
 before=$(snapshot)
 ferry migrate $u --to hostB
-check "c1: same name on the destination: refused (exit 1)" test "$FERRY_RC" = 1
+check "c1: same name on the destination: refused (exit 2)" test "$FERRY_RC" = 2
 check "c1: ... naming it" \
     ferry_output_has "'hostB' already has a domain '$u' (same name or UUID): refusing to create a second copy"
 check "c1: nothing changed on any host" test "$before" = "$(snapshot)"
@@ -74,7 +74,7 @@ lv b define "$LAB/b/t82-twin.xml" >/dev/null
 check "c2: setup: hostB has 't82-twin' with the UUID of '$u'" test "$(lv b domuuid t82-twin)" = "$uuid"
 before=$(snapshot)
 ferry migrate $u --to hostB
-check "c2: same UUID on the destination: refused (exit 1)" test "$FERRY_RC" = 1
+check "c2: same UUID on the destination: refused (exit 2)" test "$FERRY_RC" = 2
 check "c2: ... naming the domain that has it" \
     ferry_output_has "'hostB' already has a domain 't82-twin' (same name or UUID): refusing to create a second copy"
 check "c2: nothing changed on any host" test "$before" = "$(snapshot)"

@@ -61,6 +61,7 @@ check "xml --file --json, double quotes: exit 0, no password printed" \
 # ---- ferry --verbose migrate --json ----
 FERRY_RC=0
 op timeout 300 "$FERRY_BIN" --verbose migrate $g --to hostB --json >"$OUT/out" 2>"$OUT/err" || FERRY_RC=$?
+keep_json
 check "migrate: exit 0" test "$FERRY_RC" = 0
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
 check "migrate: its --json and --verbose output is there (stdout and stderr non-empty)" test -s "$OUT/out" -a -s "$OUT/err"

@@ -33,7 +33,7 @@ check "keep: hostB's copy is identical" test "$(sum_disk b $A/$k.qcow2)" = "$bef
 lv b start $k >/dev/null
 snapshot=$(cluster_state)
 ferry migrate $k --to hostA
-check "keep: migrating back onto the kept copy is refused (exit 1)" test "$FERRY_RC" = 1
+check "keep: migrating back onto the kept copy is refused (exit 2)" test "$FERRY_RC" = 2
 check "keep: ... because the file exists there" ferry_output_has "'$A/$k.qcow2' already exists on 'hostA'"
 check "keep: ... and nothing changed" test "$snapshot" = "$(cluster_state)"
 remove_guest $k

@@ -34,6 +34,7 @@ run_sampled() {
     done
     FERRY_RC=0
     wait $pid || FERRY_RC=$?
+    keep_json
 }
 # in_job: the samples taken while the migration job ran
 in_job() { grep '^Job type: Unbounded' "$OUT/samples" || true; }

@@ -36,6 +36,7 @@ run_sampled() {
     done
     FERRY_RC=0
     wait $pid || FERRY_RC=$?
+    keep_json
 }
 
 # ---- --parallel 4, hostA -> hostB ----------------------------------------------------------------
@@ -56,7 +57,7 @@ check "stall: ferry exits 1 after $took s, long before the 300 s timeout" sh -c 
 check "stall: the policy aborted on a 3 s stall" \
     grep -qE '"action":"abort","reason":"remaining memory has not dropped below [0-9.]+ MiB for 3\.[0-9] s \(stall\)"' "$OUT/out"
 check "stall: the result says it did not converge and stays on hostB" \
-    sh -c "tail -1 '$OUT/out' | grep -q '\"ok\":false,\"error\":\"[^\"]*stall[^\"]*.$g. stays on .hostB.'"
+    sh -c "tail -1 '$OUT/out' | grep -q '\"ok\":false,\"error\":{\"kind\":\"not-converged\",\"message\":\"[^\"]*stall[^\"]*.$g. stays on .hostB.'"
 check "stall: the guest runs on hostB only (not paused)" only_on b $g running
 check "stall: no qemu process of it on hostA" test "$(qemu_count a $g)" = 0
 check "control for --parallel: without it, 1 migration connection (saw $MAX_CONNS)" test "$MAX_CONNS" = 1

@@ -38,8 +38,8 @@ sleep 1
 sshd_stop b
 snapshot_take
 ferry migrate $g --to hostB
-check "stopped: ferry exits 1" test "$FERRY_RC" = 1
-[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "stopped: ferry exits 2" test "$FERRY_RC" = 2
+[ "$FERRY_RC" = 2 ] || diag "$OUT/out" "$OUT/err"
 check "stopped: the message names hostB and the refused connection" \
     grep -q "cannot connect to 'hostB' (.*): Connection refused" "$OUT/err"
 check "stopped: nothing changed on any host (domains, images, definitions)" unchanged_since_snapshot
@@ -58,8 +58,8 @@ t0=$(date +%s.%N)
 ferry --config "$inv" migrate $g --to hostB
 t1=$(date +%s.%N)
 took=$(echo "$t1 - $t0" | bc)
-check "dropped: ferry exits 1" test "$FERRY_RC" = 1
-[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "dropped: ferry exits 2" test "$FERRY_RC" = 2
+[ "$FERRY_RC" = 2 ] || diag "$OUT/out" "$OUT/err"
 check "dropped: the message names hostB and says no answer came within 3000 ms" \
     grep -q "cannot connect to 'hostB' (.*): no answer within 3000 ms" "$OUT/err"
 check "dropped: refused within the configured deadline (took ${took}s, < 15 s)" \

@@ -44,8 +44,8 @@ SNAP=$(state_now)
 
 # ---- a full copy does not fit: refused before anything moves ---------------------------------
 ferry migrate $g --to hostB --mode block-full
-check "block-full: refused, exit 1" test "$FERRY_RC" = 1
-[ "$FERRY_RC" = 1 ] || diag "$OUT/out" "$OUT/err"
+check "block-full: refused, exit 2" test "$FERRY_RC" = 2
+[ "$FERRY_RC" = 2 ] || diag "$OUT/out" "$OUT/err"
 check "block-full: the message names hostB's free space" grep -qi "free" "$OUT/err"
 check "block-full: nothing changed on any host" unchanged
 check "block-full: the guest runs on hostA only" only_on a $g running

@@ -54,14 +54,14 @@ t0=$(date +%s.%N)
 ferry migrate $g --to hostC
 t1=$(date +%s.%N)
 diag "$OUT/err"
-check "a second ferry on the same guest (by name) is refused: exit 1" test "$FERRY_RC" = 1
+check "a second ferry on the same guest (by name) is refused: exit 2" test "$FERRY_RC" = 2
 check "... at once (within 5 s)" less "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 5
 check "... naming the first ferry's pid and since when" \
     grep -qE "is being handled by ferry pid $holder since [0-9]{4}-" "$OUT/err"
 ferry migrate "$uuid" --to hostB
 diag "$OUT/err"
 check "a second ferry on the same guest by its UUID is refused too, naming pid $holder" \
-    eval '[ "$FERRY_RC" = 1 ] && grep -q "ferry pid $holder since" "$OUT/err"'
+    eval '[ "$FERRY_RC" = 2 ] && grep -q "ferry pid $holder since" "$OUT/err"'
 check "the first migration's job is still running on hostA" job_running a $g
 
 rc=0

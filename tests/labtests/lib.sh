@@ -75,7 +75,18 @@ done_testing() {
 ferry() {
     FERRY_RC=0
     op timeout 300 "$FERRY_BIN" "$@" >"$OUT/out" 2>"$OUT/err" || FERRY_RC=$?
+    case " $* " in *" --json "*) keep_json ;; esac
     return 0
+}
+# keep_json [FILE]: a copy of ferry's --json output (default $OUT/out) for the suite
+# lab/json-schema, which validates every line the lab tests printed against
+# docs/json-schema.json (tests/json/validate.py) after the last lab test.
+_JSON_N=0
+keep_json() {
+    local d="$LAB/json-out"
+    mkdir -p "$d"
+    _JSON_N=$((_JSON_N + 1))
+    cp "${1:-$OUT/out}" "$d/$(basename "$0" .sh)-$_JSON_N.jsonl" 2>/dev/null || true
 }
 ferry_output_has() { grep -qF -- "$1" "$OUT/out" "$OUT/err"; }
 

@@ -26,6 +26,11 @@ import sys
 import textwrap
 
 # struct order of FerryJobSample (engine/ferry-job-sample.h)
+# sample-file field -> its key in a sample event's "job" object (the others are the same)
+JOB_KEYS = {k: k + "_bytes" for k in ("data_total", "data_processed", "data_remaining", "mem_total",
+                                      "mem_processed", "mem_remaining", "disk_total",
+                                      "disk_processed", "disk_remaining")}
+JOB_KEYS.update(mem_dirty_rate="mem_dirty_page_rate", mem_page_size="mem_page_bytes")
 FIELDS = ("elapsed_s data_total data_processed data_remaining mem_total mem_processed "
           "mem_remaining mem_bps mem_dirty_rate mem_page_size mem_iteration disk_total "
           "disk_processed disk_remaining disk_bps expected_downtime_ms postcopy paused").split()
@@ -94,8 +99,10 @@ def main():
         except ValueError as e:
             sys.exit("%s: line %d of ferry's output is not JSON (%s): %s" % (opts.name, n, e, line))
         kind = ev.get("event")
-        if kind == "sample":
-            samples.append(ev)
+        if kind == "sample" and "job" in ev:
+            # libvirt's raw statistics are under "job" (docs/json-schema.json), named with units
+            samples.append(dict({k: ev["job"][JOB_KEYS.get(k, k)] for k in FIELDS[1:]},
+                                elapsed_s=ev["elapsed_s"]))
         elif kind == "policy":
             if ev["action"] == "none":
                 notes.append(ev)
