@@ -328,6 +328,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     const FerryMigrateOptions *o = m->options;
     g_auto(FerryMigrateParams) params = {0};
     g_autofree char *flags = NULL;
+    g_autofree char *postcopy_no_abort = NULL;
     g_autoptr(GError) local = NULL;
     FerryMonitorReport report;
     FerryPolicySettings policy;
@@ -356,6 +357,11 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
                          call.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3", m->src->name,
                          call.p2p ? m->dst->peer_uri : m->dst->uri, flags);
 
+    postcopy_no_abort = g_strdup_printf(
+        "'%s' has switched to post-copy: it runs on %s and cannot return to %s; ferry lets the "
+        "copy finish there, then verifies the move and cleans up",
+        m->domain_name, m->dst->name, m->src->name);
+    spec.postcopy_no_abort = postcopy_no_abort;
     if (o->policy) {
         policy = *o->policy;
         policy.postcopy_allowed = o->postcopy;

@@ -98,7 +98,9 @@ typedef struct {
     gboolean no_nova;            /* do not sync Nova even when the inventory has [nova] */
     FerryMigrateEventFunc event_func;
     gpointer event_data;
-    GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source */
+    GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source; an abort
+                                  * past the point of no return is refused (ferry-abort.h) */
+    const char *log_path;        /* the CLI's log file of this operation, journaled (or NULL) */
 } FerryMigrateOptions;
 
 typedef struct {

@@ -7,6 +7,7 @@
 
 #include <libvirt/virterror.h>
 
+#include "engine/ferry-abort.h"
 #include "engine/ferry-virt-util.h"
 
 struct _FerryMonitorControl {
@@ -179,8 +180,18 @@ apply_decision(const FerryMonitorSpec *spec, FerryPolicyState *state, const Ferr
         }
         break;
     case FERRY_POLICY_ACTION_POSTCOPY:
+        /* past the switch an abort is no longer possible: an abort asked for before it wins
+         * (the loop aborts the job at its next turn), one asked for after it is refused */
+        if (!ferry_abort_gate_close(spec->cancellable,
+                                    spec->postcopy_no_abort
+                                        ? spec->postcopy_no_abort
+                                        : "the migration has switched to post-copy: the guest "
+                                          "runs on the destination and finishes moving there"))
+            return;
         rc = virDomainMigrateStartPostCopy(spec->domain, 0);
         report->postcopy = rc == 0;
+        if (rc < 0)
+            ferry_abort_gate_open();
         break;
     case FERRY_POLICY_ACTION_ABORT:
         report->aborted = TRUE;

@@ -59,6 +59,9 @@ typedef struct {
     guint64 mem_bytes;                 /* guest RAM, for the policy's scaling (0: learnt) */
     guint64 disk_bytes;                /* disk to copy, likewise */
     FerryMonitorControl *control;      /* NULL: no changes during the job */
+    /* What a post-copy switch means for an abort asked for after it (ferry-abort.h): the gate
+     * is closed with this sentence just before the switch.  NULL: a generic one. */
+    const char *postcopy_no_abort;
 } FerryMonitorSpec;
 
 typedef struct {

@@ -219,6 +219,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     g_autoptr(FerryMonitorControl) control = NULL;
     FerryControlReader reader = {0};
     GThread *reader_thread = NULL;
+    g_autofree char *log_path = NULL;
 
     g_option_context_set_summary(
         context, "Moves a guest: a running one live (local disks streamed: block migration; "
@@ -255,6 +256,11 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     }
 
     cancellable = ferry_cli_signal_cancellable();
+    /* what ferry says from here on also goes to the operation's log file: a lost terminal
+     * (SIGHUP) or a closed stdout stops nothing, and the rest is read there */
+    if (!(log_path = ferry_cli_log_start(cli, "migrate", error)))
+        return FALSE;
+    ferry_cli_error("log: %s", log_path);
     progress = ferry_progress_new(a.json, a.quiet, samples);
     options.domain = argv[1];
     options.src_host = a.from;
@@ -266,6 +272,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     options.event_func = ferry_progress_on_event;
     options.event_data = progress;
     options.cancellable = cancellable;
+    options.log_path = log_path;
     options.policy = &policy;
     options.postcopy = a.postcopy;
     options.auto_converge = a.auto_converge;
