@@ -341,6 +341,8 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
         .user_data = m,
         .disk_bytes = m->disk_copy_bytes,
         .control = o->control,
+        .copies_disks =
+            m->mode == FERRY_MIGRATE_MODE_BLOCK || m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
     };
     virDomainInfo dominfo;
     g_autoptr(virConnect) mconn = NULL;

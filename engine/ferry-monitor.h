@@ -59,6 +59,8 @@ typedef struct {
     guint64 mem_bytes;                 /* guest RAM, for the policy's scaling (0: learnt) */
     guint64 disk_bytes;                /* disk to copy, likewise */
     FerryMonitorControl *control;      /* NULL: no changes during the job */
+    gboolean copies_disks;             /* block migration: a bandwidth change also applies to
+                                        * the disk mirrors */
     /* What a post-copy switch means for an abort asked for after it (ferry-abort.h): the gate
      * is closed with this sentence just before the switch.  NULL: a generic one. */
     const char *postcopy_no_abort;
