@@ -485,6 +485,50 @@ precheck_dst_disks(FerryMigration *m, GError **error)
     return TRUE;
 }
 
+/* The port asked for the migration network's check: the first of libvirt's migration ports
+ * (qemu.conf migration_port_min).  Nothing listens there between migrations: an answer, even a
+ * refusal, is what proves the address reachable. */
+#define MIGRATION_NET_PROBE_PORT "49152"
+#define MIGRATION_NET_PROBE_TIMEOUT "5"
+
+/* With a migration network, the destination's migration_address must be reachable from the
+ * source, whose QEMU sends the memory and disks there. */
+static gboolean
+precheck_dst_migration_network(FerryMigration *m, GError **error)
+{
+    const char *addr = m->dst->migration_address;
+    const char *const argv[] = {"timeout", MIGRATION_NET_PROBE_TIMEOUT, "bash", "-c",
+                                "exec 3<>\"/dev/tcp/$1/$2\"", "ferry-reach", addr,
+                                MIGRATION_NET_PROBE_PORT, NULL};
+    g_autofree char *err = NULL;
+    int status = 0;
+
+    if (!addr || m->cold)
+        return TRUE;
+    if (!ferry_migration_open_ssh(m, error) ||
+        !ferry_ssh_session_run(m->src_ssh, argv, NULL, &err, &status, error))
+        return FALSE;
+    /* bash says it twice ("connect: ...", then the path): the first line is enough */
+    if (strchr(err, '\n'))
+        *strchr(err, '\n') = '\0';
+    g_strstrip(err);
+    if (status != 0 && !strstr(err, "refused")) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "migration_address '%s' of '%s' is not reachable from '%s' (TCP to port %s: "
+                    "%s): fix [host %s] migration_address in the inventory, or the migration "
+                    "network",
+                    addr, m->dst->name, m->src->name, MIGRATION_NET_PROBE_PORT,
+                    status == 124 ? "no answer within " MIGRATION_NET_PROBE_TIMEOUT " s"
+                    : *err        ? err
+                                  : "failed",
+                    m->dst->name);
+        return FALSE;
+    }
+    ferry_migration_info(m, "migration network: %s reaches %s at %s; memory and disks go there",
+                         m->src->name, m->dst->name, addr);
+    return TRUE;
+}
+
 /* Everything that must hold on the destination before anything moves. */
 static gboolean
 precheck_dst(FerryMigration *m, GError **error)
@@ -497,6 +541,8 @@ precheck_dst(FerryMigration *m, GError **error)
     /* a cold guest needs the memory only when it is started again */
     if (!m->cold && !ferry_precheck_memory(m->dconn, def->memory_kib,
                                            m->dst->reserved_memory_mib, m->dst->name, error))
+        return FALSE;
+    if (!precheck_dst_migration_network(m, error))
         return FALSE;
     /* the remaining checks ask the hosts over ssh: only when there is something to ask */
     if (!m->streamed->len && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri))
