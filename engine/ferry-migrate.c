@@ -489,7 +489,20 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     ferry_migration_emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL,
                          NULL);
     if (!ferry_journal_check_free(inventory, options->domain, &local) ||
-        !ferry_migration_precheck(&m, &local) || !migration_journal_begin(&m, &local))
+        !ferry_migration_precheck(&m, &local))
+        goto not_moved;
+    if (options->dry_run) {
+        /* every check passed: the plan, and nothing else */
+        result_describe(result, &m);
+        result->dry_run = TRUE;
+        result->dest_xml = g_steal_pointer(&m.dest_xml);
+        result->disk_plan = g_steal_pointer(&m.plan);
+        result->xml = g_steal_pointer(&m.xml);
+        result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+        migration_clear(&m);
+        return g_steal_pointer(&result);
+    }
+    if (!migration_journal_begin(&m, &local))
         goto not_moved;
     ferry_journal_step(m.journal, "precheck-done", NULL);
     result_describe(result, &m);

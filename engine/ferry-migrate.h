@@ -101,6 +101,14 @@ typedef struct {
     GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source; an abort
                                   * past the point of no return is refused (ferry-abort.h) */
     const char *log_path;        /* the CLI's log file of this operation, journaled (or NULL) */
+    /* Every check, then stop: the result has the plan (disk_plan, dest_xml, mode), nothing is
+     * journaled, locked, created or moved. */
+    gboolean dry_run;
+    /* An operator-edited destination XML (--xml FILE), or NULL: validated (it parses, same name
+     * and UUID as the guest, every copied disk's target in it), it is what the destination
+     * runs, and the copied disks' destination paths are taken from it. */
+    const char *dest_xml;
+    const char *dest_xml_origin; /* for messages: the file's name */
 } FerryMigrateOptions;
 
 typedef struct {
@@ -127,6 +135,7 @@ typedef struct {
     gboolean resumed_on_dst;     /* it arrived paused because ferry paused it: ferry resumed it */
     GPtrArray *actions;          /* FerryMigrateActionRecord*: everything the policy did */
     char *nova_status;           /* NULL without [nova]; "synced ...", "queued ...", ... */
+    gboolean dry_run;            /* only checked (options->dry_run): nothing moved */
 } FerryMigrateResult;
 
 typedef struct {

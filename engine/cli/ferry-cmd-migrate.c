@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
+
 #include "engine/cli/ferry-cli-progress.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-inventory.h"
@@ -51,6 +53,53 @@ control_thread(gpointer data)
     return NULL;
 }
 
+/* ---- --dry-run ----------------------------------------------------------------------------- */
+
+static void
+print_dry_run(const FerryMigrateResult *r, gboolean json)
+{
+    if (json) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        g_autoptr(JsonGenerator) gen = json_generator_new();
+        g_autoptr(JsonNode) root = NULL;
+        g_autofree char *text = NULL;
+        g_autoptr(GVariant) disks = g_variant_ref_sink(ferry_disk_plan_to_variant(r->disk_plan));
+
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "event");
+        json_builder_add_string_value(b, "result");
+        json_builder_set_member_name(b, "ok");
+        json_builder_add_boolean_value(b, TRUE);
+        json_builder_set_member_name(b, "dry_run");
+        json_builder_add_boolean_value(b, TRUE);
+        json_builder_set_member_name(b, "domain");
+        json_builder_add_string_value(b, r->domain);
+        json_builder_set_member_name(b, "source");
+        json_builder_add_string_value(b, r->src_host);
+        json_builder_set_member_name(b, "destination");
+        json_builder_add_string_value(b, r->dst_host);
+        json_builder_set_member_name(b, "mode");
+        json_builder_add_string_value(b, ferry_migrate_mode_to_string(r->mode));
+        json_builder_set_member_name(b, "disks");
+        json_builder_add_value(b, json_gvariant_serialize(disks));
+        json_builder_end_object(b);
+        root = json_builder_get_root(b);
+        json_generator_set_root(gen, root);
+        text = json_generator_to_data(gen, NULL);
+        printf("%s\n", text);
+        return;
+    }
+    {
+        g_autofree char *plan = ferry_disk_plan_format(r->disk_plan);
+
+        printf("dry run: '%s' can move from %s to %s, mode %s; every check passed, nothing was "
+               "changed\n",
+               r->domain, r->src_host, r->dst_host, ferry_migrate_mode_to_string(r->mode));
+        printf("Disk plan %s -> %s:\n%s\n", r->src_host, r->dst_host, plan);
+        printf("(the destination XML: ferry xml %s --to %s --xml-only)\n", r->domain, r->dst_host);
+    }
+}
+
 /* ---- options ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -73,6 +122,8 @@ typedef struct {
     char *samples_file;
     gboolean control_stdin;
     gboolean no_nova;
+    gboolean dry_run;
+    char *xml_file;
 } FerryMigrateArgs;
 
 static void
@@ -84,6 +135,7 @@ migrate_args_clear(FerryMigrateArgs *a)
     g_free(a->on_timeout);
     g_free(a->samples_file);
     g_free(a->stall_window);
+    g_free(a->xml_file);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryMigrateArgs, migrate_args_clear)
 
@@ -206,6 +258,12 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "Print only the summary", NULL},
         {"no-nova", 0, 0, G_OPTION_ARG_NONE, &a.no_nova,
          "Do not tell Nova, even when the inventory has a [nova] section", NULL},
+        {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &a.dry_run,
+         "Run every check on both hosts and print the plan; change nothing", NULL},
+        {"xml", 0, 0, G_OPTION_ARG_FILENAME, &a.xml_file,
+         "The destination XML to use instead of ferry's (e.g. 'ferry xml --xml-only' edited): "
+         "same name and UUID; copied disks go to the paths it names",
+         "FILE"},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("DOMAIN --to HOST");
@@ -220,6 +278,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     FerryControlReader reader = {0};
     GThread *reader_thread = NULL;
     g_autofree char *log_path = NULL;
+    g_autofree char *dest_xml = NULL;
 
     g_option_context_set_summary(
         context, "Moves a guest: a running one live (local disks streamed: block migration; "
@@ -255,12 +314,26 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
         fprintf(samples, "%s\n", header);
     }
 
+    if (a.xml_file) {
+        g_autoptr(GError) local = NULL;
+
+        if (!g_file_get_contents(a.xml_file, &dest_xml, NULL, &local)) {
+            ferry_cli_usage_error(error, "--xml: %s", local->message);
+            return FALSE;
+        }
+        options.dest_xml = dest_xml;
+        options.dest_xml_origin = a.xml_file;
+    }
     cancellable = ferry_cli_signal_cancellable();
     /* what ferry says from here on also goes to the operation's log file: a lost terminal
-     * (SIGHUP) or a closed stdout stops nothing, and the rest is read there */
-    if (!(log_path = ferry_cli_log_start(cli, "migrate", error)))
-        return FALSE;
-    ferry_cli_error("log: %s", log_path);
+     * (SIGHUP) or a closed stdout stops nothing, and the rest is read there (a dry run changes
+     * nothing, and has none) */
+    if (!a.dry_run) {
+        if (!(log_path = ferry_cli_log_start(cli, "migrate", error)))
+            return FALSE;
+        ferry_cli_error("log: %s", log_path);
+    }
+    options.dry_run = a.dry_run;
     progress = ferry_progress_new(a.json, a.quiet, samples);
     options.domain = argv[1];
     options.src_host = a.from;
@@ -295,6 +368,9 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
         ferry_progress_error(progress, *error);
         return FALSE;
     }
-    ferry_progress_result(progress, result);
+    if (result->dry_run)
+        print_dry_run(result, a.json);
+    else
+        ferry_progress_result(progress, result);
     return TRUE;
 }

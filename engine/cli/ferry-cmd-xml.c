@@ -10,10 +10,32 @@
 #include "engine/ferry-dest-xml.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-locate.h"
+#include "engine/ferry-migrate.h"
 #include "engine/ferry-virt-util.h"
 
+/* With reachable hosts: every destination check `ferry migrate --dry-run` makes (the same
+ * code).  NULL when they pass, else the error. */
+static GError *
+run_checks(FerryInventory *inventory, const char *domain, const FerryHost *src,
+           const FerryHost *dst)
+{
+    g_autoptr(FerryMigrateResult) result = NULL;
+    GError *local = NULL;
+    FerryMigrateOptions options = {
+        .domain = domain,
+        .src_host = src->name,
+        .dst_host = dst->name,
+        .mode = FERRY_MIGRATE_MODE_AUTO,
+        .dry_run = TRUE,
+    };
+
+    result = ferry_migrate(inventory, &options, &local);
+    return local;
+}
+
 static void
-print_json(const FerryDestXml *dest, const char *shown_xml)
+print_json(const FerryDestXml *dest, const char *shown_xml, gboolean checked,
+           const GError *checks)
 {
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
@@ -31,6 +53,20 @@ print_json(const FerryDestXml *dest, const char *shown_xml)
         json_builder_add_string_value(b, dest->rewrite_error->message);
     else
         json_builder_add_null_value(b);
+    json_builder_set_member_name(b, "checks");
+    if (!checked) {
+        json_builder_add_null_value(b);
+    } else {
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "ok");
+        json_builder_add_boolean_value(b, checks == NULL);
+        json_builder_set_member_name(b, "error");
+        if (checks)
+            json_builder_add_string_value(b, checks->message);
+        else
+            json_builder_add_null_value(b);
+        json_builder_end_object(b);
+    }
     json_builder_set_member_name(b, "xml");
     if (shown_xml)
         json_builder_add_string_value(b, shown_xml);
@@ -70,12 +106,15 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
     g_autofree char *text = NULL;
     g_autofree char *origin = NULL;
     g_autofree char *shown_xml = NULL;
+    g_autoptr(GError) checks = NULL;
     const FerryHost *src, *dst;
 
     g_option_context_set_summary(context,
                                  "Prints the XML the destination would run and the disk plan "
                                  "(streamed, shared, skipped, refused, and why), without "
-                                 "migrating.\nWith --file, works offline from a saved XML.");
+                                 "migrating; then, with the hosts reachable, every destination check of "
+                                 "'ferry migrate --dry-run'.\nWith --file, works offline from a "
+                                 "saved XML (no check).");
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, error))
         return FALSE;
@@ -136,8 +175,11 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
     }
     if (dest->dest_xml && !(shown_xml = ferry_domain_xml_without_secrets(dest->dest_xml, error)))
         return FALSE;
+    /* the hosts are reachable (not --file): the destination's checks, as migrate makes them */
+    if (!file && ferry_dest_xml_check(dest, NULL))
+        checks = run_checks(inventory, loc->name, src, dst);
     if (json) {
-        print_json(dest, shown_xml);
+        print_json(dest, shown_xml, !file && ferry_dest_xml_check(dest, NULL), checks);
     } else {
         if (!xml_only) {
             g_autofree char *plan = ferry_disk_plan_format(dest->plan);
@@ -145,6 +187,15 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
         }
         if (shown_xml)
             printf("%s%s", shown_xml, g_str_has_suffix(shown_xml, "\n") ? "" : "\n");
+        if (!file && ferry_dest_xml_check(dest, NULL))
+            fprintf(stderr, "Checks on %s (as ferry migrate --dry-run): %s\n",
+                    dst->name, checks ? "FAILED" : "all passed");
     }
-    return ferry_dest_xml_check(dest, error);
+    if (!ferry_dest_xml_check(dest, error))
+        return FALSE;
+    if (checks) {
+        g_propagate_error(error, g_steal_pointer(&checks));
+        return FALSE;
+    }
+    return TRUE;
 }
