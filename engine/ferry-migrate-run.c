@@ -368,6 +368,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     if (o->policy) {
         policy = *o->policy;
         policy.postcopy_allowed = o->postcopy;
+        policy.auto_converge = o->auto_converge;
         spec.policy = &policy;
     }
     if (virDomainGetInfo(m->sdom, &dominfo) == 0)

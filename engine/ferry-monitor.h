@@ -73,7 +73,7 @@ typedef struct {
     gboolean policy_aborted;        /* ... because the policy said so */
     FerryPolicyAction final_action; /* the final action the policy took, NONE if none */
     double final_action_s;          /* when */
-    char final_reason[192];
+    char final_reason[320];
     gboolean suspended;        /* ferry suspended the guest */
     gint64 suspended_since_us; /* g_get_monotonic_time() of that suspend */
     gboolean postcopy;         /* ferry switched the job to post-copy */

@@ -124,6 +124,7 @@ typedef struct {
     gboolean no_nova;
     gboolean dry_run;
     char *xml_file;
+    gint64 diverge_passes;
 } FerryMigrateArgs;
 
 static void
@@ -140,6 +141,7 @@ migrate_args_clear(FerryMigrateArgs *a)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryMigrateArgs, migrate_args_clear)
 
 #define MAX_DOWNTIME_UNSET G_MININT64 /* --max-downtime not given: the policy's default */
+#define DIVERGE_PASSES_UNSET G_MININT64 /* --diverge-passes not given: likewise */
 
 /* A number of seconds an option may take: finite, >= 0, at most a year. */
 static gboolean
@@ -207,6 +209,14 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
                               a->postcopy ? "--postcopy" : "--compress");
         return FALSE;
     }
+    if (a->diverge_passes != DIVERGE_PASSES_UNSET) {
+        if (a->diverge_passes < 0 || a->diverge_passes > 1000) {
+            ferry_cli_usage_error(error, "--diverge-passes takes 0 (off) to 1000 passes, not %"
+                                         G_GINT64_FORMAT, a->diverge_passes);
+            return FALSE;
+        }
+        policy->diverge_passes = (guint)a->diverge_passes;
+    }
     policy->completion_timeout_s = a->timeout;
     if (a->max_downtime != MAX_DOWNTIME_UNSET)
         policy->max_downtime_ms = (guint)a->max_downtime;
@@ -216,7 +226,8 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
 gboolean
 ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
 {
-    g_auto(FerryMigrateArgs) a = {.max_downtime = MAX_DOWNTIME_UNSET};
+    g_auto(FerryMigrateArgs) a = {.max_downtime = MAX_DOWNTIME_UNSET,
+                                  .diverge_passes = DIVERGE_PASSES_UNSET};
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &a.to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &a.from, "Source host (default: found by looking)",
@@ -240,6 +251,10 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
          "No progress for this long is a stall (default " G_STRINGIFY(
              FERRY_POLICY_DEFAULT_STALL_WINDOW_S) "; 0: off)",
          "SECONDS"},
+        {"diverge-passes", 0, 0, G_OPTION_ARG_INT64, &a.diverge_passes,
+         "Act early (post-copy if allowed, else the --on-timeout action) once this many passes "
+         "in a row predict the job cannot converge before the timeout (default 3; 0: off)",
+         "N"},
         {"max-downtime", 0, 0, G_OPTION_ARG_INT64, &a.max_downtime,
          "Allowed downtime, reached in steps (default 500; 0: leave libvirt's)", "MS"},
         {"auto-converge", 0, 0, G_OPTION_ARG_NONE, &a.auto_converge,

@@ -242,6 +242,9 @@ static const PolicyCase policy_cases[] = {
     {"/policy/lab/dirty-guest-switched-to-postcopy", "lab-dirty-postcopy"},
     {"/policy/lab/dirty-guest-without-action-only-steps-downtime", "lab-dirty-none"},
     {"/policy/lab/dirty-guest-stall-aborts", "lab-dirty-stall"},
+    {"/policy/predict/dirty-guest-suspended-before-timeout", "synthetic-predict-suspends"},
+    {"/policy/predict/auto-converge-gets-more-passes", "synthetic-predict-auto-converge"},
+    {"/policy/predict/lab-dirty-guest-switched-to-postcopy", "lab-predict-postcopy"},
 };
 
 static void
