@@ -505,7 +505,8 @@ diverging_passes_needed(const FerryPolicySettings *settings)
 {
     if (!settings->diverge_passes)
         return 0;
-    return settings->diverge_passes + (settings->auto_converge ? settings->auto_converge_passes : 0);
+    return settings->diverge_passes +
+           (settings->auto_converge ? settings->auto_converge_passes : 0);
 }
 
 /* Rule 3b: at a pass boundary, predicts whether the job converges before the timeout; TRUE when

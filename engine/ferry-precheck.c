@@ -261,8 +261,9 @@ precheck_operator_xml(FerryMigration *m, GError **error)
             return FALSE;
         }
         for (guint k = 0; dirs[k]; k++) {
-            g_autofree char *prefix = g_str_has_suffix(dirs[k], "/") ? g_strdup(dirs[k])
-                                                                     : g_strconcat(dirs[k], "/", NULL);
+            g_autofree char *prefix = g_str_has_suffix(dirs[k], "/")
+                                          ? g_strdup(dirs[k])
+                                          : g_strconcat(dirs[k], "/", NULL);
             under |= g_str_has_prefix(found->source, prefix) && !strstr(found->source, "/../");
         }
         if (!under) {

@@ -126,7 +126,8 @@ print_op(const FerryInventory *inventory, const FerryJournalOp *op, int pid)
            ferry_journal_op_get(op, "destination"), ferry_journal_op_get(op, "mode"), state, step,
            time);
     if (pid > 0 && g_strcmp0(ferry_journal_op_get(op, "mode"), "cold") != 0 &&
-        ferry_journal_op_find(op, "migrate-begin") && !ferry_journal_op_find(op, "migrate-returned"))
+        ferry_journal_op_find(op, "migrate-begin") &&
+        !ferry_journal_op_find(op, "migrate-returned"))
         printf("    %s%s\n", (job = op_job_progress(inventory, op)),
                ferry_journal_op_find(op, "postcopy-switched") ? " (post-copy)" : "");
     if (log)

@@ -112,9 +112,9 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
     g_option_context_set_summary(context,
                                  "Prints the XML the destination would run and the disk plan "
                                  "(streamed, shared, skipped, refused, and why), without "
-                                 "migrating; then, with the hosts reachable, every destination check of "
-                                 "'ferry migrate --dry-run'.\nWith --file, works offline from a "
-                                 "saved XML (no check).");
+                                 "migrating; then, with the hosts reachable, every destination "
+                                 "check of 'ferry migrate --dry-run'.\nWith --file, works "
+                                 "offline from a saved XML (no check).");
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, error))
         return FALSE;

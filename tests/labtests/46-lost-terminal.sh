@@ -55,8 +55,9 @@ pid=$(ferry_pid "$uuid")
 kill -HUP "$pid"
 sleep 0.3
 kill -HUP "$pid"
-ferry status
-cp "$OUT/out" "$OUT/status1"
+# (asked until hostA's job reports its disk copy: the job's first figures come after a moment)
+status_has_disk() { ferry status; cp "$OUT/out" "$OUT/status1"; grep -q '^    job on hostA: .*, disk ' "$OUT/status1"; }
+wait_for 20 status_has_disk || true
 rc=0
 wait "$FERRY_PID" || rc=$?
 FERRY_PID=

@@ -1,12 +1,13 @@
 #!/bin/bash
 # Early action on a guest that cannot converge (issue 15, point 3).  gd-dirty (128 MiB, dirtying
-# about as fast as --bandwidth 20 sends) is migrated with the default timeout (800 s/GiB: 100 s):
+# about as fast as --bandwidth 20 sends) is migrated with --timeout 60:
 #  1. hostA -> hostB, default policy: at each pass the policy predicts it cannot converge before
-#     the timeout; after 3 passes in a row it suspends the guest then -- within 40 s, not at
-#     100 s -- saying what it predicted and why (rates, passes) and what would let it finish live;
-#     the move completes, gd-dirty runs on hostB only, resumed there.
+#     the timeout; after 3 passes in a row it suspends the guest then -- before 55 s, by the
+#     prediction, not the timeout (about 14 s in the lab; later when the machine is loaded and
+#     the guest's dirty rate wavers) -- saying what it predicted and why (rates, passes) and what
+#     would let it finish live; the move completes, gd-dirty runs on hostB only, resumed there.
 #  2. back hostB -> hostA with --postcopy: the prediction switches it to post-copy instead (post-
-#     copy allowed beats the final action), within 40 s; it runs on hostA only.
+#     copy allowed beats the final action), likewise; it runs on hostA only.
 # gd-dirty is left as up.sh made it: defined on hostA, shut off.
 . "$(dirname "$0")/lib.sh"
 
@@ -30,22 +31,22 @@ check "setup: $g is defined on hostA only, shut off" only_on a $g "shut off"
 lv a start $g >/dev/null
 
 # ---- 1. default policy: suspended early --------------------------------------------------
-ferry migrate $g --to hostB --bandwidth 20 --json
+ferry migrate $g --to hostB --bandwidth 20 --timeout 60 --json
 ev=$(policy_event suspend)
 diag <<<"suspend: $ev"
-check "the policy suspended $g before the 100 s timeout (within 40 s)" \
-    eval '[ -n "$ev" ] && less "${ev%% *}" 40'
+check "the policy suspended $g by its prediction, before the timeout (within 55 s)" \
+    eval '[ -n "$ev" ] && less "${ev%% *}" 55'
 check "... saying what it predicted and why, and what would let it finish live" \
-    eval 'grep -Eq "^[0-9.]+ dirtying [0-9.]+ MiB/s, sending [0-9.]+ MiB/s: it (cannot converge|would need [0-9]+ s to converge, past the 100 s timeout) \(predicted at 3 passes in a row\); --postcopy or --auto-converge could let it finish live" <<<"$ev"'
+    eval 'grep -Eq "^[0-9.]+ dirtying [0-9.]+ MiB/s, sending [0-9.]+ MiB/s: it (cannot converge|would need [0-9]+ s to converge, past the 60 s timeout) \(predicted at 3 passes in a row\); --postcopy or --auto-converge could let it finish live" <<<"$ev"'
 check "... the move completed (exit 0): $g runs on hostB only, resumed" \
     eval '[ "$FERRY_RC" = 0 ] && only_on b $g running && [ "$(json_result final_action)" = suspend ]'
 
 # ---- 2. --postcopy: switched to post-copy early ------------------------------------------
-ferry migrate $g --to hostA --bandwidth 20 --postcopy --json
+ferry migrate $g --to hostA --bandwidth 20 --timeout 60 --postcopy --json
 ev=$(policy_event postcopy)
 diag <<<"postcopy: $ev"
-check "with --postcopy the prediction switched it to post-copy, within 40 s" \
-    eval '[ -n "$ev" ] && less "${ev%% *}" 40 && grep -q "(predicted at 3 passes in a row): switching to post-copy now" <<<"$ev"'
+check "with --postcopy the prediction switched it to post-copy, within 55 s" \
+    eval '[ -n "$ev" ] && less "${ev%% *}" 55 && grep -q "(predicted at 3 passes in a row): switching to post-copy now" <<<"$ev"'
 check "... the move completed (exit 0): $g runs on hostA only" \
     eval '[ "$FERRY_RC" = 0 ] && only_on a $g running && [ "$(json_result final_action)" = postcopy ]'
 lv a destroy $g >/dev/null
