@@ -202,17 +202,27 @@ find_running(const FerryInventory *inventory, GPtrArray *ops, const char *domain
     return NULL;
 }
 
-/* The process is a ferry (not a pid reused since: the lock's holder is alive, but say). */
+/* The process is a `ferry migrate` (a `ferry recover` holding the lock is not aborted: it
+ * finishes what a dead ferry left). */
 static gboolean
-pid_is_ferry(int pid)
+pid_is_ferry_migrate(int pid)
 {
     g_autofree char *path = g_strdup_printf("/proc/%d/comm", pid);
+    g_autofree char *cmdline_path = g_strdup_printf("/proc/%d/cmdline", pid);
     g_autofree char *comm = NULL;
+    g_autofree char *cmdline = NULL;
+    gsize len = 0;
 
-    if (!g_file_get_contents(path, &comm, NULL, NULL))
+    if (!g_file_get_contents(path, &comm, NULL, NULL) ||
+        !g_file_get_contents(cmdline_path, &cmdline, &len, NULL))
         return FALSE;
     g_strstrip(comm);
-    return g_str_has_prefix(comm, "ferry");
+    if (!g_str_has_prefix(comm, "ferry"))
+        return FALSE;
+    for (gsize i = 0; i < len; i += strlen(cmdline + i) + 1)
+        if (g_str_equal(cmdline + i, "migrate"))
+            return TRUE;
+    return FALSE;
 }
 
 gboolean
@@ -266,10 +276,11 @@ ferry_cmd_abort(FerryCli *cli, int argc, char **argv, GError **error)
                               domain, state_dir);
         return FALSE;
     }
-    if (!pid_is_ferry(pid)) {
+    if (!pid_is_ferry_migrate(pid)) {
         g_set_error(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE,
-                    "the lock of '%s' names pid %d, which is not a ferry: nothing sent", domain,
-                    pid);
+                    "the lock of '%s' is held by pid %d, which is not a 'ferry migrate' (a "
+                    "'ferry recover' is not aborted): nothing sent",
+                    domain, pid);
         return FALSE;
     }
     op_id = g_strdup(op->op);
