@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-glib/json-glib.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
@@ -54,9 +55,17 @@ op_last_step(const FerryJournalOp *op, const char **time)
     return json_object_get_string_member_with_default(r, "step", "?");
 }
 
-/* " memory 12.0 MiB / 128.0 MiB, disk ... (job 3.1 s)" from the source's job, or why not. */
-static char *
-op_job_progress(const FerryInventory *inventory, const FerryJournalOp *op)
+/* A running migration's job, as its source host reports it. */
+typedef struct {
+    const char *host;    /* the source (NULL: not in the inventory) */
+    gboolean have_job;   /* @sample and @elapsed_ms hold the job's figures */
+    FerryJobSample sample;
+    unsigned long long elapsed_ms;
+    char *why;           /* !have_job: why not */
+} OpJob;
+
+static void
+op_job_ask(const FerryInventory *inventory, const FerryJournalOp *op, OpJob *job)
 {
     const char *src = ferry_journal_op_get(op, "source");
     const char *uuid = ferry_journal_op_get(op, "uuid");
@@ -66,79 +75,187 @@ op_job_progress(const FerryInventory *inventory, const FerryJournalOp *op)
     g_autoptr(virDomain) dom = NULL;
     virTypedParameterPtr params = NULL;
     int nparams = 0, type = VIR_DOMAIN_JOB_NONE;
-    FerryJobSample s = {0};
-    g_autofree char *mem_done = NULL, *mem_total = NULL, *disk_done = NULL, *disk_total = NULL;
-    unsigned long long elapsed_ms = 0;
 
-    if (!host || !uuid)
-        return g_strdup("job: source host not in the inventory");
+    memset(job, 0, sizeof(*job));
+    if (!host || !uuid) {
+        job->why = g_strdup("the source host is not in the inventory");
+        return;
+    }
+    job->host = host->name;
     if (!(conn = ferry_virt_connect_full(host->uri, host->name, inventory->connect_timeout,
-                                         &local)))
-        return g_strdup_printf("job: %s", local->message);
+                                         &local))) {
+        job->why = g_strdup(local->message);
+        return;
+    }
     if (!(dom = virDomainLookupByUUIDString(conn, uuid))) {
         virResetLastError();
-        return g_strdup_printf("job: none on %s (the guest is not there)", host->name);
+        job->why = g_strdup_printf("none on %s (the guest is not there)", host->name);
+        return;
     }
     if (virDomainGetJobStats(dom, &type, &params, &nparams, 0) < 0) {
-        g_autofree char *msg = g_strdup(virGetLastErrorMessage());
-
+        job->why = g_strdup_printf("cannot ask %s: %s", host->name, virGetLastErrorMessage());
         virResetLastError();
-        return g_strdup_printf("job: cannot ask %s: %s", host->name, msg);
+        return;
     }
     if (type == VIR_DOMAIN_JOB_NONE) {
         virTypedParamsFree(params, nparams);
-        return g_strdup_printf("job: none on %s", host->name);
+        job->why = g_strdup_printf("none on %s", host->name);
+        return;
     }
-    ferry_job_sample_from_params(&s, params, nparams);
-    if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &elapsed_ms) < 0)
+    ferry_job_sample_from_params(&job->sample, params, nparams);
+    if (virTypedParamsGetULLong(params, nparams, VIR_DOMAIN_JOB_TIME_ELAPSED, &job->elapsed_ms) <
+        0)
         virResetLastError();
     virTypedParamsFree(params, nparams);
-    mem_done = ferry_cli_format_bytes(s.mem_processed);
-    mem_total = ferry_cli_format_bytes(s.mem_total);
-    disk_done = ferry_cli_format_bytes(s.disk_processed);
-    disk_total = ferry_cli_format_bytes(s.disk_total);
+    job->have_job = TRUE;
+}
+
+/* "job on hostA: 3.1 s, memory 12.0 MiB of 128.0 MiB, pass 1, disk ..." or why not. */
+static char *
+op_job_format(const OpJob *job)
+{
+    const FerryJobSample *s = &job->sample;
+    g_autofree char *mem_done = NULL, *mem_total = NULL, *disk_done = NULL, *disk_total = NULL;
+
+    if (!job->have_job)
+        return g_strdup_printf("job: %s", job->why);
+    mem_done = ferry_cli_format_bytes(s->mem_processed);
+    mem_total = ferry_cli_format_bytes(s->mem_total);
+    disk_done = ferry_cli_format_bytes(s->disk_processed);
+    disk_total = ferry_cli_format_bytes(s->disk_total);
     return g_strdup_printf("job on %s: %.1f s, memory %s of %s, pass %" G_GUINT64_FORMAT
                            "%s%s%s%s",
-                           host->name, elapsed_ms / 1000.0, mem_done, mem_total, s.mem_iteration,
-                           s.disk_total ? ", disk " : "", s.disk_total ? disk_done : "",
-                           s.disk_total ? " of " : "", s.disk_total ? disk_total : "");
+                           job->host, job->elapsed_ms / 1000.0, mem_done, mem_total,
+                           s->mem_iteration, s->disk_total ? ", disk " : "",
+                           s->disk_total ? disk_done : "", s->disk_total ? " of " : "",
+                           s->disk_total ? disk_total : "");
 }
 
 static void
-print_op(const FerryInventory *inventory, const FerryJournalOp *op, int pid)
+add_member(JsonBuilder *b, const char *key, const char *value)
+{
+    json_builder_set_member_name(b, key);
+    if (value)
+        json_builder_add_string_value(b, value);
+    else
+        json_builder_add_null_value(b);
+}
+
+static void
+add_int(JsonBuilder *b, const char *key, gint64 value)
+{
+    json_builder_set_member_name(b, key);
+    json_builder_add_int_value(b, value);
+}
+
+/* One JSON object a line: the operation, and its job when it runs. */
+static void
+print_op_json(const FerryJournalOp *op, int pid, const char *state, const char *step,
+              const char *time, const OpJob *job)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autoptr(JsonGenerator) gen = json_generator_new();
+    g_autoptr(JsonNode) root = NULL;
+    g_autofree char *text = NULL;
+
+    json_builder_begin_object(b);
+    add_member(b, "op", op->op);
+    add_member(b, "domain", ferry_journal_op_get(op, "name"));
+    add_member(b, "uuid", ferry_journal_op_get(op, "uuid"));
+    add_member(b, "source", ferry_journal_op_get(op, "source"));
+    add_member(b, "destination", ferry_journal_op_get(op, "destination"));
+    add_member(b, "mode", ferry_journal_op_get(op, "mode"));
+    add_member(b, "state", state);
+    json_builder_set_member_name(b, "pid");
+    if (pid > 0)
+        json_builder_add_int_value(b, pid);
+    else
+        json_builder_add_null_value(b);
+    add_member(b, "last_step", step);
+    add_member(b, "last_step_time", time);
+    add_member(b, "log", ferry_journal_op_last(op, "log", "path"));
+    json_builder_set_member_name(b, "job");
+    if (!job) {
+        json_builder_add_null_value(b);
+    } else {
+        json_builder_begin_object(b);
+        add_member(b, "host", job->host);
+        json_builder_set_member_name(b, "running");
+        json_builder_add_boolean_value(b, job->have_job);
+        add_member(b, "why", job->have_job ? NULL : job->why);
+        if (job->have_job) {
+            add_int(b, "elapsed_ms", (gint64)job->elapsed_ms);
+            add_int(b, "memory_processed_bytes", (gint64)job->sample.mem_processed);
+            add_int(b, "memory_total_bytes", (gint64)job->sample.mem_total);
+            add_int(b, "memory_pass", (gint64)job->sample.mem_iteration);
+            add_int(b, "disk_processed_bytes", (gint64)job->sample.disk_processed);
+            add_int(b, "disk_total_bytes", (gint64)job->sample.disk_total);
+        }
+        json_builder_end_object(b);
+    }
+    json_builder_end_object(b);
+    root = json_builder_get_root(b);
+    json_generator_set_root(gen, root);
+    text = json_generator_to_data(gen, NULL);
+    printf("%s\n", text);
+}
+
+static void
+print_op(const FerryInventory *inventory, const FerryJournalOp *op, int pid, gboolean json)
 {
     const char *time = NULL;
     const char *step = op_last_step(op, &time);
     const char *log = ferry_journal_op_last(op, "log", "path");
-    g_autofree char *state = NULL;
-    g_autofree char *job = NULL;
+    const char *state;
+    g_autofree char *state_text = NULL;
+    g_autofree char *job_text = NULL;
+    OpJob job = {0};
+    gboolean asked = FALSE;
 
     if (pid > 0)
-        state = g_strdup_printf("running (pid %d)", pid);
+        state = "running";
     else if (op->ended)
-        state = g_strdup_printf("%s", ferry_journal_op_last(op, "recovered", "result")
-                                          ? "recovered"
-                                          : ferry_journal_op_last(op, "end", "result"));
+        state = ferry_journal_op_last(op, "recovered", "result")
+                    ? "recovered"
+                    : ferry_journal_op_last(op, "end", "result");
     else
-        state = g_strdup("unfinished, no ferry runs it (run 'ferry recover')");
-    printf("%s '%s' %s -> %s %s: %s; last step '%s' at %s\n", op->op,
-           ferry_journal_op_get(op, "name"), ferry_journal_op_get(op, "source"),
-           ferry_journal_op_get(op, "destination"), ferry_journal_op_get(op, "mode"), state, step,
-           time);
+        state = "unfinished";
     if (pid > 0 && g_strcmp0(ferry_journal_op_get(op, "mode"), "cold") != 0 &&
         ferry_journal_op_find(op, "migrate-begin") &&
-        !ferry_journal_op_find(op, "migrate-returned"))
-        printf("    %s%s\n", (job = op_job_progress(inventory, op)),
+        !ferry_journal_op_find(op, "migrate-returned")) {
+        op_job_ask(inventory, op, &job);
+        asked = TRUE;
+    }
+    if (json) {
+        print_op_json(op, pid, state, step, time, asked ? &job : NULL);
+        g_free(job.why);
+        return;
+    }
+    if (pid > 0)
+        state_text = g_strdup_printf("running (pid %d)", pid);
+    else if (!op->ended)
+        state_text = g_strdup("unfinished, no ferry runs it (run 'ferry recover')");
+    printf("%s '%s' %s -> %s %s: %s; last step '%s' at %s\n", op->op,
+           ferry_journal_op_get(op, "name"), ferry_journal_op_get(op, "source"),
+           ferry_journal_op_get(op, "destination"), ferry_journal_op_get(op, "mode"),
+           state_text ? state_text : state ? state : "?", step, time);
+    if (asked)
+        printf("    %s%s\n", (job_text = op_job_format(&job)),
                ferry_journal_op_find(op, "postcopy-switched") ? " (post-copy)" : "");
     if (log)
         printf("    log: %s\n", log);
+    g_free(job.why);
 }
 
 gboolean
 ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error)
 {
-    gboolean all = FALSE;
+    gboolean all = FALSE, json = FALSE;
     const GOptionEntry entries[] = {
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json,
+         "One JSON object a line per operation (op, domain, uuid, source, destination, mode, "
+         "state, pid, last_step, last_step_time, log, job)",
+         NULL},
         {"all", 'a', 0, G_OPTION_ARG_NONE, &all,
          "Every operation in the journal (default: running ones and the last " G_STRINGIFY(
              STATUS_RECENT) ")",
@@ -176,10 +293,10 @@ ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error)
 
         if (op->ended && !all && ended-- > STATUS_RECENT)
             continue;
-        print_op(inventory, op, pid);
+        print_op(inventory, op, pid, json);
         shown++;
     }
-    if (!shown)
+    if (!shown && !json)
         printf("no operation in %s\n", state_dir);
     return TRUE;
 }

@@ -5,7 +5,7 @@
 #     source's image removed (cleanup ran), the journal ends "done"; the log file whose path
 #     ferry printed at start holds everything to the summary, and says the SIGHUP changed
 #     nothing.  Meanwhile `ferry status` lists the operation running (its pid, last step, the
-#     job's progress asked of hostA, the log path), and afterwards as done.
+#     job's progress asked of hostA, the log path), and afterwards as done (also --json).
 #  2. stdout and stderr both closed mid-move (`ferry migrate ... 2>&1 | head -1`, hostB ->
 #     hostA): the move completes the same way, and the log has the end.
 . "$(dirname "$0")/lib.sh"
@@ -82,6 +82,14 @@ ferry status
 diag "$OUT/out"
 check "ferry status afterwards: done, last step 'end'" \
     grep -q "^[0-9T.]*-${uuid:0:8}-$pid .$g. hostA -> hostB block: done; last step 'end'" "$OUT/out"
+ferry status --json
+check "ferry status --json: one object for it, state done, its log" \
+    python3 -c 'import json,sys
+ops = [json.loads(l) for l in open(sys.argv[1])]
+mine = [o for o in ops if o["op"].endswith("-%s" % sys.argv[2]) and o["domain"] == sys.argv[3]]
+sys.exit(not (len(mine) == 1 and mine[0]["state"] == "done" and mine[0]["log"] == sys.argv[4]
+              and mine[0]["pid"] is None and mine[0]["job"] is None and mine[0]["last_step"] == "end"))' \
+    "$OUT/out" "$pid" "$g" "$log1"
 
 # ---- 2. stdout and stderr closed mid-move ------------------------------------------------
 sum1=$(sum_disk b $A/$g.qcow2)
