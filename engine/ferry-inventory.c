@@ -18,6 +18,7 @@ static const char *const ferry_keys[] = {"ssh_user",       "ssh_key",       "kno
 static const char *const host_keys[] = {"uri",
                                         "peer_uri",
                                         "address",
+                                        "migration_address",
                                         "ssh_host",
                                         "ssh_port",
                                         "ssh_user",
@@ -39,6 +40,7 @@ ferry_host_free(FerryHost *host)
     g_free(host->uri);
     g_free(host->peer_uri);
     g_free(host->address);
+    g_free(host->migration_address);
     g_free(host->ssh_host);
     g_free(host->ssh_user);
     g_free(host->images_dir);
@@ -207,6 +209,17 @@ load_host(GKeyFile *kf, const char *path, const char *group, const char *default
     if (!host->peer_uri)
         host->peer_uri = g_strdup(host->uri);
     host->address = get_string(kf, group, "address");
+    host->migration_address = get_string(kf, group, "migration_address");
+    if (host->migration_address &&
+        (!*host->migration_address ||
+         strspn(host->migration_address,
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.:-") !=
+             strlen(host->migration_address))) {
+        g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                    "%s: [%s] migration_address '%s' is not a host name or IP address", path,
+                    group, host->migration_address);
+        return NULL;
+    }
     host->ssh_host = get_string(kf, group, "ssh_host");
     if (!host->ssh_host)
         host->ssh_host = g_strdup(host->address);

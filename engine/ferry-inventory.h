@@ -55,6 +55,7 @@ typedef struct {
     char *uri;
     char *peer_uri;
     char *address;
+    char *migration_address; /* the migration network's address (memory and disk streams) */
     char *ssh_host;
     guint ssh_port;
     char *ssh_user;

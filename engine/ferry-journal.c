@@ -625,6 +625,48 @@ ferry_journal_op_get(const FerryJournalOp *op, const char *key)
     return start ? json_object_get_string_member_with_default(start, key, NULL) : NULL;
 }
 
+const char *
+ferry_journal_op_last(const FerryJournalOp *op, const char *step, const char *key)
+{
+    for (guint i = op->records->len; i > 0; i--) {
+        JsonObject *r = g_ptr_array_index(op->records, i - 1);
+
+        if (g_strcmp0(json_object_get_string_member_with_default(r, "step", ""), step) == 0)
+            return json_object_get_string_member_with_default(r, key, NULL);
+    }
+    return NULL;
+}
+
+int
+ferry_journal_op_running_pid(const FerryInventory *inventory, const FerryJournalOp *op)
+{
+    const char *uuid = ferry_journal_op_get(op, "uuid");
+    g_autofree char *state = ferry_journal_state_dir(inventory);
+    g_autofree char *lock_name = NULL;
+    g_autofree char *path = NULL;
+    g_autofree char *needle = NULL;
+    char buf[512];
+    ssize_t n;
+    int pid = 0;
+    int fd;
+
+    if (!uuid || op->ended)
+        return 0;
+    lock_name = g_strdup_printf("%s.lock", uuid);
+    path = g_build_filename(state, "locks", lock_name, NULL);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    n = pread(fd, buf, sizeof(buf) - 1, 0);
+    buf[MAX(n, 0)] = '\0';
+    needle = g_strdup_printf(" op %s ", op->op);
+    /* held (a shared lock is refused) by the process the lock names, for this operation */
+    if (!strstr(buf, needle) || flock(fd, LOCK_SH | LOCK_NB) == 0 ||
+        sscanf(buf, "pid %d since ", &pid) != 1 || pid <= 0)
+        pid = 0;
+    close(fd);
+    return pid;
+}
+
 FerryJournal *
 ferry_journal_attach(const FerryInventory *inventory, const FerryJournalOp *op, GError **error)
 {

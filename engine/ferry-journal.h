@@ -106,6 +106,13 @@ JsonObject *ferry_journal_op_find(const FerryJournalOp *op, const char *step);
 /* The start record's member @key, or NULL. */
 const char *ferry_journal_op_get(const FerryJournalOp *op, const char *key);
 
+/* The pid of the ferry that runs @op now: it holds the guest's lock (flock) and the lock names
+ * @op.  0 when no process runs it (it ended, or its ferry died: see `ferry recover`). */
+int ferry_journal_op_running_pid(const FerryInventory *inventory, const FerryJournalOp *op);
+
+/* The member @key of @op's last record with step @step, or NULL. */
+const char *ferry_journal_op_last(const FerryJournalOp *op, const char *step, const char *key);
+
 /* Opens @op's guest lock (BUSY naming the holder when a ferry still runs it), appends
  * {"step": "recovered", "result": @result, "detail": @detail} when @result is not NULL, and
  * releases the lock.  For recover: it calls this with @result NULL first to take the lock

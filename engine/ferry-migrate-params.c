@@ -78,6 +78,17 @@ ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *par
         ferry_virt_set_error(error, "cannot add the bandwidth parameter");
         return FALSE;
     }
+    if (spec->migration_address) {
+        /* an IPv6 literal goes in brackets in a URI */
+        g_autofree char *uri = g_strdup_printf(
+            strchr(spec->migration_address, ':') ? "tcp://[%s]" : "tcp://%s",
+            spec->migration_address);
+
+        if (!add_string(&p, VIR_MIGRATE_PARAM_URI, uri, error) ||
+            !add_string(&p, VIR_MIGRATE_PARAM_LISTEN_ADDRESS, spec->migration_address, error) ||
+            (spec->copy_storage && !add_string(&p, VIR_MIGRATE_PARAM_DISKS_URI, uri, error)))
+            return FALSE;
+    }
     if (spec->postcopy)
         p.flags |= VIR_MIGRATE_POSTCOPY;
     if (spec->auto_converge)

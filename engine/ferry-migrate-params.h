@@ -21,6 +21,10 @@ typedef struct {
     gboolean auto_converge;     /* QEMU throttles the guest's vCPUs while it does not converge */
     gboolean compressed;        /* VIR_MIGRATE_COMPRESSED (QEMU's default method, xbzrle) */
     guint parallel_connections; /* > 0: VIR_MIGRATE_PARALLEL with that many connections */
+    /* The destination's address on the migration network ([host] migration_address), or NULL:
+     * then the memory stream (URI "tcp://ADDR", the destination QEMU listening there:
+     * LISTEN_ADDRESS) and the disks' NBD stream (DISKS_URI "tcp://ADDR") go over it. */
+    const char *migration_address;
 } FerryMigrateSpec;
 
 typedef struct {

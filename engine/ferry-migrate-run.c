@@ -282,6 +282,7 @@ src_migrate_params(FerryMigration *m, FerryMigrateParams *params, GError **error
         .auto_converge = o->auto_converge,
         .compressed = o->compressed,
         .parallel_connections = o->parallel_connections,
+        .migration_address = m->dst->migration_address,
     };
 
     g_ptr_array_add(disks, NULL);
@@ -328,6 +329,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     const FerryMigrateOptions *o = m->options;
     g_auto(FerryMigrateParams) params = {0};
     g_autofree char *flags = NULL;
+    g_autofree char *postcopy_no_abort = NULL;
     g_autoptr(GError) local = NULL;
     FerryMonitorReport report;
     FerryPolicySettings policy;
@@ -340,6 +342,8 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
         .user_data = m,
         .disk_bytes = m->disk_copy_bytes,
         .control = o->control,
+        .copies_disks =
+            m->mode == FERRY_MIGRATE_MODE_BLOCK || m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
     };
     virDomainInfo dominfo;
     g_autoptr(virConnect) mconn = NULL;
@@ -356,9 +360,15 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
                          call.p2p ? "virDomainMigrateToURI3" : "virDomainMigrate3", m->src->name,
                          call.p2p ? m->dst->peer_uri : m->dst->uri, flags);
 
+    postcopy_no_abort = g_strdup_printf(
+        "'%s' has switched to post-copy: it runs on %s and cannot return to %s; ferry lets the "
+        "copy finish there, then verifies the move and cleans up",
+        m->domain_name, m->dst->name, m->src->name);
+    spec.postcopy_no_abort = postcopy_no_abort;
     if (o->policy) {
         policy = *o->policy;
         policy.postcopy_allowed = o->postcopy;
+        policy.auto_converge = o->auto_converge;
         spec.policy = &policy;
     }
     if (virDomainGetInfo(m->sdom, &dominfo) == 0)

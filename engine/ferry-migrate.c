@@ -21,6 +21,7 @@
 #include <libvirt/virterror.h>
 #include <string.h>
 
+#include "engine/ferry-abort.h"
 #include "engine/ferry-dst-disks.h"
 #include "engine/ferry-migration-private.h"
 #include "engine/ferry-virt-util.h"
@@ -306,6 +307,8 @@ migration_journal_begin(FerryMigration *m, GError **error)
                                      state_name, error);
     if (!m->journal)
         return FALSE;
+    if (m->options->log_path)
+        ferry_journal_step(m->journal, "log", "path", m->options->log_path, NULL);
     ferry_journal_step_paths(m->journal, "source-disks", (const char *const *)src_paths);
     return TRUE;
 }
@@ -480,6 +483,25 @@ migration_dst_rollback(FerryMigration *m)
     ferry_dst_disks_remove_unused(m->dst_disks, in_use);
 }
 
+/* Past this point an abort (Ctrl-C, SIGTERM, `ferry abort`) is refused, saying what happens
+ * instead: verify, cleanup and the Nova sync run to their end.  One that came while the guest
+ * was moving, too late to stop it, is told as such and forgotten. */
+static void
+migration_close_abort_gate(FerryMigration *m)
+{
+    g_autofree char *why = g_strdup_printf(
+        "'%s' has moved to %s: ferry finishes the move (verify, source cleanup%s)",
+        m->domain_name, m->dst->name, m->nova_sync ? ", Nova sync" : "");
+
+    if (ferry_abort_gate_close(m->options->cancellable, why))
+        return;
+    ferry_migration_info(m, "the abort came too late: %s", why);
+    ferry_journal_step(m->journal, "abort-too-late", NULL);
+    g_cancellable_reset(m->options->cancellable);
+    if (!ferry_abort_gate_close(m->options->cancellable, why))
+        g_warning("cannot close the abort gate");
+}
+
 static void
 result_describe(FerryMigrateResult *result, const FerryMigration *m)
 {
@@ -508,7 +530,20 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     ferry_migration_emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL,
                          NULL);
     if (!ferry_journal_check_free(inventory, options->domain, &local) ||
-        !ferry_migration_precheck(&m, &local) || !migration_journal_begin(&m, &local))
+        !ferry_migration_precheck(&m, &local))
+        goto not_moved;
+    if (options->dry_run) {
+        /* every check passed: the plan, and nothing else */
+        result_describe(result, &m);
+        result->dry_run = TRUE;
+        result->dest_xml = g_steal_pointer(&m.dest_xml);
+        result->disk_plan = g_steal_pointer(&m.plan);
+        result->xml = g_steal_pointer(&m.xml);
+        result->total_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+        migration_clear(&m);
+        return g_steal_pointer(&result);
+    }
+    if (!migration_journal_begin(&m, &local))
         goto not_moved;
     ferry_journal_step(m.journal, "precheck-done", NULL);
     result_describe(result, &m);
@@ -557,6 +592,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
     /* The guest is on the destination now: from here on nothing is undone, its disks there
      * are its own. */
     ferry_dst_disks_keep(m.dst_disks);
+    migration_close_abort_gate(&m);
 
     ferry_migration_set_phase(&m, FERRY_PHASE_VERIFY);
     if (!ferry_migration_verify(&m, result, &local)) {

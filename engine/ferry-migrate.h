@@ -113,7 +113,17 @@ typedef struct {
     gboolean no_nova;            /* do not sync Nova even when the inventory has [nova] */
     FerryMigrateEventFunc event_func;
     gpointer event_data;
-    GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source */
+    GCancellable *cancellable;   /* cancel = abort the job, guest stays on the source; an abort
+                                  * past the point of no return is refused (ferry-abort.h) */
+    const char *log_path;        /* the CLI's log file of this operation, journaled (or NULL) */
+    /* Every check, then stop: the result has the plan (disk_plan, dest_xml, mode), nothing is
+     * journaled, locked, created or moved. */
+    gboolean dry_run;
+    /* An operator-edited destination XML (--xml FILE), or NULL: validated (it parses, same name
+     * and UUID as the guest, every copied disk's target in it), it is what the destination
+     * runs, and the copied disks' destination paths are taken from it. */
+    const char *dest_xml;
+    const char *dest_xml_origin; /* for messages: the file's name */
 } FerryMigrateOptions;
 
 typedef struct {
@@ -142,6 +152,7 @@ typedef struct {
     GPtrArray *actions;          /* FerryMigrateActionRecord*: everything the policy did */
     char *nova_status;           /* NULL without [nova]; "synced ...", "queued ...", ... */
     gboolean nova_queued;        /* the Nova sync is queued (its database unreachable) */
+    gboolean dry_run;            /* only checked (options->dry_run): nothing moved */
 } FerryMigrateResult;
 
 typedef struct {

@@ -5,8 +5,12 @@
 
 #include <string.h>
 
+#include <json-glib/json-glib.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
+#include <stdlib.h>
 
+#include "engine/ferry-abort.h"
 #include "engine/ferry-virt-util.h"
 
 struct _FerryMonitorControl {
@@ -42,6 +46,69 @@ ferry_monitor_control_set_bandwidth(FerryMonitorControl *control, guint64 mib_pe
     g_mutex_unlock(&control->lock);
 }
 
+/* The speed of every disk mirror of the job (block migration).  libvirt sets it once, from the
+ * migration's bandwidth, when it starts the mirrors; virDomainMigrateSetMaxSpeed changes QEMU's
+ * migration max-bandwidth only, and virDomainBlockJobSetSpeed needs a MODIFY job, which the
+ * migration's async job does not allow (it waits for the migration's end).  QEMU's own
+ * block-job-set-speed through the monitor passthrough (a QUERY job, allowed) is what reaches
+ * them; libvirt marks the domain "custom-monitor" tainted in its log for it.  Returns how many
+ * mirrors were set, -1 with @error on failure. */
+static int
+set_mirror_speed(virDomainPtr domain, guint64 mib, GError **error)
+{
+    char *reply = NULL;
+    g_autofree char *reply_owned = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonNode *root;
+    JsonArray *jobs;
+    int n = 0;
+
+    if (virDomainQemuMonitorCommand(domain, "{\"execute\":\"query-block-jobs\"}", &reply, 0) <
+        0) {
+        ferry_virt_set_error(error, "cannot list the disk mirrors (query-block-jobs)");
+        return -1;
+    }
+    reply_owned = reply;
+    if (!json_parser_load_from_data(parser, reply, -1, NULL) ||
+        !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root) ||
+        !json_object_has_member(json_node_get_object(root), "return") ||
+        !JSON_NODE_HOLDS_ARRAY(json_object_get_member(json_node_get_object(root), "return"))) {
+        g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                    "unexpected query-block-jobs reply: %.200s", reply);
+        return -1;
+    }
+    jobs = json_object_get_array_member(json_node_get_object(root), "return");
+    for (guint i = 0; i < json_array_get_length(jobs); i++) {
+        JsonObject *job = json_array_get_object_element(jobs, i);
+        const char *device = job ? json_object_get_string_member_with_default(job, "device", NULL)
+                                 : NULL;
+        g_autofree char *cmd = NULL;
+        g_autofree char *escaped = NULL;
+        char *set_reply = NULL;
+
+        if (!device ||
+            g_strcmp0(json_object_get_string_member_with_default(job, "type", ""), "mirror"))
+            continue;
+        escaped = g_strescape(device, NULL);
+        cmd = g_strdup_printf("{\"execute\":\"block-job-set-speed\",\"arguments\":"
+                              "{\"device\":\"%s\",\"speed\":%" G_GUINT64_FORMAT "}}",
+                              escaped, mib << 20);
+        if (virDomainQemuMonitorCommand(domain, cmd, &set_reply, 0) < 0) {
+            ferry_virt_set_error(error, "cannot set the speed of disk mirror '%s'", device);
+            return -1;
+        }
+        if (strstr(set_reply, "\"error\"")) {
+            g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                        "QEMU refused the speed of disk mirror '%s': %.200s", device, set_reply);
+            free(set_reply);
+            return -1;
+        }
+        free(set_reply);
+        n++;
+    }
+    return n;
+}
+
 /* Applies a pending bandwidth change; reported like a policy action without one. */
 static void
 apply_control(const FerryMonitorSpec *spec, double elapsed)
@@ -68,6 +135,25 @@ apply_control(const FerryMonitorSpec *spec, double elapsed)
         if (spec->action_func)
             spec->action_func(&action, spec->user_data);
         virResetLastError();
+        return;
+    }
+    /* and the disks' copies: the same limit, for each mirror still running */
+    if (spec->copies_disks) {
+        g_autoptr(GError) local = NULL;
+        g_autofree char *full = NULL;
+        int n = set_mirror_speed(spec->domain, mib, &local);
+
+        if (n < 0) {
+            full = g_strdup_printf("%s for memory; not for the disk copy: %s", reason,
+                                   local->message);
+            action.reason = full;
+            action.error = local->message;
+        } else {
+            full = g_strdup_printf("%s for memory and %d disk mirror(s)", reason, n);
+            action.reason = full;
+        }
+        if (spec->action_func)
+            spec->action_func(&action, spec->user_data);
         return;
     }
     if (spec->action_func)
@@ -179,8 +265,18 @@ apply_decision(const FerryMonitorSpec *spec, FerryPolicyState *state, const Ferr
         }
         break;
     case FERRY_POLICY_ACTION_POSTCOPY:
+        /* past the switch an abort is no longer possible: an abort asked for before it wins
+         * (the loop aborts the job at its next turn), one asked for after it is refused */
+        if (!ferry_abort_gate_close(spec->cancellable,
+                                    spec->postcopy_no_abort
+                                        ? spec->postcopy_no_abort
+                                        : "the migration has switched to post-copy: the guest "
+                                          "runs on the destination and finishes moving there"))
+            return;
         rc = virDomainMigrateStartPostCopy(spec->domain, 0);
         report->postcopy = rc == 0;
+        if (rc < 0)
+            ferry_abort_gate_open();
         break;
     case FERRY_POLICY_ACTION_ABORT:
         report->aborted = TRUE;

@@ -59,6 +59,11 @@ typedef struct {
     guint64 mem_bytes;                 /* guest RAM, for the policy's scaling (0: learnt) */
     guint64 disk_bytes;                /* disk to copy, likewise */
     FerryMonitorControl *control;      /* NULL: no changes during the job */
+    gboolean copies_disks;             /* block migration: a bandwidth change also applies to
+                                        * the disk mirrors */
+    /* What a post-copy switch means for an abort asked for after it (ferry-abort.h): the gate
+     * is closed with this sentence just before the switch.  NULL: a generic one. */
+    const char *postcopy_no_abort;
 } FerryMonitorSpec;
 
 typedef struct {
@@ -68,7 +73,7 @@ typedef struct {
     gboolean policy_aborted;        /* ... because the policy said so */
     FerryPolicyAction final_action; /* the final action the policy took, NONE if none */
     double final_action_s;          /* when */
-    char final_reason[192];
+    char final_reason[320];
     gboolean suspended;        /* ferry suspended the guest */
     gint64 suspended_since_us; /* g_get_monotonic_time() of that suspend */
     gboolean postcopy;         /* ferry switched the job to post-copy */

@@ -88,6 +88,9 @@ ferry_policy_settings_init_defaults(FerryPolicySettings *settings)
         .downtime_steps = 10,
         .downtime_delay_per_gib_s = 75,
         .downtime_delay_min_s = 1,
+        .diverge_passes = 3,
+        .auto_converge = FALSE,
+        .auto_converge_passes = 4,
     };
 }
 
@@ -119,6 +122,9 @@ static const SettingInfo setting_infos[] = {
     {"downtime-delay-per-gib", SETTING_SECONDS,
      offsetof(FerryPolicySettings, downtime_delay_per_gib_s)},
     {"downtime-delay-min", SETTING_SECONDS, offsetof(FerryPolicySettings, downtime_delay_min_s)},
+    {"diverge-passes", SETTING_UINT, offsetof(FerryPolicySettings, diverge_passes)},
+    {"auto-converge", SETTING_BOOLEAN, offsetof(FerryPolicySettings, auto_converge)},
+    {"auto-converge-passes", SETTING_UINT, offsetof(FerryPolicySettings, auto_converge_passes)},
 };
 
 static const SettingInfo *
@@ -484,6 +490,108 @@ state_next_downtime(const FerryPolicySettings *settings, FerryPolicyState *state
     return TRUE;
 }
 
+/* The action a prediction of non-convergence takes: post-copy when allowed, else the final
+ * action. */
+static FerryPolicyAction
+early_action(const FerryPolicySettings *settings, const FerryPolicyState *state)
+{
+    if (settings->postcopy_allowed && !state->postcopy_failed)
+        return FERRY_POLICY_ACTION_POSTCOPY;
+    return settings->final_action;
+}
+
+static guint
+diverging_passes_needed(const FerryPolicySettings *settings)
+{
+    if (!settings->diverge_passes)
+        return 0;
+    return settings->diverge_passes +
+           (settings->auto_converge ? settings->auto_converge_passes : 0);
+}
+
+/* Rule 3b: at a pass boundary, predicts whether the job converges before the timeout; TRUE when
+ * it has predicted "not in time" for enough passes in a row, with @why saying so. */
+static gboolean
+state_predict(const FerryPolicySettings *settings, FerryPolicyState *state,
+              const FerryJobSample *sample, double timeout, char *why, gsize why_size)
+{
+    guint64 page = sample->mem_page_size ? sample->mem_page_size : 4096;
+    double dirty = (double)sample->mem_dirty_rate * (double)page;
+    double sent = (double)sample->mem_bps;
+    double downtime_s = MAX(settings->max_downtime_ms, 1) / 1000.0;
+    double budget, r, left_s;
+    guint64 remaining;
+    guint needed = diverging_passes_needed(settings);
+
+    if (!needed || state->phase != FERRY_POLICY_PHASE_MEMORY ||
+        sample->mem_iteration <= state->pass)
+        return FALSE;
+    state->pass = sample->mem_iteration;
+    /* pass 1 has no dirty rate yet; a poll without rates says nothing */
+    if (sample->mem_iteration < 2 || dirty <= 0 || sent <= 0 ||
+        !sample_memory_remaining(sample, &remaining))
+        return FALSE;
+    budget = downtime_s * sent;
+    r = dirty / sent;
+    state->predicted = TRUE;
+    state->dirty_bps = dirty;
+    state->sent_bps = sent;
+    if ((double)remaining <= budget) {
+        state->converge_in_s = 0;
+    } else if (r >= 1) {
+        state->converge_in_s = -1;
+    } else {
+        double n = ceil(log(budget / (double)remaining) / log(r));
+
+        state->converge_in_s = (double)remaining / sent * (1 - pow(r, n)) / (1 - r);
+    }
+    left_s = timeout > 0 ? timeout - sample->elapsed_s : -1;
+    state->converging =
+        state->converge_in_s >= 0 && (left_s < 0 || state->converge_in_s <= left_s);
+    if (state->converging) {
+        state->diverging_passes = 0;
+        return FALSE;
+    }
+    if (++state->diverging_passes < needed)
+        return FALSE;
+    if (state->converge_in_s < 0)
+        g_snprintf(why, why_size,
+                   "dirtying %.1f MiB/s, sending %.1f MiB/s: it cannot converge (predicted at "
+                   "%u passes in a row%s)",
+                   dirty / MIB, sent / MIB, state->diverging_passes,
+                   settings->auto_converge ? ", auto-converge throttling did not help" : "");
+    else
+        g_snprintf(why, why_size,
+                   "dirtying %.1f MiB/s, sending %.1f MiB/s: it would need %.0f s to converge, "
+                   "past the %.0f s timeout (predicted at %u passes in a row%s)",
+                   dirty / MIB, sent / MIB, state->converge_in_s, timeout,
+                   state->diverging_passes,
+                   settings->auto_converge ? ", auto-converge throttling did not help" : "");
+    return TRUE;
+}
+
+/* Takes the early action for @why: post-copy when allowed, else the final action. */
+static FerryPolicyDecision
+state_take_early(const FerryPolicySettings *settings, FerryPolicyState *state, const char *why)
+{
+    FerryPolicyDecision decision = {.action = FERRY_POLICY_ACTION_NONE};
+    char full[sizeof(decision.reason)];
+
+    if (early_action(settings, state) == FERRY_POLICY_ACTION_POSTCOPY) {
+        state->final_taken = FERRY_POLICY_ACTION_POSTCOPY;
+        state->final_pending = FALSE;
+        decision.action = FERRY_POLICY_ACTION_POSTCOPY;
+        g_snprintf(decision.reason, sizeof(decision.reason), "%s: switching to post-copy now",
+                   why);
+        return decision;
+    }
+    g_snprintf(full, sizeof(full), "%s%s", why,
+               settings->auto_converge ? ""
+                                       : "; --postcopy or --auto-converge could let it finish "
+                                         "live");
+    return state_take_final(settings, state, full);
+}
+
 /* How long a SUSPEND taken now may take to let the job complete: three times what is left at
  * the rate the job moves, plus 30 s, at least 60 s; 300 s when no rate is known. */
 static void
@@ -549,6 +657,8 @@ ferry_policy_decide(const FerryPolicySettings *settings, FerryPolicyState *state
         g_snprintf(why, sizeof(why), "completion timeout %.1f s reached after %.1f s", timeout,
                    sample->elapsed_s);
         decision = state_take_final(settings, state, why);
+    } else if (!stalled && state_predict(settings, state, sample, timeout, why, sizeof(why))) {
+        decision = state_take_early(settings, state, why);
     } else if (stalled) {
         decision = state_take_final(settings, state, why);
     } else if (state->final_pending) {
@@ -595,7 +705,18 @@ FerryPolicyOutlook
 ferry_policy_outlook(const FerryPolicySettings *settings, const FerryPolicyState *state,
                      const FerryJobSample *sample)
 {
-    FerryPolicyOutlook outlook = {.action = FERRY_POLICY_ACTION_NONE};
+    FerryPolicyOutlook outlook = {
+        .action = FERRY_POLICY_ACTION_NONE,
+        .predicted = state->predicted,
+        .converging = state->converging,
+        .converge_in_s = state->converge_in_s,
+        .dirty_bps = state->dirty_bps,
+        .sent_bps = state->sent_bps,
+        .diverging_passes = state->diverging_passes,
+        .diverging_passes_needed = diverging_passes_needed(settings),
+        .early_action = diverging_passes_needed(settings) ? early_action(settings, state)
+                                                          : FERRY_POLICY_ACTION_NONE,
+    };
     FerryPolicyAction action = settings->final_action;
     double timeout;
 

@@ -29,6 +29,18 @@
  *  3. Completion timeout: elapsed >= timeout (explicit, or scaled by guest size, see
  *     ferry_policy_completion_timeout()), counted from the start of the migration, disk phase
  *     included.  A scaled timeout of 0 s (size not known yet, floor 0) never fires.
+ *  3b. Prediction (diverge_passes > 0), memory phase: at each pass boundary (mem_iteration
+ *     grows, from pass 2 on, when the job reports a dirty rate and a transfer rate), the policy
+ *     predicts whether the job can converge before the completion timeout: with r = dirty rate /
+ *     rate sent and R the memory left, the job converges once what is left fits in the maximum
+ *     downtime (D = max_downtime_ms x rate); it never does when r >= 1, else it needs
+ *     ceil(log(D / R) / log(r)) more passes, R / rate x (1 - r^n) / (1 - r) seconds.  A pass
+ *     whose prediction is "never" or "not before the timeout" counts; one that predicts
+ *     convergence resets the count.  After diverge_passes such passes in a row
+ *     (+ auto_converge_passes when the job runs with auto-converge: QEMU throttles the guest's
+ *     vCPUs more at each pass, it gets that long to bring the dirty rate down), the policy acts
+ *     now rather than at the timeout: POSTCOPY when postcopy_allowed, else the final action
+ *     (same substitutions; NONE: said once).  The reason says what it predicted and why.
  *  4. Stall, only if stall_window_s > 0:
  *     - disk-mirror phase (no RAM iteration yet): a stall is "no byte of disk copied for the
  *       window".  A slow but steady mirror is never a stall; its remaining bytes are never
@@ -108,6 +120,11 @@ typedef struct {
     double downtime_delay_per_gib_s; /* time between steps per GiB of RAM: 75 s (Nova); the
                                         product is truncated to whole seconds, as in Nova */
     double downtime_delay_min_s;     /* floor of that delay: 1 s */
+
+    guint diverge_passes;       /* rule 3b: act after this many passes predicted not to converge
+                                   in a row; 0: no prediction (timeout and stall only); 3 */
+    gboolean auto_converge;     /* the job runs with VIR_MIGRATE_AUTO_CONVERGE */
+    guint auto_converge_passes; /* with it, this many more passes before acting: 4 */
 } FerryPolicySettings;
 
 /* Plain struct so the monitor can keep it on its stack; treat the fields as private. */
@@ -138,12 +155,21 @@ typedef struct {
     guint final_failures;      /* the final action failed this many times */
     gboolean abort_pending;    /* escalate at the next sample */
     char abort_reason[192];
+
+    /* rule 3b, the prediction, updated at each pass boundary */
+    guint64 pass;             /* the last mem_iteration seen */
+    gboolean predicted;       /* a prediction was made */
+    gboolean converging;      /* the last one: it converges before the timeout */
+    double converge_in_s;     /* ... in this many seconds; < 0: never (dirtied as fast as sent) */
+    guint diverging_passes;   /* passes in a row predicted not to converge in time */
+    double dirty_bps;         /* the rates of the last prediction, bytes/s */
+    double sent_bps;
 } FerryPolicyState;
 
 typedef struct {
     FerryPolicyAction action;
     guint downtime_ms; /* for FERRY_POLICY_ACTION_SET_DOWNTIME */
-    char reason[192];  /* empty when there is nothing to say */
+    char reason[320];  /* empty when there is nothing to say */
 } FerryPolicyDecision;
 
 typedef struct {
@@ -203,6 +229,15 @@ void ferry_policy_note_failed(FerryPolicyState *state, FerryPolicyAction action)
 typedef struct {
     FerryPolicyAction action;
     double in_s;
+    /* the prediction (rule 3b), once the job has passed a pass boundary with rates: */
+    gboolean predicted;           /* FALSE: none yet (the fields below are 0) */
+    gboolean converging;          /* it converges before the timeout */
+    double converge_in_s;         /* in this many seconds; < 0: never */
+    double dirty_bps;             /* dirty rate, bytes/s */
+    double sent_bps;              /* rate sent, bytes/s */
+    guint diverging_passes;       /* passes in a row predicted not to converge in time */
+    guint diverging_passes_needed; /* the early action is taken when it reaches this (0: off) */
+    FerryPolicyAction early_action; /* what is done then (NONE: nothing) */
 } FerryPolicyOutlook;
 
 FerryPolicyOutlook ferry_policy_outlook(const FerryPolicySettings *settings,

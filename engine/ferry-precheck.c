@@ -213,6 +213,79 @@ precheck_dst_no_clash(FerryMigration *m, GError **error)
     return TRUE;
 }
 
+/* --xml FILE: the operator's destination XML replaces ferry's: it must parse, be this guest
+ * (same name and UUID), and hold every copied disk (by target), whose destination path is then
+ * the one it names (under the destination's images_dir or shared_dirs: ferry creates it). */
+static gboolean
+precheck_operator_xml(FerryMigration *m, GError **error)
+{
+    const char *origin = m->options->dest_xml_origin ? m->options->dest_xml_origin : "--xml";
+    g_autoptr(GError) local = NULL;
+    g_autoptr(FerryDomainXml) edited = NULL;
+    g_auto(GStrv) dirs = ferry_host_storage_dirs(m->dst);
+    const FerryDomainDef *def;
+
+    if (!(edited = ferry_domain_xml_parse(m->options->dest_xml, origin, &local))) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID, "--xml %s: %s",
+                    origin, local->message);
+        return FALSE;
+    }
+    def = ferry_domain_xml_get_def(edited);
+    if (g_strcmp0(def->name, m->domain_name) != 0 ||
+        (m->uuid[0] && (!def->uuid || g_ascii_strcasecmp(def->uuid, m->uuid) != 0))) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                    "--xml %s is domain '%s' (%s), not the guest '%s' (%s): its name and UUID "
+                    "must stay",
+                    origin, def->name ? def->name : "(no name)",
+                    def->uuid ? def->uuid : "no UUID", m->domain_name, m->uuid);
+        return FALSE;
+    }
+    for (guint i = 0; i < m->plan->len; i++) {
+        FerryDiskPlan *p = g_ptr_array_index(m->plan, i);
+        const FerryDomainDisk *found = NULL;
+        gboolean under = FALSE;
+
+        if (p->action != FERRY_DISK_STREAM)
+            continue;
+        for (guint j = 0; def->disks && j < def->disks->len && !found; j++) {
+            const FerryDomainDisk *d = g_ptr_array_index(def->disks, j);
+
+            if (g_strcmp0(d->target, p->disk->target) == 0)
+                found = d;
+        }
+        if (!found || !found->source || !g_path_is_absolute(found->source)) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--xml %s: disk %s ('%s') is copied, and the file names no path for it "
+                        "(a <disk> with target dev='%s' and a file source)",
+                        origin, p->disk->target, p->disk->source, p->disk->target);
+            return FALSE;
+        }
+        for (guint k = 0; dirs[k]; k++) {
+            g_autofree char *prefix = g_str_has_suffix(dirs[k], "/")
+                                          ? g_strdup(dirs[k])
+                                          : g_strconcat(dirs[k], "/", NULL);
+            under |= g_str_has_prefix(found->source, prefix) && !strstr(found->source, "/../");
+        }
+        if (!under) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID,
+                        "--xml %s: disk %s goes to '%s', outside the images_dir and shared_dirs "
+                        "of '%s'",
+                        origin, p->disk->target, found->source, m->dst->name);
+            return FALSE;
+        }
+        if (g_strcmp0(p->dest_source, found->source) != 0) {
+            ferry_migration_info(m, "disk %s: to '%s' (--xml %s)", p->disk->target,
+                                 found->source, origin);
+            g_free(p->dest_source);
+            p->dest_source = g_strdup(found->source);
+        }
+    }
+    g_free(m->dest_xml);
+    m->dest_xml = g_strdup(m->options->dest_xml);
+    ferry_migration_info(m, "destination XML: %s (name and UUID checked)", origin);
+    return TRUE;
+}
+
 /* The source's XML, each disk's plan (any refused disk stops the move) and the XML the
  * destination will run: the same code as `ferry xml`. */
 static gboolean
@@ -252,6 +325,8 @@ precheck_plan(FerryMigration *m, GError **error)
     m->plan = g_steal_pointer(&dest->plan);
     m->xml = g_steal_pointer(&dest->xml);
     m->dest_xml = g_steal_pointer(&dest->dest_xml);
+    if (m->options->dest_xml && !precheck_operator_xml(m, error))
+        return FALSE;
     /* the one list of the disks that are copied: every later phase walks this */
     m->streamed = g_ptr_array_new();
     for (guint i = 0; i < m->plan->len; i++) {
@@ -485,6 +560,152 @@ precheck_dst_disks(FerryMigration *m, GError **error)
     return TRUE;
 }
 
+/* The port asked for the migration network's check: the first of libvirt's migration ports
+ * (qemu.conf migration_port_min).  Nothing listens there between migrations: an answer, even a
+ * refusal, is what proves the address reachable. */
+#define MIGRATION_NET_PROBE_PORT "49152"
+#define MIGRATION_NET_PROBE_TIMEOUT "5"
+
+/* With a migration network, the destination's migration_address must be reachable from the
+ * source, whose QEMU sends the memory and disks there. */
+static gboolean
+precheck_dst_migration_network(FerryMigration *m, GError **error)
+{
+    const char *addr = m->dst->migration_address;
+    const char *const argv[] = {"timeout", MIGRATION_NET_PROBE_TIMEOUT, "bash", "-c",
+                                "exec 3<>\"/dev/tcp/$1/$2\"", "ferry-reach", addr,
+                                MIGRATION_NET_PROBE_PORT, NULL};
+    g_autofree char *err = NULL;
+    int status = 0;
+
+    if (!addr || m->cold)
+        return TRUE;
+    if (!ferry_migration_open_ssh(m, error) ||
+        !ferry_ssh_session_run(m->src_ssh, argv, NULL, &err, &status, error))
+        return FALSE;
+    /* bash says it twice ("connect: ...", then the path): the first line is enough */
+    if (strchr(err, '\n'))
+        *strchr(err, '\n') = '\0';
+    g_strstrip(err);
+    if (status != 0 && !strstr(err, "refused")) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "migration_address '%s' of '%s' is not reachable from '%s' (TCP to port %s: "
+                    "%s): fix [host %s] migration_address in the inventory, or the migration "
+                    "network",
+                    addr, m->dst->name, m->src->name, MIGRATION_NET_PROBE_PORT,
+                    status == 124 ? "no answer within " MIGRATION_NET_PROBE_TIMEOUT " s"
+                    : *err        ? err
+                                  : "failed",
+                    m->dst->name);
+        return FALSE;
+    }
+    ferry_migration_info(m, "migration network: %s reaches %s at %s; memory and disks go there",
+                         m->src->name, m->dst->name, addr);
+    return TRUE;
+}
+
+/* The logical name whose value in @map is @value, or NULL. */
+static const char *
+map_key_of(GHashTable *map, const char *value)
+{
+    GHashTableIter iter;
+    gpointer key, val;
+
+    if (!map)
+        return NULL;
+    g_hash_table_iter_init(&iter, map);
+    while (g_hash_table_iter_next(&iter, &key, &val))
+        if (g_strcmp0(val, value) == 0)
+            return key;
+    return NULL;
+}
+
+static gboolean
+map_has_value(GHashTable *map, const char *value)
+{
+    return map_key_of(map, value) != NULL;
+}
+
+/* Every bridge and libvirt network the destination XML names exists there.  A bridge or network
+ * the source's inventory maps but the destination's does not (the rewrite kept the source's
+ * name) is an error naming the key to add. */
+static gboolean
+precheck_dst_nets(FerryMigration *m, GError **error)
+{
+    g_autoptr(FerryDomainXml) dxml = NULL;
+    const FerryDomainDef *def;
+
+    if (!(dxml = ferry_domain_xml_parse(m->dest_xml, "the destination XML", error)))
+        return FALSE;
+    def = ferry_domain_xml_get_def(dxml);
+    for (guint i = 0; def->interfaces && i < def->interfaces->len; i++) {
+        const FerryDomainInterface *nic = g_ptr_array_index(def->interfaces, i);
+        gboolean bridge = g_strcmp0(nic->type, "bridge") == 0;
+        GHashTable *src_map = bridge ? m->src->bridges : m->src->networks;
+        GHashTable *dst_map = bridge ? m->dst->bridges : m->dst->networks;
+        const char *what = bridge ? "bridge" : "network";
+        const char *key = bridge ? "bridges" : "networks";
+        const char *logical;
+
+        if ((!bridge && g_strcmp0(nic->type, "network") != 0) || !nic->source)
+            continue;
+        logical = map_key_of(src_map, nic->source);
+        if (logical && !map_has_value(dst_map, nic->source) &&
+            !(dst_map && g_hash_table_contains(dst_map, logical))) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                        "interface %s of '%s' is on %s '%s' ('%s' in [host %s] %s), and "
+                        "[host %s] has no mapping for '%s': add '%s = %s=%s' to [host %s] in "
+                        "'%s'",
+                        nic->mac ? nic->mac : "(no MAC)", m->domain_name, what, nic->source,
+                        logical, m->src->name, key, m->dst->name, logical, key, logical,
+                        bridge ? "BRIDGE" : "NETWORK", m->dst->name, m->inventory->path);
+            return FALSE;
+        }
+        if (bridge) {
+            g_autofree char *path = NULL;
+            gboolean exists = FALSE;
+
+            if (strchr(nic->source, '/') || g_str_equal(nic->source, "..")) {
+                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                            "interface %s of '%s': '%s' is not a bridge name",
+                            nic->mac ? nic->mac : "(no MAC)", m->domain_name, nic->source);
+                return FALSE;
+            }
+            path = g_strdup_printf("/sys/class/net/%s/bridge", nic->source);
+            if (!ferry_migration_open_ssh(m, error) ||
+                !ferry_remote_path_exists(m->dst_ssh, path, &exists, error))
+                return FALSE;
+            if (!exists) {
+                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                            "interface %s of '%s' needs bridge '%s', and '%s' has no such "
+                            "bridge: create it there, or map it (bridges = NAME=BRIDGE in [host "
+                            "%s] of '%s')",
+                            nic->mac ? nic->mac : "(no MAC)", m->domain_name, nic->source,
+                            m->dst->name, m->dst->name, m->inventory->path);
+                return FALSE;
+            }
+        } else {
+            g_autoptr(virNetwork) net = virNetworkLookupByName(m->dconn, nic->source);
+
+            virResetLastError();
+            if (!net || virNetworkIsActive(net) != 1) {
+                virResetLastError();
+                g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                            "interface %s of '%s' needs libvirt network '%s', which '%s' %s: "
+                            "%s it there, or map it (networks = NAME=NETWORK in [host %s] of "
+                            "'%s')",
+                            nic->mac ? nic->mac : "(no MAC)", m->domain_name, nic->source,
+                            m->dst->name, net ? "has, but not active" : "does not have",
+                            net ? "start" : "define", m->dst->name, m->inventory->path);
+                return FALSE;
+            }
+        }
+        ferry_migration_info(m, "interface %s: %s '%s' exists on %s",
+                             nic->mac ? nic->mac : "(no MAC)", what, nic->source, m->dst->name);
+    }
+    return TRUE;
+}
+
 /* Everything that must hold on the destination before anything moves. */
 static gboolean
 precheck_dst(FerryMigration *m, GError **error)
@@ -497,6 +718,8 @@ precheck_dst(FerryMigration *m, GError **error)
     /* a cold guest needs the memory only when it is started again */
     if (!m->cold && !ferry_precheck_memory(m->dconn, def->memory_kib,
                                            m->dst->reserved_memory_mib, m->dst->name, error))
+        return FALSE;
+    if (!precheck_dst_nets(m, error) || !precheck_dst_migration_network(m, error))
         return FALSE;
     /* the remaining checks ask the hosts over ssh: only when there is something to ask */
     if (!m->streamed->len && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri))

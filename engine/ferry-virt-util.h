@@ -42,6 +42,7 @@ virConnectPtr ferry_virt_connect(const char *uri, const char *host_name,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virConnect, virConnectClose)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(virDomain, virDomainFree)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(virNetwork, virNetworkFree)
 
 /* Fills @sample from a job-stats parameter list (fields libvirt does not report stay 0). */
 void ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr params, int nparams);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/ferry-abort.h"
 #include "engine/ferry-journal.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate.h"
@@ -208,8 +209,8 @@ signal_set(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGINT);
-    sigaddset(set, SIGTERM);
-    /* a lost terminal is an abort with its rollback, never a move left half done */
+    sigaddset(set, SIGTERM); /* also how `ferry abort` from another shell asks */
+    /* a lost terminal stops nothing: the operation carries on, its log file gets the rest */
     sigaddset(set, SIGHUP);
 }
 
@@ -222,20 +223,32 @@ signal_thread(gpointer data)
 
     signal_set(&set);
     for (;;) {
+        g_autofree char *why = NULL;
+
         if (sigwait(&set, &sig) != 0)
             continue;
-        /* (stderr may be gone with the terminal: what is written here may be lost, the abort
-         * is not) */
-        if (!g_cancellable_is_cancelled(cancellable)) {
-            fprintf(stderr, "\nferry: %s received: aborting and rolling back (a second one "
-                            "says what is still running)\n",
-                    signal_name(sig));
-            g_cancellable_cancel(cancellable);
-        } else {
+        if (sig == SIGHUP) {
+            const char *log = ferry_cli_log_path();
+
+            fprintf(stderr, "\nferry: SIGHUP received (terminal lost): the operation carries "
+                            "on to its end%s%s\n",
+                    log ? "; its output goes on in " : "", log ? log : "");
+            continue;
+        }
+        if (g_cancellable_is_cancelled(cancellable)) {
             g_autofree char *running = ferry_journal_describe_running();
 
             fprintf(stderr, "\nferry: %s received again: still aborting%s%s\n",
                     signal_name(sig), running ? ": " : "", running ? running : "");
+        } else if (ferry_abort_request(cancellable, &why)) {
+            /* (stderr may be gone with the terminal: what is written here may be lost, the
+             * abort is not) */
+            fprintf(stderr, "\nferry: %s received: aborting and rolling back (a second one "
+                            "says what is still running)\n",
+                    signal_name(sig));
+        } else {
+            fprintf(stderr, "\nferry: %s received: abort is no longer possible: %s\n",
+                    signal_name(sig), why);
         }
     }
     return NULL;
@@ -258,7 +271,7 @@ ferry_cli_signal_cancellable(void)
 gboolean
 ferry_cli_stderr_is_tty(void)
 {
-    return isatty(STDERR_FILENO);
+    return ferry_cli_log_stderr_was_tty();
 }
 
 char *

@@ -52,6 +52,8 @@ gboolean ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_check(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_nova_sync(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_abort(FerryCli *cli, int argc, char **argv, GError **error);
 
 /* The inventory, loaded once; FERRY_INVENTORY_ERROR (exit 2) when it cannot be. */
 FerryInventory *ferry_cli_inventory(FerryCli *cli, GError **error);
@@ -70,11 +72,23 @@ int ferry_cli_exit_status(const GError *error);
 /* Prints "ferry: <message>" to stderr (warnings that do not end the command). */
 void ferry_cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
-/* A cancellable that fires on SIGINT or SIGTERM (handled in a thread of its own, so the
- * engine's threads never see the signals). */
+/* A cancellable that fires on SIGINT or SIGTERM (`ferry abort` sends SIGTERM) unless the
+ * operation is past its point of no return (ferry-abort.h: then the signal is answered with
+ * what happens instead); SIGHUP only says that the operation carries on.  The signals are
+ * handled in a thread of its own, so the engine's threads never see them.  Call before any
+ * other thread is started. */
 GCancellable *ferry_cli_signal_cancellable(void);
 
 gboolean ferry_cli_stderr_is_tty(void);
+
+/* ferry-cli-log.c: from here on stdout and stderr are also copied to a new log file,
+ * STATE_DIR/logs/TIME-PID-@name.log, to the end of the process (what follows a lost terminal
+ * is not lost).  Call after ferry_cli_signal_cancellable().  Returns its path. */
+char *ferry_cli_log_start(FerryCli *cli, const char *name, GError **error);
+/* The log file's path, NULL before ferry_cli_log_start(). */
+const char *ferry_cli_log_path(void);
+/* Whether stderr was a terminal before the log took it over. */
+gboolean ferry_cli_log_stderr_was_tty(void);
 
 char *ferry_cli_format_bytes(guint64 bytes);
 

@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "engine/cli/ferry-cli-json.h"
+#include <json-glib/json-glib.h>
+
 #include "engine/cli/ferry-cli-progress.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-inventory.h"
@@ -53,6 +55,39 @@ control_thread(gpointer data)
     return NULL;
 }
 
+/* ---- --dry-run ----------------------------------------------------------------------------- */
+
+static void
+print_dry_run(const FerryMigrateResult *r, gboolean json)
+{
+    if (json) {
+        g_autoptr(FerryJson) j = ferry_json_new_event("result");
+        GVariant *disks = ferry_disk_plan_to_variant(r->disk_plan);
+        g_autoptr(JsonNode) disks_node = json_gvariant_serialize(disks);
+        g_autofree char *disks_text = json_to_string(disks_node, FALSE);
+
+        ferry_json_string(j, "command", "migrate");
+        ferry_json_bool(j, "ok", TRUE);
+        ferry_json_bool(j, "dry_run", TRUE);
+        ferry_json_string(j, "domain", r->domain);
+        ferry_json_string(j, "source", r->src_host);
+        ferry_json_string(j, "destination", r->dst_host);
+        ferry_json_string(j, "mode", ferry_migrate_mode_to_string(r->mode));
+        ferry_json_raw(j, "disks", disks_text);
+        ferry_json_print(g_steal_pointer(&j));
+        return;
+    }
+    {
+        g_autofree char *plan = ferry_disk_plan_format(r->disk_plan);
+
+        printf("dry run: '%s' can move from %s to %s, mode %s; every check passed, nothing was "
+               "changed\n",
+               r->domain, r->src_host, r->dst_host, ferry_migrate_mode_to_string(r->mode));
+        printf("Disk plan %s -> %s:\n%s\n", r->src_host, r->dst_host, plan);
+        printf("(the destination XML: ferry xml %s --to %s --xml-only)\n", r->domain, r->dst_host);
+    }
+}
+
 /* ---- options ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -75,6 +110,9 @@ typedef struct {
     char *samples_file;
     gboolean control_stdin;
     gboolean no_nova;
+    gboolean dry_run;
+    char *xml_file;
+    gint64 diverge_passes;
 } FerryMigrateArgs;
 
 static void
@@ -86,10 +124,12 @@ migrate_args_clear(FerryMigrateArgs *a)
     g_free(a->on_timeout);
     g_free(a->samples_file);
     g_free(a->stall_window);
+    g_free(a->xml_file);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryMigrateArgs, migrate_args_clear)
 
 #define MAX_DOWNTIME_UNSET G_MININT64 /* --max-downtime not given: the policy's default */
+#define DIVERGE_PASSES_UNSET G_MININT64 /* --diverge-passes not given: likewise */
 
 /* A number of seconds an option may take: finite, >= 0, at most a year. */
 static gboolean
@@ -157,6 +197,14 @@ settings_from_args(const FerryMigrateArgs *a, FerryPolicySettings *policy, GErro
                               a->postcopy ? "--postcopy" : "--compress");
         return FALSE;
     }
+    if (a->diverge_passes != DIVERGE_PASSES_UNSET) {
+        if (a->diverge_passes < 0 || a->diverge_passes > 1000) {
+            ferry_cli_usage_error(error, "--diverge-passes takes 0 (off) to 1000 passes, not %"
+                                         G_GINT64_FORMAT, a->diverge_passes);
+            return FALSE;
+        }
+        policy->diverge_passes = (guint)a->diverge_passes;
+    }
     policy->completion_timeout_s = a->timeout;
     if (a->max_downtime != MAX_DOWNTIME_UNSET)
         policy->max_downtime_ms = (guint)a->max_downtime;
@@ -217,7 +265,8 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
 static gboolean
 migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError **error)
 {
-    g_auto(FerryMigrateArgs) a = {.max_downtime = MAX_DOWNTIME_UNSET};
+    g_auto(FerryMigrateArgs) a = {.max_downtime = MAX_DOWNTIME_UNSET,
+                                  .diverge_passes = DIVERGE_PASSES_UNSET};
     const GOptionEntry entries[] = {
         {"to", 0, 0, G_OPTION_ARG_STRING, &a.to, "Destination host (inventory name)", "HOST"},
         {"from", 0, 0, G_OPTION_ARG_STRING, &a.from, "Source host (default: found by looking)",
@@ -243,6 +292,10 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
          "No progress for this long is a stall (default " G_STRINGIFY(
              FERRY_POLICY_DEFAULT_STALL_WINDOW_S) "; 0: off)",
          "SECONDS"},
+        {"diverge-passes", 0, 0, G_OPTION_ARG_INT64, &a.diverge_passes,
+         "Act early (post-copy if allowed, else the --on-timeout action) once this many passes "
+         "in a row predict the job cannot converge before the timeout (default 3; 0: off)",
+         "N"},
         {"max-downtime", 0, 0, G_OPTION_ARG_INT64, &a.max_downtime,
          "Allowed downtime, reached in steps (default 500; 0: leave libvirt's)", "MS"},
         {"auto-converge", 0, 0, G_OPTION_ARG_NONE, &a.auto_converge,
@@ -261,6 +314,12 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
         {"quiet", 'q', 0, G_OPTION_ARG_NONE, &a.quiet, "Print only the summary", NULL},
         {"no-nova", 0, 0, G_OPTION_ARG_NONE, &a.no_nova,
          "Do not tell Nova, even when the inventory has a [nova] section", NULL},
+        {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &a.dry_run,
+         "Run every check on both hosts and print the plan; change nothing", NULL},
+        {"xml", 0, 0, G_OPTION_ARG_FILENAME, &a.xml_file,
+         "The destination XML to use instead of ferry's (e.g. 'ferry xml --xml-only' edited): "
+         "same name and UUID; copied disks go to the paths it names",
+         "FILE"},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("DOMAIN --to HOST");
@@ -274,6 +333,8 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
     g_autoptr(FerryMonitorControl) control = NULL;
     FerryControlReader reader = {0};
     GThread *reader_thread = NULL;
+    g_autofree char *log_path = NULL;
+    g_autofree char *dest_xml = NULL;
 
     g_option_context_set_summary(
         context,
@@ -338,7 +399,26 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
         fprintf(samples, "%s\n", header);
     }
 
+    if (a.xml_file) {
+        g_autoptr(GError) local = NULL;
+
+        if (!g_file_get_contents(a.xml_file, &dest_xml, NULL, &local)) {
+            ferry_cli_usage_error(error, "--xml: %s", local->message);
+            return FALSE;
+        }
+        options.dest_xml = dest_xml;
+        options.dest_xml_origin = a.xml_file;
+    }
     cancellable = ferry_cli_signal_cancellable();
+    /* what ferry says from here on also goes to the operation's log file: a lost terminal
+     * (SIGHUP) or a closed stdout stops nothing, and the rest is read there (a dry run changes
+     * nothing, and has none) */
+    if (!a.dry_run) {
+        if (!(log_path = ferry_cli_log_start(cli, "migrate", error)))
+            return FALSE;
+        ferry_cli_error("log: %s", log_path);
+    }
+    options.dry_run = a.dry_run;
     progress = ferry_progress_new(a.json, a.quiet, samples, argv[1], a.to);
     options.domain = argv[1];
     options.src_host = a.from;
@@ -350,6 +430,7 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
     options.event_func = ferry_progress_on_event;
     options.event_data = progress;
     options.cancellable = cancellable;
+    options.log_path = log_path;
     options.policy = &policy;
     options.postcopy = a.postcopy;
     options.auto_converge = a.auto_converge;
@@ -377,6 +458,10 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
             cli->status = FERRY_EXIT_USAGE;
         ferry_progress_error(progress, *error);
         return FALSE;
+    }
+    if (result->dry_run) {
+        print_dry_run(result, a.json);
+        return TRUE;
     }
     ferry_progress_result(progress, result);
     if (result->nova_queued)

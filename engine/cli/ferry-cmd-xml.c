@@ -11,13 +11,32 @@
 #include "engine/ferry-dest-xml.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-locate.h"
+#include "engine/ferry-migrate.h"
 #include "engine/ferry-virt-util.h"
 
-/* One line: {"event":"result","command":"xml","ok":...,"movable":...,"disks":[...],...}.  A
- * plan that refuses a disk is a result with "ok" false and its "error"; a request that cannot
- * be answered at all (unknown guest, unreadable file) is a result with only the error. */
+/* With reachable hosts: every destination check `ferry migrate --dry-run` makes (the same
+ * code).  NULL when they pass, else the error. */
+static GError *
+run_checks(FerryInventory *inventory, const char *domain, const FerryHost *src,
+           const FerryHost *dst)
+{
+    g_autoptr(FerryMigrateResult) result = NULL;
+    GError *local = NULL;
+    FerryMigrateOptions options = {
+        .domain = domain,
+        .src_host = src->name,
+        .dst_host = dst->name,
+        .mode = FERRY_MIGRATE_MODE_AUTO,
+        .dry_run = TRUE,
+    };
+
+    result = ferry_migrate(inventory, &options, &local);
+    return local;
+}
+
 static void
-print_json(const FerryDestXml *dest, const char *shown_xml, const char *src, const char *dst)
+print_json(const FerryDestXml *dest, const char *shown_xml, const char *src, const char *dst,
+           gboolean checked, const GError *checks)
 {
     g_autoptr(FerryJson) j = ferry_json_new_event("result");
     g_autoptr(GError) check = NULL;
@@ -36,6 +55,17 @@ print_json(const FerryDestXml *dest, const char *shown_xml, const char *src, con
         ferry_json_error(j, "error", check);
     else
         ferry_json_null(j, "error");
+    if (!checked) {
+        ferry_json_null(j, "checks");
+    } else {
+        ferry_json_begin_object(j, "checks");
+        ferry_json_bool(j, "ok", checks == NULL);
+        if (checks)
+            ferry_json_error(j, "error", checks);
+        else
+            ferry_json_null(j, "error");
+        ferry_json_end_object(j);
+    }
     ferry_json_string(j, "xml", shown_xml);
     ferry_json_print(g_steal_pointer(&j));
 }
@@ -97,12 +127,15 @@ xml_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error
     g_autofree char *text = NULL;
     g_autofree char *origin = NULL;
     g_autofree char *shown_xml = NULL;
+    g_autoptr(GError) checks = NULL;
     const FerryHost *src, *dst;
 
     g_option_context_set_summary(context,
                                  "Prints the XML the destination would run and the disk plan "
                                  "(streamed, shared, skipped, refused, and why), without "
-                                 "migrating.\nWith --file, works offline from a saved XML.");
+                                 "migrating; then, with the hosts reachable, every destination "
+                                 "check of 'ferry migrate --dry-run'.\nWith --file, works "
+                                 "offline from a saved XML (no check).");
     g_option_context_add_main_entries(context, entries, NULL);
     /* --json is known before parsing, so that a bad option is a JSON error too */
     for (int i = 1; i < argc && !g_str_equal(argv[i], "--"); i++)
@@ -175,10 +208,19 @@ xml_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error
     }
     if (dest->dest_xml && !(shown_xml = ferry_domain_xml_without_secrets(dest->dest_xml, error)))
         return FALSE;
+    /* the hosts are reachable (not --file): the destination's checks, as migrate makes them */
+    if (!file && ferry_dest_xml_check(dest, NULL))
+        checks = run_checks(inventory, loc->name, src, dst);
     if (json) {
-        print_json(dest, shown_xml, src->name, dst->name);
-        if (!ferry_dest_xml_check(dest, error)) {
-            /* printed in the result line already; main still prints it on stderr */
+        print_json(dest, shown_xml, src->name, dst->name, !file && ferry_dest_xml_check(dest, NULL),
+                   checks);
+        /* an error from here on is in the result line already (main still prints it on
+         * stderr): no second result line */
+        *json_out = FALSE;
+        if (!ferry_dest_xml_check(dest, error))
+            return FALSE;
+        if (checks) {
+            g_propagate_error(error, g_steal_pointer(&checks));
             return FALSE;
         }
         return TRUE;
@@ -189,6 +231,15 @@ xml_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error
         }
         if (shown_xml)
             printf("%s%s", shown_xml, g_str_has_suffix(shown_xml, "\n") ? "" : "\n");
+        if (!file && ferry_dest_xml_check(dest, NULL))
+            fprintf(stderr, "Checks on %s (as ferry migrate --dry-run): %s\n",
+                    dst->name, checks ? "FAILED" : "all passed");
     }
-    return ferry_dest_xml_check(dest, error);
+    if (!ferry_dest_xml_check(dest, error))
+        return FALSE;
+    if (checks) {
+        g_propagate_error(error, g_steal_pointer(&checks));
+        return FALSE;
+    }
+    return TRUE;
 }

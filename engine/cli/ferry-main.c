@@ -23,6 +23,8 @@ static const FerryCommand commands[] = {
     {"nova-sync", ferry_cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
     {"check", ferry_cmd_check, "check ssh trust (every hop a migration uses) or shared storage"},
     {"recover", ferry_cmd_recover, "finish or roll back what a killed ferry left unfinished"},
+    {"status", ferry_cmd_status, "list running and recent operations (phase, progress, log)"},
+    {"abort", ferry_cmd_abort, "abort a running migration from another shell (as Ctrl-C there)"},
     {"help", cmd_help, "describe ferry, or one command (ferry help COMMAND)"},
 };
 

@@ -11,8 +11,9 @@
 #  2. cold: a shut-off guest whose disk ferry is copying hostA -> hostB over a slow link: ferry is
 #     SIGKILLed mid-copy.  `ferry recover` keeps the guest defined on hostA only (the copy was
 #     never verified), its disk as before, and removes the half-copied temporary file on hostB.
-#  3. (no recover) SIGHUP twice mid cold copy: ferry stops within ~2 s, rolls back, and the second
-#     signal says what is still running; stdout closed mid live move (| head -c 1): it completes.
+#  3. (no recover) SIGTERM twice mid cold copy (what `ferry abort` sends; a SIGHUP stops nothing,
+#     see 46): ferry stops within ~2 s, rolls back, and the second signal says what is still
+#     running; stdout closed mid live move (| head -c 1): it completes.
 # Each time the journal marks the operation resolved, the guest's lock is free, and a second
 # `ferry recover` finds nothing left to do.
 . "$(dirname "$0")/lib.sh"
@@ -156,7 +157,7 @@ check "nothing of it on hostB: no image, no temporary copy" \
     eval 'image_absent b $gc && [ -z "$(temporaries b $gc)" ]'
 check "the journal marks it resolved" resolved "$uuid_cold"
 
-# ---- 3. SIGHUP (the terminal lost) mid cold copy, twice; stdout closed mid live move --------
+# ---- 3. SIGTERM mid cold copy, twice; stdout closed mid live move --------------------------
 # No recover needed: ferry stops the copy within ~2 s and rolls back by itself; the second signal
 # says what is still running.
 "$LAB_DIR/shape.sh" 8mbit
@@ -164,19 +165,19 @@ ferry_bg migrate $gc --to hostB
 wait_for 60 eval '[ -n "$(temporaries b $gc)" ]'
 pid=$(ferry_pid "$uuid_cold")
 t0=$(date +%s.%N)
-kill -HUP "$pid"
+kill -TERM "$pid"
 sleep 0.3
-kill -HUP "$pid" 2>/dev/null || true
+kill -TERM "$pid" 2>/dev/null || true
 { wait "$FERRY_PID" || true; } 2>/dev/null
 t1=$(date +%s.%N)
 FERRY_PID=
 "$LAB_DIR/shape.sh" off
 diag "$OUT/err1"
-check "SIGHUP mid-copy: ferry stopped within 3 s" \
+check "SIGTERM mid-copy: ferry stopped within 3 s" \
     less "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" 3
-check "... saying it rolls back, and on the second SIGHUP what is still running" \
-    eval 'grep -q "SIGHUP received: aborting and rolling back" "$OUT/err1" &&
-          grep -q "SIGHUP received again: still aborting: moving .$gc. hostA -> hostB" "$OUT/err1"'
+check "... saying it rolls back, and on the second SIGTERM what is still running" \
+    eval 'grep -q "SIGTERM received: aborting and rolling back" "$OUT/err1" &&
+          grep -q "SIGTERM received again: still aborting: moving .$gc. hostA -> hostB" "$OUT/err1"'
 check "... $gc is defined on hostA only, nothing of it on hostB" \
     eval 'only_on a $gc "shut off" && image_absent b $gc && [ -z "$(temporaries b $gc)" ]'
 check "... its disk holds what it held, and the journal says rolled back" \

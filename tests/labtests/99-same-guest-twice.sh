@@ -6,6 +6,8 @@
 # touches nothing: the first completes normally, the guest runs on hostB only, not paused, its
 # disk contents as before, nothing of it left on hostA or hostC.  The journal records the
 # first operation from start to end (done) and the lock is free again.
+# Then a guest of that name running on two hosts (a second copy started on hostA) is refused
+# even with --from naming either host: the message names both, nothing changes.
 . "$(dirname "$0")/lib.sh"
 
 export FERRY_STATE_DIR="$LAB/state-t99"
@@ -83,4 +85,19 @@ ferry recover
 diag "$OUT/out"
 check "ferry recover finds nothing unfinished (exit 0)" \
     eval '[ "$FERRY_RC" = 0 ] && grep -q "no unfinished operation" "$OUT/out"'
+
+# a second copy of the name running on hostA: refused even with --from
+"$LAB_DIR/guest.sh" create $g local a >/dev/null
+snapshot_take
+ferry migrate $g --from hostB --to hostC
+diag "$OUT/err"
+r1=$FERRY_RC
+cp "$OUT/err" "$OUT/err-from-b"
+ferry migrate $g --from hostA --to hostC
+diag "$OUT/err"
+check "$g running on hostA and hostB: refused with --from hostB and with --from hostA" \
+    eval '[ "$r1" != 0 ] && [ "$FERRY_RC" != 0 ] &&
+          grep -q "domain .$g. is running on several hosts (.hostA., .hostB.): refusing to touch it" "$OUT/err-from-b" &&
+          grep -q "domain .$g. is running on several hosts (.hostA., .hostB.): refusing to touch it" "$OUT/err"'
+check "... nothing changed on any host" unchanged_since_snapshot
 done_testing

@@ -58,7 +58,8 @@ def settings_from_args(args):
     """The [policy] keys of ferry_policy_settings_load_key_file() that the command line sets;
     everything else keeps the defaults, as in ferry-cmd-migrate.c's settings_from_args()."""
     options = {"--on-timeout": "action", "--timeout": "completion-timeout",
-               "--stall-window": "stall-window", "--max-downtime": "max-downtime"}
+               "--stall-window": "stall-window", "--max-downtime": "max-downtime",
+               "--diverge-passes": "diverge-passes"}
     policy = []
     i = 0
     while i < len(args):
@@ -71,6 +72,8 @@ def settings_from_args(args):
             policy.append((options[name], value))
         elif arg == "--postcopy":
             policy.append(("postcopy-allowed", "true"))
+        elif arg == "--auto-converge":
+            policy.append(("auto-converge", "true"))
         i += 1
     return policy
 

@@ -9,7 +9,8 @@
 # samples and must take the same decisions at the same samples):
 #   lab-dirty-none      hostA -> hostB, --on-timeout none --timeout 12, SIGINT at 16 s: only the
 #                       downtime steps, nothing at the timeout; the guest stays on hostA
-#   lab-dirty-stall     hostA -> hostB, --on-timeout abort --stall-window 10: no pass over the
+#   lab-dirty-stall     hostA -> hostB, --on-timeout abort --stall-window 10 --diverge-passes 0
+#                       (no prediction, or it would act before the stall): no pass over the
 #                       hot set (~6.5 s each) ends lower than an earlier one, ferry aborts
 #   lab-dirty-suspend   hostA -> hostB, --timeout 6: suspended at the timeout, it completes
 #   lab-dirty-postcopy  hostB -> hostA, --timeout 6 --postcopy --on-timeout postcopy
@@ -115,7 +116,7 @@ record lab-dirty-stall "abort:(stall)" 1 hostA 0 \
     "The same guest, hostA -> hostB, --bandwidth 10: each pass over the hot set (~6.5 s) ends \
 near 0 MiB remaining, the next starts again from ~62 MiB; once no pass has gone below the \
 lowest remaining memory seen for the 10 s stall window, ferry aborts; the guest stays on hostA." \
-    -- $g --to hostB --bandwidth 10 --on-timeout abort --stall-window 10 --json
+    -- $g --to hostB --bandwidth 10 --on-timeout abort --stall-window 10 --diverge-passes 0 --json
 record lab-dirty-suspend "suspend:completion timeout" 0 hostB 0 \
     "The same guest, hostA -> hostB, --bandwidth 10 --timeout 6: ferry suspends it at the \
 timeout, the paused guest's remaining memory drains and it is resumed on hostB." \

@@ -242,6 +242,9 @@ static const PolicyCase policy_cases[] = {
     {"/policy/lab/dirty-guest-switched-to-postcopy", "lab-dirty-postcopy"},
     {"/policy/lab/dirty-guest-without-action-only-steps-downtime", "lab-dirty-none"},
     {"/policy/lab/dirty-guest-stall-aborts", "lab-dirty-stall"},
+    {"/policy/predict/dirty-guest-suspended-before-timeout", "synthetic-predict-suspends"},
+    {"/policy/predict/auto-converge-gets-more-passes", "synthetic-predict-auto-converge"},
+    {"/policy/predict/lab-dirty-guest-switched-to-postcopy", "lab-predict-postcopy"},
 };
 
 static void
@@ -578,6 +581,49 @@ test_sample_columns(void)
  * the scaled timeout of a 128 MiB guest is 100 s (800 s/GiB), counted from the job's start;
  * nothing is scheduled once the guest is paused, in post-copy, or the action is 'none'; a
  * post-copy that is not allowed shows as the suspend it becomes. */
+/* The prediction (rule 3b) as the outlook shows it: nothing before pass 2; then the rates, the
+ * passes counted, what will be done and when it converges (never: < 0). */
+static void
+test_outlook_prediction(void)
+{
+    FerryPolicySettings settings;
+    FerryPolicyState state;
+    FerryJobSample s = {
+        .elapsed_s = 5, .mem_total = 128 * MIB, .mem_remaining = 60 * MIB, .mem_processed = MIB,
+        .mem_iteration = 1, .mem_bps = 10 * MIB, .mem_dirty_rate = 3000, .mem_page_size = 4096,
+    };
+    FerryPolicyOutlook o;
+
+    ferry_policy_settings_init_defaults(&settings);
+    settings.postcopy_allowed = TRUE;
+    ferry_policy_state_init(&state, 128 * MIB, 0);
+    (void)ferry_policy_decide(&settings, &state, &s);
+    o = ferry_policy_outlook(&settings, &state, &s);
+    g_assert_false(o.predicted);
+    g_assert_cmpuint(o.diverging_passes_needed, ==, 3);
+    g_assert_cmpint(o.early_action, ==, FERRY_POLICY_ACTION_POSTCOPY);
+    /* pass 2: 11.7 MiB/s dirtied, 10 MiB/s sent: never */
+    s.elapsed_s = 10;
+    s.mem_iteration = 2;
+    (void)ferry_policy_decide(&settings, &state, &s);
+    o = ferry_policy_outlook(&settings, &state, &s);
+    g_assert_true(o.predicted);
+    g_assert_false(o.converging);
+    g_assert_cmpfloat(o.converge_in_s, <, 0);
+    g_assert_cmpuint(o.diverging_passes, ==, 1);
+    g_assert_cmpfloat_with_epsilon(o.dirty_bps, 3000.0 * 4096, 1e-6);
+    g_assert_cmpfloat_with_epsilon(o.sent_bps, 10.0 * MIB, 1e-6);
+    /* pass 3: a guest that calmed down converges: the count resets */
+    s.elapsed_s = 15;
+    s.mem_iteration = 3;
+    s.mem_dirty_rate = 100;
+    (void)ferry_policy_decide(&settings, &state, &s);
+    o = ferry_policy_outlook(&settings, &state, &s);
+    g_assert_true(o.converging);
+    g_assert_cmpfloat(o.converge_in_s, >, 0);
+    g_assert_cmpuint(o.diverging_passes, ==, 0);
+}
+
 static void
 test_outlook(void)
 {
@@ -623,6 +669,7 @@ main(int argc, char **argv)
     g_test_add_func("/policy/action/names-and-parsing", test_action_names);
     g_test_add_func("/policy/timeout/scaled-per-gib-with-floor", test_timeout_function);
     g_test_add_func("/policy/outlook/what-the-display-shows", test_outlook);
+    g_test_add_func("/policy/outlook/prediction", test_outlook_prediction);
     g_test_add_func("/policy/downtime/schedule-like-nova", test_downtime_schedule_like_nova);
     g_test_add_func("/policy/downtime/step-after-its-time", test_downtime_step_after_its_time);
     g_test_add_func("/policy/reason/stall-text", test_stall_reason_text);

@@ -43,6 +43,34 @@ test_block_p2p(void)
     g_assert_cmpuint(bw, ==, 50);
 }
 
+/* [host] migration_address: the memory stream (URI, the destination listening there) and the
+ * disks' NBD stream (DISKS_URI) go over it; IPv6 in brackets; no DISKS_URI without disks. */
+static void
+test_migration_address(void)
+{
+    g_auto(FerryMigrateParams) p = {0};
+    g_auto(FerryMigrateParams) p6 = {0};
+    FerryMigrateSpec spec = {
+        .p2p = TRUE, .copy_storage = TRUE, .migrate_disks = two_disks,
+        .migration_address = "10.78.0.12",
+    };
+    FerryMigrateSpec shared6 = {.p2p = TRUE, .migration_address = "fd00::12"};
+    const char *v = NULL;
+
+    g_assert_true(ferry_migrate_params_build(&spec, &p, NULL));
+    g_assert_cmpint(virTypedParamsGetString(p.params, p.nparams, VIR_MIGRATE_PARAM_URI, &v), ==, 1);
+    g_assert_cmpstr(v, ==, "tcp://10.78.0.12");
+    g_assert_cmpint(virTypedParamsGetString(p.params, p.nparams, VIR_MIGRATE_PARAM_DISKS_URI, &v), ==, 1);
+    g_assert_cmpstr(v, ==, "tcp://10.78.0.12");
+    g_assert_cmpint(virTypedParamsGetString(p.params, p.nparams, VIR_MIGRATE_PARAM_LISTEN_ADDRESS, &v), ==, 1);
+    g_assert_cmpstr(v, ==, "10.78.0.12");
+
+    g_assert_true(ferry_migrate_params_build(&shared6, &p6, NULL));
+    g_assert_cmpint(virTypedParamsGetString(p6.params, p6.nparams, VIR_MIGRATE_PARAM_URI, &v), ==, 1);
+    g_assert_cmpstr(v, ==, "tcp://[fd00::12]");
+    g_assert_cmpint(virTypedParamsGetString(p6.params, p6.nparams, VIR_MIGRATE_PARAM_DISKS_URI, &v), ==, 0);
+}
+
 static void
 test_shared_managed(void)
 {
@@ -139,6 +167,8 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/migrate-params/block/p2p-inc-with-disks-and-xml", test_block_p2p);
     g_test_add_func("/migrate-params/shared/managed-has-no-p2p", test_shared_managed);
+    g_test_add_func("/migrate-params/migration-address/uri-listen-disks-uri",
+                    test_migration_address);
     g_test_add_func("/migrate-params/block-full/non-shared-disk", test_block_full);
     g_test_add_func("/migrate-params/block/no-disks-refused", test_block_without_disks_refused);
     g_test_add_func("/migrate-params/flags/unknown-bits-shown", test_unknown_flag_bits);
