@@ -156,7 +156,12 @@ ferry_migration_info(FerryMigration *m, const char *format, ...)
 void
 ferry_migration_set_phase(FerryMigration *m, FerryPhase phase)
 {
+    gint64 now = g_get_monotonic_time();
+
     g_return_if_fail(phase >= m->phase);
+    if (m->phase_start_us)
+        m->phase_s[m->phase] += (now - m->phase_start_us) / (double)G_USEC_PER_SEC;
+    m->phase_start_us = now;
     m->phase = phase;
     ferry_migration_emit(m, FERRY_EVENT_PHASE, ferry_phase_to_string(phase), NULL, NULL);
 }
@@ -464,6 +469,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
         return NULL;
     }
     g_mutex_init(&m.stats_lock);
+    m.phase_start_us = start;
     ferry_migration_emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL,
                          NULL);
     if (!ferry_journal_check_free(inventory, options->domain, &local) ||
@@ -540,6 +546,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 
     ferry_migration_set_phase(&m, FERRY_PHASE_DONE);
     ferry_journal_end(m.journal, "done");
+    memcpy(result->phase_s, m.phase_s, sizeof(result->phase_s));
     result->dest_xml = g_steal_pointer(&m.dest_xml);
     /* the plan borrows its disks from the parsed XML: both go to the result */
     result->disk_plan = g_steal_pointer(&m.plan);

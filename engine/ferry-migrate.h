@@ -113,6 +113,8 @@ typedef struct {
     char *dest_xml;
     double total_s;              /* wall time of the whole operation */
     double migration_s;          /* the libvirt job's elapsed time */
+    double call_s;               /* libvirt's migrate call, wall time (live only; 0 cold) */
+    double phase_s[FERRY_PHASE_LAST]; /* wall time spent in each phase (DONE: 0) */
     guint64 mem_bytes;           /* memory transferred */
     guint64 disk_bytes;          /* disk transferred */
     guint64 downtime_ms;

@@ -31,6 +31,8 @@ typedef struct {
     FerryInventory *inventory;
     const FerryMigrateOptions *options;
     FerryPhase phase; /* changed only by ferry_migration_set_phase() */
+    gint64 phase_start_us;              /* when @phase was entered (monotonic) */
+    double phase_s[FERRY_PHASE_LAST];   /* time spent in each phase so far */
 
     /* ---- precheck (ferry-precheck.c) */
     const FerryHost *src;

@@ -135,6 +135,13 @@ json_print_result(const FerryMigrateResult *r)
     json_member_bool(b, "p2p", r->p2p);
     json_member_double(b, "total_s", r->total_s);
     json_member_double(b, "migration_s", r->migration_s);
+    /* where the rest of total_s went: libvirt's call, and each of ferry's phases */
+    json_member_double(b, "call_s", r->call_s);
+    json_builder_set_member_name(b, "phases_s");
+    json_builder_begin_object(b);
+    for (int i = 0; i < FERRY_PHASE_DONE; i++)
+        json_member_double(b, ferry_phase_to_string(i), r->phase_s[i]);
+    json_builder_end_object(b);
     json_member_int(b, "downtime_ms", (gint64)r->downtime_ms);
     json_member_int(b, "memory_bytes", (gint64)r->mem_bytes);
     json_member_int(b, "disk_bytes", (gint64)r->disk_bytes);

@@ -20,6 +20,7 @@ static const FerryCommand commands[] = {
     {"nova-sync", ferry_cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
     {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
     {"recover", ferry_cmd_recover, "finish or roll back what a killed ferry left unfinished"},
+    {"bench", ferry_cmd_bench, "measure migrations by ferry and by plain virsh, side by side"},
 };
 
 static char *
