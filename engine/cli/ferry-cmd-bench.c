@@ -210,8 +210,8 @@ ferry_cmd_bench(FerryCli *cli, int argc, char **argv, GError **error)
         ferry_cli_usage_error(error, "bench takes no arguments (see --help)");
         return FALSE;
     }
-    if (!a.from || !a.to) {
-        ferry_cli_usage_error(error, "bench needs --from HOST and --to HOST");
+    if (!a.from || !a.to || g_str_equal(a.from, a.to)) {
+        ferry_cli_usage_error(error, "bench needs two different hosts: --from HOST --to HOST");
         return FALSE;
     }
     if (!parse_modes(a.modes ? a.modes : "block", modes, error) ||
@@ -273,13 +273,17 @@ ferry_cmd_bench(FerryCli *cli, int argc, char **argv, GError **error)
     report = ferry_bench_run(inventory, &o, error);
     if (progress.tty)
         fprintf(stderr, "\n");
-    if (!report)
+    if (!report) {
+        if (g_error_matches(*error, FERRY_BENCH_ERROR, FERRY_BENCH_ERROR_INVALID))
+            ferry_error_recode(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE);
         return FALSE;
+    }
     prefix = g_build_filename(a.out ? a.out : ".", "bench", NULL);
     csv = g_strdup_printf("%s.csv", prefix);
     json = g_strdup_printf("%s.json", prefix);
     print_table(report);
-    if (!ferry_bench_write_csv(report, csv, error) || !ferry_bench_write_json(report, json, error) ||
+    if (!ferry_bench_write_csv(report, csv, error) ||
+        !ferry_bench_write_json(report, json, error) ||
         !ferry_bench_write_plot(report, prefix, error))
         return FALSE;
     printf("wrote %s, %s and %s.png (%u runs in %.0f s)\n", csv, json, prefix, report->runs->len,
