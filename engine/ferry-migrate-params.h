@@ -21,6 +21,7 @@ typedef struct {
     gboolean auto_converge;     /* QEMU throttles the guest's vCPUs while it does not converge */
     gboolean compressed;        /* VIR_MIGRATE_COMPRESSED (QEMU's default method, xbzrle) */
     guint parallel_connections; /* > 0: VIR_MIGRATE_PARALLEL with that many connections */
+    gboolean tls;               /* VIR_MIGRATE_TLS: QEMU encrypts memory and disk streams */
 } FerryMigrateSpec;
 
 typedef struct {

@@ -282,6 +282,7 @@ src_migrate_params(FerryMigration *m, FerryMigrateParams *params, GError **error
         .auto_converge = o->auto_converge,
         .compressed = o->compressed,
         .parallel_connections = o->parallel_connections,
+        .tls = o->tls,
     };
 
     g_ptr_array_add(disks, NULL);

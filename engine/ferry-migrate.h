@@ -94,6 +94,8 @@ typedef struct {
     gboolean auto_converge;      /* VIR_MIGRATE_AUTO_CONVERGE */
     gboolean compressed;         /* VIR_MIGRATE_COMPRESSED */
     guint parallel_connections;  /* > 0: VIR_MIGRATE_PARALLEL */
+    gboolean tls;                /* VIR_MIGRATE_TLS; the precheck asks both hosts for the
+                                  * certificates (ferry-tls.c) */
     FerryMonitorControl *control; /* NULL, or changes during the job (bandwidth) */
     gboolean no_nova;            /* do not sync Nova even when the inventory has [nova] */
     FerryMigrateEventFunc event_func;

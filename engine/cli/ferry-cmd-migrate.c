@@ -73,6 +73,7 @@ typedef struct {
     char *samples_file;
     gboolean control_stdin;
     gboolean no_nova;
+    gboolean tls;
 } FerryMigrateArgs;
 
 static void
@@ -195,6 +196,9 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
         {"compress", 0, 0, G_OPTION_ARG_NONE, &a.compress, "Compress the memory pages", NULL},
         {"parallel", 0, 0, G_OPTION_ARG_INT64, &a.parallel,
          "Migrate memory over N parallel connections", "N"},
+        {"tls", 0, 0, G_OPTION_ARG_NONE, &a.tls,
+         "Encrypt the memory and disk streams (QEMU's TLS; both hosts need certificates)",
+         NULL},
         {"postcopy", 0, 0, G_OPTION_ARG_NONE, &a.postcopy,
          "Allow switching to post-copy (needed by --on-timeout postcopy)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &a.json,
@@ -271,6 +275,7 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     options.auto_converge = a.auto_converge;
     options.compressed = a.compress;
     options.parallel_connections = (guint)a.parallel;
+    options.tls = a.tls;
     if (a.control_stdin) {
         reader.control = control = ferry_monitor_control_new();
         options.control = control;
