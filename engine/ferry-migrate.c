@@ -179,9 +179,72 @@ open_ssh(FerryMigration *m, const FerryHost *host, GError **error)
     return session;
 }
 
+typedef struct {
+    FerryMigration *m;
+    const FerryHost *host;
+    FerrySshSession *session;
+    GError *error;
+} FerrySshOpening;
+
+static gpointer
+open_ssh_thread(gpointer data)
+{
+    FerrySshOpening *o = data;
+
+    o->session = open_ssh(o->m, o->host, &o->error);
+    return NULL;
+}
+
+void
+ferry_migration_open_ssh_ahead(FerryMigration *m)
+{
+    const FerryHost *hosts[2] = {m->src, m->dst};
+
+    for (int i = 0; i < 2; i++) {
+        FerrySshOpening *o;
+
+        if (m->ssh_opening[i] || !hosts[i] || (i ? m->dst_ssh : m->src_ssh))
+            continue;
+        o = g_new0(FerrySshOpening, 1);
+        o->m = m;
+        o->host = hosts[i];
+        m->ssh_opening_data[i] = o;
+        m->ssh_opening[i] = g_thread_new("ferry-ssh-open", open_ssh_thread, o);
+    }
+}
+
+/* Waits for a session opening ahead, if any: it becomes @m's, or its error @error's (the first
+ * one when @error is already set).  A failed one is opened again when next needed. */
+static void
+open_ssh_join(FerryMigration *m, int i, GError **error)
+{
+    FerrySshOpening *o = m->ssh_opening_data[i];
+    FerrySshSession **slot = i ? &m->dst_ssh : &m->src_ssh;
+
+    if (!m->ssh_opening[i])
+        return;
+    g_thread_join(m->ssh_opening[i]);
+    m->ssh_opening[i] = NULL;
+    m->ssh_opening_data[i] = NULL;
+    if (o->session)
+        *slot = o->session;
+    else if (error && !*error)
+        g_propagate_error(error, g_steal_pointer(&o->error));
+    g_clear_error(&o->error);
+    g_free(o);
+}
+
 gboolean
 ferry_migration_open_ssh(FerryMigration *m, GError **error)
 {
+    g_autoptr(GError) local = NULL;
+
+    open_ssh_join(m, 0, &local);
+    open_ssh_join(m, 1, &local);
+    if (local) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
     if (!m->src_ssh && !(m->src_ssh = open_ssh(m, m->src, error)))
         return FALSE;
     if (!m->dst_ssh && !(m->dst_ssh = open_ssh(m, m->dst, error)))
@@ -197,6 +260,8 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->journal, ferry_journal_free);
     g_clear_pointer(&m->nova_sync, ferry_nova_sync_free);
     g_clear_pointer(&m->nova, ferry_nova_config_free);
+    open_ssh_join(m, 0, NULL);
+    open_ssh_join(m, 1, NULL);
     g_clear_pointer(&m->images, g_hash_table_unref);
     g_clear_pointer(&m->streamed, g_ptr_array_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);

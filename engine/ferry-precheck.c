@@ -518,7 +518,13 @@ ferry_migration_precheck(FerryMigration *m, GError **error)
     m->dst = ferry_inventory_get_host(m->inventory, m->options->dst_host, error);
     if (!m->dst)
         return FALSE;
-    return precheck_src_find(m, error) && precheck_src_state(m, error) &&
+    if (!precheck_src_find(m, error))
+        return FALSE;
+    /* most moves need ssh to both hosts (copies, checks, verify): its handshakes go on while
+     * libvirt is asked */
+    if (m->src != m->dst)
+        ferry_migration_open_ssh_ahead(m);
+    return precheck_src_state(m, error) &&
            precheck_dst_no_clash(m, error) && precheck_plan(m, error) &&
            precheck_choose_mode(m, error) && precheck_dst(m, error);
 }
