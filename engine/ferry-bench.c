@@ -762,6 +762,34 @@ bench_one(FerryBench *b, BenchGuest *g, FerryBenchTool tool, FerryMigrateMode mo
 
 /* ---- the matrix ----------------------------------------------------------------------- */
 
+/* After a failed run: where the hosts say the guest is, added to *@error (set). */
+static void
+bench_tell_where(FerryBench *b, const char *name, GError **error)
+{
+    g_autoptr(GString) where = g_string_new(NULL);
+
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(GError) local = NULL;
+        gboolean defined;
+        int state;
+
+        if (!host_domain_state(&b->hosts[i], name, &defined, &state, &local))
+            g_string_append_printf(where, "%s%s cannot say (%s)", i ? ", " : "",
+                                   b->hosts[i].host->name, local->message);
+        else
+            g_string_append_printf(where, "%s%s on %s", i ? ", " : "",
+                                   defined ? ferry_virt_state_to_string(state) : "absent",
+                                   b->hosts[i].host->name);
+    }
+    {
+        GError *old = *error;
+
+        *error = g_error_new(old->domain, old->code, "%s (the hosts say '%s' is %s)",
+                             old->message, name, where->str);
+        g_error_free(old);
+    }
+}
+
 static gboolean
 bench_connect(FerryBench *b, int i, const char *name, GError **error)
 {
@@ -1076,6 +1104,7 @@ ferry_bench_run(FerryInventory *inventory, const FerryBenchOptions *o, GError **
                     if (!bench_one(&b, g, t, run->mode, run, &local)) {
                         if (!run->error)
                             run->error = g_strdup(local->message);
+                        bench_tell_where(&b, g->name, &local);
                         goto out;
                     }
                 }

@@ -1,6 +1,6 @@
 #!/bin/bash
 # tests/bench/bench-lab.sh full OUTDIR -- reproduces the figures of README's "Benchmark" on the
-#   lab (tests/lab/up.sh first, with the same FERRY_LAB / FERRY_LAB_PREFIX); ~15 minutes on a
+#   lab (tests/lab/up.sh first, with the same FERRY_LAB / FERRY_LAB_PREFIX); ~10 minutes on a
 #   2-core machine.  Each part writes bench.csv, bench.json and bench.png (gnuplot) under
 #   OUTDIR/PART and its table to OUTDIR/PART/table.txt:
 #     block     test guests (64 MiB RAM, 32 and 96 MiB written to a local qcow2), block and
@@ -8,7 +8,8 @@
 #     overhead  unshaped, a tiny guest (8 MiB written), block and shared: ferry's own overhead
 #     pause     gd-dirty (dirties 64 MiB faster than the link), links at 80 Mbit/s, suspend at a
 #               3 s timeout: paused time, ferry against virsh --timeout 3 --timeout-suspend
-#     tls       as overhead, with --tls (needs the lab's certificates): the cost of TLS
+#     plain96, tls96  unshaped, a guest with 96 MiB written, block, without and with --tls
+#               (the lab's certificates, tests/lab/up.sh): what TLS costs
 # tests/bench/bench-lab.sh smoke OUTDIR GUEST -- one tiny cell (GUEST, running on hostA, block,
 #   one ferry run and one virsh run): what CI runs (lab test 41) so that the bench cannot rot.
 # FERRY_BIN: the ferry binary (default build/engine/cli/ferry).
@@ -46,9 +47,9 @@ full)
     [ "$(lv a domstate gd-dirty)" = running ] || lv a start gd-dirty >/dev/null
     bench pause --guest gd-dirty --modes shared --timeout 3 --reps 2 --link-mbit 80
     "$lab/shape.sh" off
-    if [ -n "${BENCH_TLS:-}" ]; then
-        bench tls --modes block,shared --ram 32 --disk-data 8 --virt-type qemu --reps 5 --tls
-    fi
+    bench plain96 --modes block --ram 64 --disk-data 96 --virt-type qemu --reps 3
+    bench tls96 --modes block --ram 64 --disk-data 96 --virt-type qemu --reps 3 --tls
+    [ "$(lv a domstate gd-dirty)" != running ] || lv a destroy gd-dirty >/dev/null
     ;;
 *)
     echo "bench-lab.sh: full or smoke, not '$what'" >&2

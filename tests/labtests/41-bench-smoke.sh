@@ -3,7 +3,7 @@
 # with 12 MiB on its local disk, block, one ferry run hostA -> hostB then one plain virsh run
 # back): the table, CSV, JSON and PNG exist and parse, their figures are positive and agree,
 # and the hosts say both runs moved the guest (it runs on hostA in a new qemu process, its disk
-# unchanged, no copy left on hostB).  Also: bad arguments change nothing.
+# unchanged, no copy left on hostB).  Also: bad arguments, and a run that fails, change nothing.
 . "$(dirname "$0")/lib.sh"
 
 g=t41-bench
@@ -79,5 +79,8 @@ ferry bench --from hostA --to hostB --guest t41-nosuch --modes block --out "$OUT
 check "a guest not on hostA: exit 2 naming it" test $FERRY_RC = 2 -a "$(grep -c "t41-nosuch" "$OUT/err")" = 1
 ferry bench --from hostA --to hostB --modes cold --out "$OUT"
 check "--modes cold: exit 2 (live modes only)" test $FERRY_RC = 2
+ferry bench --from hostA --to hostB --guest $g --modes shared --reps 1 --out "$OUT"
+check "a run that fails (shared mode, a local disk): exit 1, ferry's reason and where the hosts say $g is" \
+    test $FERRY_RC = 1 -a "$(grep -c "ferry moving '$g' from 'hostA' to 'hostB' failed .*local to 'hostA'.*(the hosts say '$g' is running on hostA, absent on hostB)" "$OUT/err")" = 1
 check "nothing changed on the hosts" unchanged_since_snapshot
 done_testing
