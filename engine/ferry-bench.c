@@ -181,7 +181,7 @@ typedef struct {
     guint64 disk_data_mib;
     FerryMigrateMode *modes; /* the modes this guest is run in */
     guint n_modes;
-    int at;                  /* index of the host it is on */
+    int at; /* index of the host it is on */
 } BenchGuest;
 
 static void
@@ -280,8 +280,8 @@ bench_spawn(const char *const *argv, BenchProcess *p, GError **error)
     GThread *threads[2];
 
     if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
-                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL,
-                                  &pid, NULL, &out_fd, &err_fd, error)) {
+                                  G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, &pid,
+                                  NULL, &out_fd, &err_fd, error)) {
         g_string_free(out.text, TRUE);
         g_string_free(err.text, TRUE);
         return FALSE;
@@ -367,9 +367,9 @@ test_guest_xml(const FerryBenchOptions *o, const char *name, const char *image)
 
     g_string_append(xml, head);
     if (o->workload_kernel) {
-        g_autofree char *k = g_markup_printf_escaped(
-            "    <kernel>%s</kernel>\n    <cmdline>%s</cmdline>\n", o->workload_kernel,
-            o->workload_args ? o->workload_args : "");
+        g_autofree char *k =
+            g_markup_printf_escaped("    <kernel>%s</kernel>\n    <cmdline>%s</cmdline>\n",
+                                    o->workload_kernel, o->workload_args ? o->workload_args : "");
         g_string_append(xml, k);
     } else {
         g_string_append(xml, "    <boot dev='hd'/>\n");
@@ -418,10 +418,10 @@ test_guest_create(FerryBench *b, BenchGuest *g, GError **error)
         }
     }
     if (g->disk_data_mib) {
-        g_autofree char *size = g_strdup_printf("%" G_GUINT64_FORMAT "M",
-                                                MAX(g->disk_data_mib + 16, 64));
-        g_autofree char *write = g_strdup_printf("write -P 0xa5 0 %" G_GUINT64_FORMAT "M",
-                                                 g->disk_data_mib);
+        g_autofree char *size =
+            g_strdup_printf("%" G_GUINT64_FORMAT "M", MAX(g->disk_data_mib + 16, 64));
+        g_autofree char *write =
+            g_strdup_printf("write -P 0xa5 0 %" G_GUINT64_FORMAT "M", g->disk_data_mib);
         g_autoptr(GPtrArray) create = NULL;
 
         image = test_guest_image(h->host, g->name);
@@ -443,8 +443,8 @@ test_guest_create(FerryBench *b, BenchGuest *g, GError **error)
             g_ptr_array_add(b->created, g_strdup(g->name));
             if (!ssh_check(h, (const char *const *)create->pdata, error) ||
                 !ssh_check(h, io, error)) {
-                g_prefix_error(error, "cannot make the disk of test guest '%s' on '%s': ",
-                               g->name, h->host->name);
+                g_prefix_error(error, "cannot make the disk of test guest '%s' on '%s': ", g->name,
+                               h->host->name);
                 return FALSE;
             }
         }
@@ -453,8 +453,7 @@ test_guest_create(FerryBench *b, BenchGuest *g, GError **error)
     }
     xml = test_guest_xml(b->o, g->name, image);
     if (!(dom = virDomainDefineXML(h->conn, xml)) || virDomainCreate(dom) < 0) {
-        ferry_virt_set_error(error, "cannot start test guest '%s' on '%s'", g->name,
-                             h->host->name);
+        ferry_virt_set_error(error, "cannot start test guest '%s' on '%s'", g->name, h->host->name);
         return FALSE;
     }
     g->at = 0;
@@ -492,8 +491,8 @@ test_guest_remove(FerryBench *b, const char *name)
 /* The disks virsh must find on the destination: block modes need them created there (ferry
  * does that itself).  Only plain local images in the source's images_dir are supported. */
 static gboolean
-virsh_dst_prepare(FerryBench *b, BenchHost *src, BenchHost *dst, const char *name,
-                  GString *targets, GError **error)
+virsh_dst_prepare(FerryBench *b, BenchHost *src, BenchHost *dst, const char *name, GString *targets,
+                  GError **error)
 {
     g_autoptr(virDomain) dom = virDomainLookupByName(src->conn, name);
     g_autofree char *text = NULL;
@@ -507,8 +506,8 @@ virsh_dst_prepare(FerryBench *b, BenchHost *src, BenchHost *dst, const char *nam
         return FALSE;
     if (g_strcmp0(src->host->images_dir, dst->host->images_dir) != 0) {
         g_set_error(error, FERRY_BENCH_ERROR, FERRY_BENCH_ERROR_INVALID,
-                    "the virsh side needs the same images_dir on '%s' and '%s'",
-                    src->host->name, dst->host->name);
+                    "the virsh side needs the same images_dir on '%s' and '%s'", src->host->name,
+                    dst->host->name);
         return FALSE;
     }
     for (guint i = 0; i < ferry_domain_xml_get_def(xml)->disks->len; i++) {
@@ -517,9 +516,8 @@ virsh_dst_prepare(FerryBench *b, BenchHost *src, BenchHost *dst, const char *nam
         g_autofree char *size = NULL;
         g_autoptr(GPtrArray) argv = NULL;
 
-        if (g_strcmp0(d->type, "file") != 0 || g_strcmp0(d->device, "disk") != 0 ||
-            d->readonly || d->shareable || !d->source ||
-            !g_str_has_prefix(d->source, src->host->images_dir))
+        if (g_strcmp0(d->type, "file") != 0 || g_strcmp0(d->device, "disk") != 0 || d->readonly ||
+            d->shareable || !d->source || !g_str_has_prefix(d->source, src->host->images_dir))
             continue;
         if (d->backing_chain && d->backing_chain->len) {
             g_set_error(error, FERRY_BENCH_ERROR, FERRY_BENCH_ERROR_INVALID,
@@ -563,9 +561,8 @@ virsh_src_cleanup(FerryBench *b, BenchHost *src, BenchHost *dst, const char *nam
         FerryDomainDisk *d = g_ptr_array_index(ferry_domain_xml_get_def(xml)->disks, i);
         const char *rm[] = {"rm", "-f", "--", d->source, NULL};
 
-        if (g_strcmp0(d->type, "file") != 0 || g_strcmp0(d->device, "disk") != 0 ||
-            d->readonly || d->shareable || !d->source ||
-            !g_str_has_prefix(d->source, src->host->images_dir))
+        if (g_strcmp0(d->type, "file") != 0 || g_strcmp0(d->device, "disk") != 0 || d->readonly ||
+            d->shareable || !d->source || !g_str_has_prefix(d->source, src->host->images_dir))
             continue;
         if (!ferry_ssh_session_run(src->ssh, rm, NULL, NULL, NULL, NULL))
             g_debug("cannot remove '%s' on '%s'", d->source, src->host->name);
@@ -611,8 +608,7 @@ run_verify(FerryBench *b, BenchHost *src, BenchHost *dst, const char *name, GErr
     if (src_defined || !dst_defined || dst_state != VIR_DOMAIN_RUNNING) {
         g_set_error(error, FERRY_BENCH_ERROR, FERRY_BENCH_ERROR_RUN,
                     "after the run '%s' is %s on '%s' and %s on '%s'", name,
-                    src_defined ? ferry_virt_state_to_string(src_state) : "absent",
-                    src->host->name,
+                    src_defined ? ferry_virt_state_to_string(src_state) : "absent", src->host->name,
                     dst_defined ? ferry_virt_state_to_string(dst_state) : "absent",
                     dst->host->name);
         return FALSE;
@@ -703,9 +699,9 @@ bench_one(FerryBench *b, BenchGuest *g, FerryBenchTool tool, FerryMigrateMode mo
         else if (p.status == 0)
             p.status = -2;
         if (p.status != 0)
-            run->error = g_strdup(obj ? json_object_get_string_member_with_default(
-                                            obj, "error", "no result")
-                                      : "no JSON result");
+            run->error =
+                g_strdup(obj ? json_object_get_string_member_with_default(obj, "error", "no result")
+                             : "no JSON result");
         run->own_s = run->call_s > 0 ? run->wall_s - run->call_s : 0;
     } else if (p.status != 0) {
         run->error = g_strdup(g_strstrip(p.err));
@@ -730,8 +726,7 @@ bench_one(FerryBench *b, BenchGuest *g, FerryBenchTool tool, FerryMigrateMode mo
     run->disk_bytes = b->watch.disk_bytes;
     run->iterations = b->watch.iterations;
     if (b->watch.src_paused_us && b->watch.dst_resumed_us > b->watch.src_paused_us)
-        run->paused_s = (b->watch.dst_resumed_us - b->watch.src_paused_us) /
-                        (double)G_USEC_PER_SEC;
+        run->paused_s = (b->watch.dst_resumed_us - b->watch.src_paused_us) / (double)G_USEC_PER_SEC;
     g_mutex_unlock(&b->watch.lock);
     if (run->job_s > 0) {
         run->throughput_bps = (run->mem_bytes + run->disk_bytes) / run->job_s;
@@ -784,8 +779,8 @@ bench_tell_where(FerryBench *b, const char *name, GError **error)
     {
         GError *old = *error;
 
-        *error = g_error_new(old->domain, old->code, "%s (the hosts say '%s' is %s)",
-                             old->message, name, where->str);
+        *error = g_error_new(old->domain, old->code, "%s (the hosts say '%s' is %s)", old->message,
+                             name, where->str);
         g_error_free(old);
     }
 }
@@ -804,9 +799,9 @@ bench_connect(FerryBench *b, int i, const char *name, GError **error)
     ferry_inventory_ssh_config(b->inventory, h->host, &config);
     if (!(h->ssh = ferry_ssh_session_open(&config, error)))
         return FALSE;
-    h->lifecycle_id = virConnectDomainEventRegisterAny(
-        h->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle),
-        &b->watch, NULL);
+    h->lifecycle_id =
+        virConnectDomainEventRegisterAny(h->conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                         VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), &b->watch, NULL);
     h->completed_id = virConnectDomainEventRegisterAny(
         h->conn, NULL, VIR_DOMAIN_EVENT_ID_JOB_COMPLETED,
         VIR_DOMAIN_EVENT_CALLBACK(on_job_completed), &b->watch, NULL);
@@ -837,15 +832,15 @@ same_cell(const FerryBenchRun *r, FerryBenchTool tool, FerryMigrateMode mode, co
     return r->ok && r->tool == tool && r->mode == mode && g_str_equal(r->guest, guest);
 }
 
-#define STAT_OF(field, expr)                                                                  \
-    do {                                                                                      \
-        guint n_ = 0;                                                                         \
-        for (guint k_ = 0; k_ < runs->len; k_++) {                                            \
-            const FerryBenchRun *x = g_ptr_array_index(runs, k_);                             \
-            if (same_cell(x, c->tool, c->mode, c->guest))                                     \
-                v[n_++] = (expr);                                                             \
-        }                                                                                     \
-        ferry_bench_stat(v, n_, &c->field);                                                   \
+#define STAT_OF(field, expr)                                                                       \
+    do {                                                                                           \
+        guint n_ = 0;                                                                              \
+        for (guint k_ = 0; k_ < runs->len; k_++) {                                                 \
+            const FerryBenchRun *x = g_ptr_array_index(runs, k_);                                  \
+            if (same_cell(x, c->tool, c->mode, c->guest))                                          \
+                v[n_++] = (expr);                                                                  \
+        }                                                                                          \
+        ferry_bench_stat(v, n_, &c->field);                                                        \
     } while (0)
 
 static void
@@ -1092,10 +1087,10 @@ ferry_bench_run(FerryInventory *inventory, const FerryBenchOptions *o, GError **
                     run->disk_data_mib = g->disk_data_mib;
                     run->rep = rep;
                     g_ptr_array_add(report->runs, run);
-                    what = g_strdup_printf("%s %s %s %s -> %s", ferry_bench_tool_to_string(t),
-                                           ferry_migrate_mode_to_string(run->mode), g->name,
-                                           b.hosts[g->at].host->name,
-                                           b.hosts[1 - g->at].host->name);
+                    what =
+                        g_strdup_printf("%s %s %s %s -> %s", ferry_bench_tool_to_string(t),
+                                        ferry_migrate_mode_to_string(run->mode), g->name,
+                                        b.hosts[g->at].host->name, b.hosts[1 - g->at].host->name);
                     if (o->progress_func)
                         o->progress_func(index + 1, total,
                                          index ? done_s / index * (total - index) : -1, what,
@@ -1164,8 +1159,8 @@ ferry_bench_write_csv(const FerryBenchReport *report, const char *path, GError *
             r->index, ferry_bench_tool_to_string(r->tool), ferry_migrate_mode_to_string(r->mode),
             r->guest, r->disk_data_mib, r->rep, r->src, r->dst, r->ok, r->wall_s, r->job_s,
             r->call_s, r->own_s, r->downtime_ms, r->paused_s, r->suspended_s, r->mem_bytes,
-            r->disk_bytes, r->iterations, r->throughput_bps, r->link_use, r->peak_rss_kib,
-            r->cpu_s, r->phase_s[FERRY_PHASE_PRECHECK], r->phase_s[FERRY_PHASE_PREPARE],
+            r->disk_bytes, r->iterations, r->throughput_bps, r->link_use, r->peak_rss_kib, r->cpu_s,
+            r->phase_s[FERRY_PHASE_PRECHECK], r->phase_s[FERRY_PHASE_PREPARE],
             r->phase_s[FERRY_PHASE_VERIFY], r->phase_s[FERRY_PHASE_CLEANUP],
             r->actions ? r->actions : "", err);
     }
@@ -1188,23 +1183,23 @@ json_stat(JsonBuilder *b, const char *name, const FerryBenchStat *st)
     json_builder_end_object(b);
 }
 
-#define JSON_D(b, name, value)                                                                \
-    do {                                                                                      \
-        json_builder_set_member_name(b, name);                                                \
-        json_builder_add_double_value(b, value);                                              \
+#define JSON_D(b, name, value)                                                                     \
+    do {                                                                                           \
+        json_builder_set_member_name(b, name);                                                     \
+        json_builder_add_double_value(b, value);                                                   \
     } while (0)
-#define JSON_I(b, name, value)                                                                \
-    do {                                                                                      \
-        json_builder_set_member_name(b, name);                                                \
-        json_builder_add_int_value(b, (gint64)(value));                                       \
+#define JSON_I(b, name, value)                                                                     \
+    do {                                                                                           \
+        json_builder_set_member_name(b, name);                                                     \
+        json_builder_add_int_value(b, (gint64)(value));                                            \
     } while (0)
-#define JSON_S(b, name, value)                                                                \
-    do {                                                                                      \
-        json_builder_set_member_name(b, name);                                                \
-        if (value)                                                                            \
-            json_builder_add_string_value(b, value);                                          \
-        else                                                                                  \
-            json_builder_add_null_value(b);                                                   \
+#define JSON_S(b, name, value)                                                                     \
+    do {                                                                                           \
+        json_builder_set_member_name(b, name);                                                     \
+        if (value)                                                                                 \
+            json_builder_add_string_value(b, value);                                               \
+        else                                                                                       \
+            json_builder_add_null_value(b);                                                        \
     } while (0)
 
 gboolean
@@ -1376,8 +1371,8 @@ ferry_bench_write_plot(const FerryBenchReport *report, const char *prefix, GErro
         return FALSE;
     }
     if (!g_spawn_check_wait_status(status, NULL)) {
-        g_set_error(error, FERRY_BENCH_ERROR, FERRY_BENCH_ERROR_RUN,
-                    "gnuplot failed on '%s': %s", gp_path, g_strstrip(err));
+        g_set_error(error, FERRY_BENCH_ERROR, FERRY_BENCH_ERROR_RUN, "gnuplot failed on '%s': %s",
+                    gp_path, g_strstrip(err));
         return FALSE;
     }
     return TRUE;

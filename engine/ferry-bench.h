@@ -35,11 +35,11 @@ typedef void (*FerryBenchProgressFunc)(guint index, guint total, double eta_s, c
                                        gpointer user_data);
 
 typedef struct {
-    const char *host_a;          /* guests start here */
+    const char *host_a; /* guests start here */
     const char *host_b;
     const FerryMigrateMode *modes; /* shared, block or block-full */
     guint n_modes;
-    const char *const *guests;   /* named guests (running on host_a), NULL-terminated; or NULL */
+    const char *const *guests; /* named guests (running on host_a), NULL-terminated; or NULL */
     /* test guests (when @guests is NULL): one per disk size for block modes (a local qcow2 with
      * that many MiB written), one without a disk for shared mode */
     guint64 ram_mib;
@@ -49,13 +49,13 @@ typedef struct {
     const char *workload_kernel; /* test guests boot this kernel (a dirtying workload), or NULL */
     const char *workload_args;
     guint reps;
-    double link_mbit;            /* the link's rate, for link use; 0: unknown */
-    gboolean with_virsh;         /* interleave plain `virsh migrate` runs */
-    double timeout_s;            /* > 0: suspend at this timeout (ferry --timeout N --on-timeout
-                                  * suspend; virsh --timeout N --timeout-suspend) */
-    gboolean tls;                /* --tls for both */
-    const char *ferry_path;      /* the ferry binary run for ferry's side */
-    const char *virsh_path;      /* NULL: "virsh" from PATH */
+    double link_mbit;       /* the link's rate, for link use; 0: unknown */
+    gboolean with_virsh;    /* interleave plain `virsh migrate` runs */
+    double timeout_s;       /* > 0: suspend at this timeout (ferry --timeout N --on-timeout
+                             * suspend; virsh --timeout N --timeout-suspend) */
+    gboolean tls;           /* --tls for both */
+    const char *ferry_path; /* the ferry binary run for ferry's side */
+    const char *virsh_path; /* NULL: "virsh" from PATH */
     FerryBenchProgressFunc progress_func;
     gpointer progress_data;
     GCancellable *cancellable;
@@ -66,27 +66,27 @@ typedef struct {
     FerryBenchTool tool;
     FerryMigrateMode mode;
     char *guest;
-    guint64 disk_data_mib;       /* test guests; 0 for named ones and shared mode */
+    guint64 disk_data_mib; /* test guests; 0 for named ones and shared mode */
     guint rep;
     char *src;
     char *dst;
     gboolean ok;
-    char *error;                 /* why not ok */
-    double wall_s;               /* the tool's process, start to exit */
-    double job_s;                /* the libvirt job (source's job-completed event) */
-    double call_s;               /* ferry: libvirt's migrate call; virsh: 0 (not known) */
-    double own_s;                /* ferry: wall - call (ferry's own overhead); virsh: 0 */
+    char *error;   /* why not ok */
+    double wall_s; /* the tool's process, start to exit */
+    double job_s;  /* the libvirt job (source's job-completed event) */
+    double call_s; /* ferry: libvirt's migrate call; virsh: 0 (not known) */
+    double own_s;  /* ferry: wall - call (ferry's own overhead); virsh: 0 */
     double downtime_ms;
-    double paused_s;             /* first pause on the source -> last resume on the destination */
-    double suspended_s;          /* ferry: time it kept the guest suspended (its own report) */
+    double paused_s;    /* first pause on the source -> last resume on the destination */
+    double suspended_s; /* ferry: time it kept the guest suspended (its own report) */
     guint64 mem_bytes;
     guint64 disk_bytes;
     guint64 iterations;
-    double throughput_bps;       /* bytes / job time */
-    double link_use;             /* bytes / (job time * rate); 0: no rate given */
-    char *actions;               /* ferry: its policy actions "suspend@6.1 ..." */
-    guint64 peak_rss_kib;        /* the tool's own peak RSS */
-    double cpu_s;                /* the tool's own user + system CPU time */
+    double throughput_bps;            /* bytes / job time */
+    double link_use;                  /* bytes / (job time * rate); 0: no rate given */
+    char *actions;                    /* ferry: its policy actions "suspend@6.1 ..." */
+    guint64 peak_rss_kib;             /* the tool's own peak RSS */
+    double cpu_s;                     /* the tool's own user + system CPU time */
     double phase_s[FERRY_PHASE_LAST]; /* ferry: its phases */
 } FerryBenchRun;
 
@@ -117,9 +117,9 @@ typedef struct {
 } FerryBenchMarginal;
 
 typedef struct {
-    GPtrArray *runs;      /* FerryBenchRun* in the order they ran */
-    GPtrArray *cells;     /* FerryBenchCell* */
-    GArray *marginals;    /* FerryBenchMarginal */
+    GPtrArray *runs;   /* FerryBenchRun* in the order they ran */
+    GPtrArray *cells;  /* FerryBenchCell* */
+    GArray *marginals; /* FerryBenchMarginal */
     double link_mbit;
     gboolean with_virsh;
     double started_unix;

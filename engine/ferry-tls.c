@@ -85,8 +85,7 @@ ferry_tls_check_host(FerrySshSession *ssh, const char *host, gboolean server, GE
             g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
                         "--tls: %s '%s' has no '%s' (the QEMU %s certificate directory, %s%s): "
                         "give it the CA certificate and a %s certificate and key signed by it",
-                        server ? "destination" : "source", host, path,
-                        server ? "server" : "client",
+                        server ? "destination" : "source", host, path, server ? "server" : "client",
                         g_str_equal(key, "default") ? "libvirt's default" : key,
                         g_str_equal(key, "default") ? "" : " in " FERRY_TLS_QEMU_CONF,
                         server ? "server" : "client");

@@ -55,9 +55,9 @@ static void
 on_progress(guint index, guint total, double eta_s, const char *what, gpointer user_data)
 {
     FerryBenchProgress *p = user_data;
-    g_autofree char *eta = eta_s < 0 ? g_strdup("ETA --")
-                                     : g_strdup_printf("ETA %dm%02ds", (int)eta_s / 60,
-                                                       (int)eta_s % 60);
+    g_autofree char *eta = eta_s < 0
+                               ? g_strdup("ETA --")
+                               : g_strdup_printf("ETA %dm%02ds", (int)eta_s / 60, (int)eta_s % 60);
 
     fprintf(stderr, "%srun %u of %u, %s: %s%s", p->tty ? "\r\033[K" : "", index, total, eta, what,
             p->tty ? "" : "\n");
@@ -91,8 +91,9 @@ parse_sizes(const char *text, GArray *sizes, GError **error)
         guint64 mib;
 
         if (!g_ascii_string_to_unsigned(g_strstrip(words[i]), 10, 1, 1024 * 1024, &mib, NULL)) {
-            ferry_cli_usage_error(error, "--disk-data takes MiB from 1 to 1048576 separated by "
-                                         "commas, not '%s'",
+            ferry_cli_usage_error(error,
+                                  "--disk-data takes MiB from 1 to 1048576 separated by "
+                                  "commas, not '%s'",
                                   words[i]);
             return FALSE;
         }
@@ -119,25 +120,23 @@ static void
 print_table(const FerryBenchReport *report)
 {
     printf("%-5s %-10s %-20s %-20s %-20s %-17s %-17s %-19s %-9s %-17s %s\n", "tool", "mode",
-           "guest", "total s", "job s", "ferry own s", "downtime ms", "paused s", "MiB",
-           "link use", "ferry/virsh total");
+           "guest", "total s", "job s", "ferry own s", "downtime ms", "paused s", "MiB", "link use",
+           "ferry/virsh total");
     for (guint i = 0; i < report->cells->len; i++) {
         const FerryBenchCell *c = g_ptr_array_index(report->cells, i);
         g_autofree char *wall = stat_text(&c->wall_s, 2);
         g_autofree char *job = stat_text(&c->job_s, 2);
-        g_autofree char *own = c->tool == FERRY_BENCH_TOOL_FERRY ? stat_text(&c->own_s, 2)
-                                                                 : g_strdup("-");
+        g_autofree char *own =
+            c->tool == FERRY_BENCH_TOOL_FERRY ? stat_text(&c->own_s, 2) : g_strdup("-");
         g_autofree char *down = stat_text(&c->downtime_ms, 0);
         g_autofree char *paused = stat_text(&c->paused_s, 2);
         g_autofree char *mib = g_strdup_printf("%.1f", c->bytes.median / (1024.0 * 1024));
-        g_autofree char *use = report->link_mbit > 0 ? stat_text(&c->link_use, 2)
-                                                     : g_strdup("-");
-        g_autofree char *ratio = c->ratio_wall.n ? stat_text(&c->ratio_wall, 2)
-                                                 : g_strdup("-");
+        g_autofree char *use = report->link_mbit > 0 ? stat_text(&c->link_use, 2) : g_strdup("-");
+        g_autofree char *ratio = c->ratio_wall.n ? stat_text(&c->ratio_wall, 2) : g_strdup("-");
 
         printf("%-5s %-10s %-20s %-20s %-20s %-17s %-17s %-19s %-9s %-17s %s\n",
-               ferry_bench_tool_to_string(c->tool), ferry_migrate_mode_to_string(c->mode),
-               c->guest, wall, job, own, down, paused, mib, use, ratio);
+               ferry_bench_tool_to_string(c->tool), ferry_migrate_mode_to_string(c->mode), c->guest,
+               wall, job, own, down, paused, mib, use, ratio);
     }
     for (guint i = 0; i < report->marginals->len; i++) {
         const FerryBenchMarginal *m = &g_array_index(report->marginals, FerryBenchMarginal, i);
@@ -169,21 +168,18 @@ ferry_cmd_bench(FerryCli *cli, int argc, char **argv, GError **error)
          "Test guests' domain type: kvm (default) or qemu (TCG)", "TYPE"},
         {"workload-kernel", 0, 0, G_OPTION_ARG_FILENAME, &a.workload_kernel,
          "Test guests boot this kernel, a dirtying workload (the path on the hosts)", "PATH"},
-        {"workload-args", 0, 0, G_OPTION_ARG_STRING, &a.workload_args,
-         "Its command line", "ARGS"},
+        {"workload-args", 0, 0, G_OPTION_ARG_STRING, &a.workload_args, "Its command line", "ARGS"},
         {"reps", 0, 0, G_OPTION_ARG_INT64, &a.reps, "Repetitions (default 3)", "N"},
         {"link-mbit", 0, 0, G_OPTION_ARG_DOUBLE, &a.link_mbit,
          "The link's rate, for link use (bytes / (time x rate))", "MBIT"},
         {"no-virsh", 0, 0, G_OPTION_ARG_NONE, &a.no_virsh,
          "Do not interleave plain 'virsh migrate' runs", NULL},
         {"timeout", 0, 0, G_OPTION_ARG_DOUBLE, &a.timeout,
-         "Suspend at this timeout: ferry --on-timeout suspend, virsh --timeout-suspend",
-         "SECONDS"},
+         "Suspend at this timeout: ferry --on-timeout suspend, virsh --timeout-suspend", "SECONDS"},
         {"tls", 0, 0, G_OPTION_ARG_NONE, &a.tls, "Encrypted migration, both tools", NULL},
         {"out", 0, 0, G_OPTION_ARG_FILENAME, &a.out,
          "Write bench.csv, bench.json and bench.png here (default: .)", "DIR"},
-        {"virsh", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &a.virsh, "virsh binary",
-         "PATH"},
+        {"virsh", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &a.virsh, "virsh binary", "PATH"},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("--from HOST --to HOST");
