@@ -41,7 +41,7 @@ typedef struct {
     guint n_modes;
     const char *const *guests; /* named guests (running on host_a), NULL-terminated; or NULL */
     /* test guests (when @guests is NULL): one per disk size for block modes (a local qcow2 with
-     * that many MiB written), one without a disk for shared mode */
+     * that size, written whole), one without a disk for shared mode */
     guint64 ram_mib;
     const guint64 *disk_data_mib;
     guint n_sizes;

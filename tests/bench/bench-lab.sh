@@ -12,7 +12,8 @@
 #               (the lab's certificates, tests/lab/up.sh): what TLS costs
 # tests/bench/bench-lab.sh smoke OUTDIR GUEST -- one tiny cell (GUEST, running on hostA, block,
 #   one ferry run and one virsh run): what CI runs (lab test 41) so that the bench cannot rot.
-# FERRY_BIN: the ferry binary (default build/engine/cli/ferry).
+# FERRY_BIN: the ferry binary (default build/engine/cli/ferry).  BENCH_PARTS="block pause"
+# runs only those parts of full.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 lab=$here/../lab
@@ -22,9 +23,11 @@ what=${1:?usage: bench-lab.sh full|smoke OUTDIR [GUEST]}
 out=${2:?usage: bench-lab.sh full|smoke OUTDIR [GUEST]}
 mkdir -p "$out"
 
+want() { [ -z "${BENCH_PARTS:-}" ] || [[ " $BENCH_PARTS " == *" $1 "* ]]; }
 bench() {
     local part=$1
     shift
+    want "$part" || return 0
     mkdir -p "$out/$part"
     echo "== $part: ferry bench $*" >&2
     op "$FERRY_BIN" bench --from hostA --to hostB --out "$out/$part" "$@" \
@@ -44,12 +47,12 @@ full)
     "$lab/shape.sh" off
     bench overhead --modes block,shared --ram 32 --disk-data 8 --virt-type qemu --reps 5
     "$lab/shape.sh" 80mbit
-    [ "$(lv a domstate gd-dirty)" = running ] || lv a start gd-dirty >/dev/null
+    if want pause && [ "$(lv a domstate gd-dirty)" != running ]; then lv a start gd-dirty >/dev/null; fi
     bench pause --guest gd-dirty --modes shared --timeout 3 --reps 2 --link-mbit 80
+    [ "$(lv a domstate gd-dirty)" != running ] || lv a destroy gd-dirty >/dev/null
     "$lab/shape.sh" off
     bench plain96 --modes block --ram 64 --disk-data 96 --virt-type qemu --reps 3
     bench tls96 --modes block --ram 64 --disk-data 96 --virt-type qemu --reps 3 --tls
-    [ "$(lv a domstate gd-dirty)" != running ] || lv a destroy gd-dirty >/dev/null
     ;;
 *)
     echo "bench-lab.sh: full or smoke, not '$what'" >&2
