@@ -111,6 +111,8 @@ ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *par
             return FALSE;
         }
     }
+    if (spec->tls)
+        p.flags |= VIR_MIGRATE_TLS;
     *params = p;
     p = (FerryMigrateParams){0};
     return TRUE;
@@ -136,6 +138,7 @@ static const struct {
     {VIR_MIGRATE_AUTO_CONVERGE, "AUTO_CONVERGE"},
     {VIR_MIGRATE_POSTCOPY, "POSTCOPY"},
     {VIR_MIGRATE_PARALLEL, "PARALLEL"},
+    {VIR_MIGRATE_TLS, "TLS"},
 };
 
 char *

@@ -25,6 +25,7 @@ typedef struct {
      * then the memory stream (URI "tcp://ADDR", the destination QEMU listening there:
      * LISTEN_ADDRESS) and the disks' NBD stream (DISKS_URI "tcp://ADDR") go over it. */
     const char *migration_address;
+    gboolean tls;               /* VIR_MIGRATE_TLS: QEMU encrypts memory and disk streams */
 } FerryMigrateSpec;
 
 typedef struct {

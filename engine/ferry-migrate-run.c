@@ -283,6 +283,7 @@ src_migrate_params(FerryMigration *m, FerryMigrateParams *params, GError **error
         .compressed = o->compressed,
         .parallel_connections = o->parallel_connections,
         .migration_address = m->dst->migration_address,
+        .tls = o->tls,
     };
 
     g_ptr_array_add(disks, NULL);
@@ -351,6 +352,7 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     FerryMigrateCallData call = {.m = m, .params = &params, .p2p = !o->managed};
     int state_before = 0, reason = 0;
     int callback_id, dst_callback_id;
+    gint64 call_start;
     gboolean ok;
 
     if (!src_migrate_params(m, &params, error))
@@ -397,7 +399,9 @@ ferry_migration_src_perform_live(FerryMigration *m, FerryMigrateResult *result, 
     if (dst_callback_id < 0)
         virResetLastError();
 
+    call_start = g_get_monotonic_time();
     ok = ferry_monitor_run(&spec, src_migrate_call, &call, &report, &local);
+    result->call_s = (g_get_monotonic_time() - call_start) / (double)G_USEC_PER_SEC;
 
     m->ferry_suspended = report.suspended;
     m->suspended_since_us = report.suspended_since_us;

@@ -192,7 +192,12 @@ ferry_migration_file(FerryMigration *m, FerryFileChange change, const FerryHost 
 void
 ferry_migration_set_phase(FerryMigration *m, FerryPhase phase)
 {
+    gint64 now = g_get_monotonic_time();
+
     g_return_if_fail(phase >= m->phase);
+    if (m->phase_start_us)
+        m->phase_s[m->phase] += (now - m->phase_start_us) / (double)G_USEC_PER_SEC;
+    m->phase_start_us = now;
     m->phase = phase;
     ferry_migration_emit(m, FERRY_EVENT_PHASE, ferry_phase_to_string(phase), NULL, NULL);
 }
@@ -210,9 +215,72 @@ open_ssh(FerryMigration *m, const FerryHost *host, GError **error)
     return session;
 }
 
+typedef struct {
+    FerryMigration *m;
+    const FerryHost *host;
+    FerrySshSession *session;
+    GError *error;
+} FerrySshOpening;
+
+static gpointer
+open_ssh_thread(gpointer data)
+{
+    FerrySshOpening *o = data;
+
+    o->session = open_ssh(o->m, o->host, &o->error);
+    return NULL;
+}
+
+void
+ferry_migration_open_ssh_ahead(FerryMigration *m)
+{
+    const FerryHost *hosts[2] = {m->src, m->dst};
+
+    for (int i = 0; i < 2; i++) {
+        FerrySshOpening *o;
+
+        if (m->ssh_opening[i] || !hosts[i] || (i ? m->dst_ssh : m->src_ssh))
+            continue;
+        o = g_new0(FerrySshOpening, 1);
+        o->m = m;
+        o->host = hosts[i];
+        m->ssh_opening_data[i] = o;
+        m->ssh_opening[i] = g_thread_new("ferry-ssh-open", open_ssh_thread, o);
+    }
+}
+
+/* Waits for a session opening ahead, if any: it becomes @m's, or its error @error's (the first
+ * one when @error is already set).  A failed one is opened again when next needed. */
+static void
+open_ssh_join(FerryMigration *m, int i, GError **error)
+{
+    FerrySshOpening *o = m->ssh_opening_data[i];
+    FerrySshSession **slot = i ? &m->dst_ssh : &m->src_ssh;
+
+    if (!m->ssh_opening[i])
+        return;
+    g_thread_join(m->ssh_opening[i]);
+    m->ssh_opening[i] = NULL;
+    m->ssh_opening_data[i] = NULL;
+    if (o->session)
+        *slot = o->session;
+    else if (error && !*error)
+        g_propagate_error(error, g_steal_pointer(&o->error));
+    g_clear_error(&o->error);
+    g_free(o);
+}
+
 gboolean
 ferry_migration_open_ssh(FerryMigration *m, GError **error)
 {
+    g_autoptr(GError) local = NULL;
+
+    open_ssh_join(m, 0, &local);
+    open_ssh_join(m, 1, &local);
+    if (local) {
+        g_propagate_error(error, g_steal_pointer(&local));
+        return FALSE;
+    }
     if (!m->src_ssh && !(m->src_ssh = open_ssh(m, m->src, error)))
         return FALSE;
     if (!m->dst_ssh && !(m->dst_ssh = open_ssh(m, m->dst, error)))
@@ -228,6 +296,8 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->journal, ferry_journal_free);
     g_clear_pointer(&m->nova_sync, ferry_nova_sync_free);
     g_clear_pointer(&m->nova, ferry_nova_config_free);
+    open_ssh_join(m, 0, NULL);
+    open_ssh_join(m, 1, NULL);
     g_clear_pointer(&m->images, g_hash_table_unref);
     g_clear_pointer(&m->streamed, g_ptr_array_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);
@@ -527,6 +597,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
         return NULL;
     }
     g_mutex_init(&m.stats_lock);
+    m.phase_start_us = start;
     ferry_migration_emit(&m, FERRY_EVENT_PHASE, ferry_phase_to_string(FERRY_PHASE_PRECHECK), NULL,
                          NULL);
     if (!ferry_journal_check_free(inventory, options->domain, &local) ||
@@ -617,6 +688,7 @@ ferry_migrate(FerryInventory *inventory, const FerryMigrateOptions *options, GEr
 
     ferry_migration_set_phase(&m, FERRY_PHASE_DONE);
     ferry_journal_end(m.journal, "done");
+    memcpy(result->phase_s, m.phase_s, sizeof(result->phase_s));
     result->dest_xml = g_steal_pointer(&m.dest_xml);
     /* the plan borrows its disks from the parsed XML: both go to the result */
     result->disk_plan = g_steal_pointer(&m.plan);

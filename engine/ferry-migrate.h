@@ -109,6 +109,8 @@ typedef struct {
     gboolean auto_converge;      /* VIR_MIGRATE_AUTO_CONVERGE */
     gboolean compressed;         /* VIR_MIGRATE_COMPRESSED */
     guint parallel_connections;  /* > 0: VIR_MIGRATE_PARALLEL */
+    gboolean tls;                /* VIR_MIGRATE_TLS; the precheck asks both hosts for the
+                                  * certificates (ferry-tls.c) */
     FerryMonitorControl *control; /* NULL, or changes during the job (bandwidth) */
     gboolean no_nova;            /* do not sync Nova even when the inventory has [nova] */
     FerryMigrateEventFunc event_func;
@@ -138,6 +140,8 @@ typedef struct {
     char *dest_xml;
     double total_s;              /* wall time of the whole operation */
     double migration_s;          /* the libvirt job's elapsed time */
+    double call_s;               /* libvirt's migrate call, wall time (live only; 0 cold) */
+    double phase_s[FERRY_PHASE_LAST]; /* wall time spent in each phase (DONE: 0) */
     guint64 mem_bytes;           /* memory transferred */
     guint64 disk_bytes;          /* disk transferred */
     double copy_s;               /* cold: the time ferry spent copying the disks */

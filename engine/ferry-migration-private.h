@@ -31,6 +31,8 @@ typedef struct {
     FerryInventory *inventory;
     const FerryMigrateOptions *options;
     FerryPhase phase; /* changed only by ferry_migration_set_phase() */
+    gint64 phase_start_us;              /* when @phase was entered (monotonic) */
+    double phase_s[FERRY_PHASE_LAST];   /* time spent in each phase so far */
 
     /* ---- precheck (ferry-precheck.c) */
     const FerryHost *src;
@@ -49,6 +51,8 @@ typedef struct {
     char *dest_xml;           /* what the destination will run */
     FerrySshSession *src_ssh; /* opened when a check or a copy needs them */
     FerrySshSession *dst_ssh;
+    GThread *ssh_opening[2];  /* opening src_ssh and dst_ssh ahead (ferry_migration_open_ssh_ahead) */
+    gpointer ssh_opening_data[2];
     GHashTable *images; /* source path -> FerryImageInfo of streamed disks */
 
     /* ---- prepare (ferry-dst-disks.c) */
@@ -94,6 +98,9 @@ void ferry_migration_event_identify(const FerryMigration *m, FerryMigrateEvent *
 void ferry_migration_set_phase(FerryMigration *m, FerryPhase phase);
 /* ssh sessions to both hosts, opened once, when first needed */
 gboolean ferry_migration_open_ssh(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Starts opening both sessions, each in a thread of its own, while the precheck asks libvirt;
+ * ferry_migration_open_ssh() then takes them (or their errors) when first needed. */
+void ferry_migration_open_ssh_ahead(FerryMigration *m);
 void ferry_migrate_action_record_free(gpointer record);
 
 /* ferry-precheck.c: finds the guest's host, plans its disks, chooses the mode, and checks

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "engine/ferry-abort.h"
+#include "engine/ferry-suspend-timing.h"
 #include "engine/ferry-virt-util.h"
 
 struct _FerryMonitorControl {
@@ -300,6 +301,34 @@ apply_decision(const FerryMonitorSpec *spec, FerryPolicyState *state, const Ferr
         virResetLastError();
 }
 
+/* A suspend the policy decided (on @decided) waits for the end of a pass of the memory copy
+ * (ferry-suspend-timing.c says when): the job is polled every FERRY_SUSPEND_TIMING_POLL_MS
+ * meanwhile.  FALSE when the suspend is not to be applied at all:
+ * the migration call returned meanwhile, or the operator cancelled. */
+static gboolean
+wait_for_pass_end(const FerryMonitorSpec *spec, FerryWorker *w, const FerryJobSample *decided,
+                    gint64 start)
+{
+    gint64 decided_us = g_get_monotonic_time();
+
+    for (;;) {
+        FerryJobSample now;
+        double elapsed = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+        gboolean have = take_sample(spec->domain, elapsed, &now);
+        double waited = (g_get_monotonic_time() - decided_us) / (double)G_USEC_PER_SEC;
+
+        if (ferry_suspend_timing_apply_now(decided, have ? &now : NULL, waited)) {
+            g_debug("suspend applied %.2f s after the decision (iteration %" G_GUINT64_FORMAT
+                    " -> %" G_GUINT64_FORMAT ")",
+                    waited, decided->mem_iteration, have ? now.mem_iteration : 0);
+            return TRUE;
+        }
+        if (worker_wait(w, FERRY_SUSPEND_TIMING_POLL_MS) ||
+            g_cancellable_is_cancelled(spec->cancellable))
+            return FALSE;
+    }
+}
+
 gboolean
 ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer call_data,
                   FerryMonitorReport *report, GError **error)
@@ -352,6 +381,13 @@ ferry_monitor_run(const FerryMonitorSpec *spec, FerryMonitorCall call, gpointer 
             }
             if (spec->policy && !report->aborted) {
                 FerryPolicyDecision d = ferry_policy_decide(spec->policy, &policy_state, &sample);
+
+                /* a suspend lands at the end of a pass: paused for one pass, not two */
+                if (d.action == FERRY_POLICY_ACTION_SUSPEND) {
+                    if (!wait_for_pass_end(spec, &w, &sample, start))
+                        continue;
+                    elapsed = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
+                }
                 if (d.action != FERRY_POLICY_ACTION_NONE || d.reason[0])
                     apply_decision(spec, &policy_state, &d, elapsed, report);
             }

@@ -13,6 +13,7 @@
 #include "engine/ferry-dest-xml.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migration-private.h"
+#include "engine/ferry-tls.h"
 #include "engine/ferry-virt-util.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-storage.h"
@@ -722,8 +723,14 @@ precheck_dst(FerryMigration *m, GError **error)
     if (!precheck_dst_nets(m, error) || !precheck_dst_migration_network(m, error))
         return FALSE;
     /* the remaining checks ask the hosts over ssh: only when there is something to ask */
-    if (!m->streamed->len && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri))
+    if (!m->streamed->len && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri) &&
+        !m->options->tls)
         return TRUE;
+    if (m->options->tls &&
+        (!ferry_migration_open_ssh(m, error) ||
+         !ferry_tls_check_host(m->src_ssh, m->src->name, FALSE, error) ||
+         !ferry_tls_check_host(m->dst_ssh, m->dst->name, TRUE, error)))
+        return FALSE;
     return ferry_migration_open_ssh(m, error) && precheck_dst_peer_trust(m, error) &&
            precheck_dst_shared_dirs(m, map, error) && precheck_dst_disks(m, error);
 }
@@ -734,7 +741,13 @@ ferry_migration_precheck(FerryMigration *m, GError **error)
     m->dst = ferry_inventory_get_host(m->inventory, m->options->dst_host, error);
     if (!m->dst)
         return FALSE;
-    return precheck_src_find(m, error) && precheck_src_state(m, error) &&
+    if (!precheck_src_find(m, error))
+        return FALSE;
+    /* most moves need ssh to both hosts (copies, checks, verify): its handshakes go on while
+     * libvirt is asked */
+    if (m->src != m->dst)
+        ferry_migration_open_ssh_ahead(m);
+    return precheck_src_state(m, error) &&
            precheck_dst_no_clash(m, error) && precheck_plan(m, error) &&
            precheck_choose_mode(m, error) && precheck_dst(m, error);
 }

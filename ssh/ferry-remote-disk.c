@@ -358,16 +358,18 @@ fail:
 gboolean
 ferry_remote_file_remove(FerrySshSession *session, const char *path, GError **error)
 {
-    const char *argv[] = {"rm", "-f", "--", path, NULL};
+    FerrySshStat st;
 
     if (!check_absolute(session, "remove", path, error))
         return FALSE;
-    if (!ferry_ssh_session_check(session, argv, NULL, error)) {
+    /* `rm -f` done over SFTP (lstat, then unlink the name itself): no process to start on the
+     * host, where an `rm` over ssh costs a fork and exec (0.1-0.3 s on a busy host) */
+    if (!ferry_ssh_sftp_stat(session, path, FALSE, &st, error)) {
         g_prefix_error(error, "cannot remove '%s' on '%s': ", path,
                        ferry_ssh_session_get_name(session));
         return FALSE;
     }
-    return TRUE;
+    return !st.exists || ferry_ssh_sftp_unlink(session, path, error);
 }
 
 gboolean

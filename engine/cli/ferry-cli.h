@@ -54,6 +54,7 @@ gboolean ferry_cmd_nova_sync(FerryCli *cli, int argc, char **argv, GError **erro
 gboolean ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_abort(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_bench(FerryCli *cli, int argc, char **argv, GError **error);
 
 /* The inventory, loaded once; FERRY_INVENTORY_ERROR (exit 2) when it cannot be. */
 FerryInventory *ferry_cli_inventory(FerryCli *cli, GError **error);

@@ -113,6 +113,7 @@ typedef struct {
     gboolean dry_run;
     char *xml_file;
     gint64 diverge_passes;
+    gboolean tls;
 } FerryMigrateArgs;
 
 static void
@@ -303,6 +304,9 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
         {"compress", 0, 0, G_OPTION_ARG_NONE, &a.compress, "Compress the memory pages", NULL},
         {"parallel", 0, 0, G_OPTION_ARG_INT64, &a.parallel,
          "Migrate memory over N parallel connections", "N"},
+        {"tls", 0, 0, G_OPTION_ARG_NONE, &a.tls,
+         "Encrypt the memory and disk streams (QEMU's TLS; both hosts need certificates)",
+         NULL},
         {"postcopy", 0, 0, G_OPTION_ARG_NONE, &a.postcopy,
          "Allow switching to post-copy (needed by --on-timeout postcopy)", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &a.json,
@@ -436,6 +440,7 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
     options.auto_converge = a.auto_converge;
     options.compressed = a.compress;
     options.parallel_connections = (guint)a.parallel;
+    options.tls = a.tls;
     if (a.control_stdin) {
         reader.control = control = ferry_monitor_control_new();
         options.control = control;

@@ -25,6 +25,7 @@ static const FerryCommand commands[] = {
     {"recover", ferry_cmd_recover, "finish or roll back what a killed ferry left unfinished"},
     {"status", ferry_cmd_status, "list running and recent operations (phase, progress, log)"},
     {"abort", ferry_cmd_abort, "abort a running migration from another shell (as Ctrl-C there)"},
+    {"bench", ferry_cmd_bench, "measure migrations by ferry and by plain virsh, side by side"},
     {"help", cmd_help, "describe ferry, or one command (ferry help COMMAND)"},
 };
 

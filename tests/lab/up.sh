@@ -98,6 +98,32 @@ log "ssh keys generated"
 # ------------------------------------------------------------------ guest kernel
 "$LAB_DIR/dirtyguest/build.sh" "$LAB/kernel/dirty.elf"
 
+# ------------------------------------------------------------------ TLS (ferry migrate --tls)
+# A lab CA, and for each host a QEMU server certificate (for incoming migrations) and client
+# certificate (for outgoing ones), in the host's private /etc/libvirt/pki/qemu, which its
+# qemu.conf names as default_tls_x509_cert_dir (the lab writes nothing to the real /etc, so it
+# cannot mount over /etc/pki/qemu, libvirt's default, which this machine does not have).
+mkdir -p "$LAB/ca"
+certtool --generate-privkey --key-type=ecdsa --outfile "$LAB/ca/ca-key.pem" 2>/dev/null
+printf 'cn = "ferry lab CA"\nca\ncert_signing_key\nexpiration_days = 30\n' >"$LAB/ca/ca.info"
+certtool --generate-self-signed --load-privkey "$LAB/ca/ca-key.pem" --template "$LAB/ca/ca.info" \
+    --outfile "$LAB/ca/ca-cert.pem" >/dev/null 2>&1
+lab_tls_certs() { # lab_tls_certs HOST DIR
+    local h=$1 dir=$2 role
+    mkdir -p "$dir"
+    cp "$LAB/ca/ca-cert.pem" "$dir/ca-cert.pem"
+    for role in server client; do
+        certtool --generate-privkey --key-type=ecdsa --outfile "$dir/$role-key.pem" 2>/dev/null
+        printf 'organization = "ferry lab"\ncn = "host%s"\ndns_name = "host%s"\nip_address = "%s"\ntls_www_%s\nencryption_key\nsigning_key\nexpiration_days = 30\n' \
+            "$h" "$h" "$(lab_ip "$h")" "$role" >"$dir/$role.info"
+        certtool --generate-certificate --load-privkey "$dir/$role-key.pem" \
+            --load-ca-certificate "$LAB/ca/ca-cert.pem" --load-ca-privkey "$LAB/ca/ca-key.pem" \
+            --template "$dir/$role.info" --outfile "$dir/$role-cert.pem" >/dev/null 2>&1
+        rm -f "$dir/$role.info"
+    done
+    chmod 600 "$dir"/*-key.pem
+}
+
 # ------------------------------------------------------------------ compute hosts
 first_cache=""
 for h in $LAB_HOSTS; do
@@ -133,7 +159,9 @@ namespaces = [ ]
 stdio_handler = "file"
 migration_host = "$(lab_ip "$h")"
 migration_address = "$(lab_ip "$h")"
+default_tls_x509_cert_dir = "/etc/libvirt/pki/qemu"
 CONF
+    lab_tls_certs "$h" "$d/etc/pki/qemu"
     # QEMU capabilities probe (~4 s) only once: later hosts reuse the first host's cache.
     if [ -n "$first_cache" ]; then cp -a "$first_cache/qemu" "$d/cache/"; fi
 

@@ -154,6 +154,18 @@ test_parallel_with_postcopy_refused(void)
 }
 
 static void
+test_tls(void)
+{
+    g_auto(FerryMigrateParams) p = {0};
+    g_autofree char *flags = NULL;
+    FerryMigrateSpec spec = {.p2p = TRUE, .tls = TRUE};
+
+    g_assert_true(ferry_migrate_params_build(&spec, &p, NULL));
+    flags = ferry_migrate_flags_to_string(p.flags);
+    g_assert_cmpstr(flags, ==, "LIVE|PEER2PEER|PERSIST_DEST|UNDEFINE_SOURCE|TLS");
+}
+
+static void
 test_unknown_flag_bits(void)
 {
     g_autofree char *s = ferry_migrate_flags_to_string(VIR_MIGRATE_LIVE | (1u << 30));
@@ -175,6 +187,7 @@ main(int argc, char **argv)
     g_test_add_func("/migrate-params/converge/postcopy-auto-converge-compressed",
                     test_convergence_flags);
     g_test_add_func("/migrate-params/parallel/flag-and-connections", test_parallel);
+    g_test_add_func("/migrate-params/tls/flag", test_tls);
     g_test_add_func("/migrate-params/parallel/with-postcopy-refused",
                     test_parallel_with_postcopy_refused);
     return g_test_run();
