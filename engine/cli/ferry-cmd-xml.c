@@ -20,12 +20,15 @@ print_json(const FerryDestXml *dest, const char *shown_xml)
     g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
     GVariant *plan = ferry_disk_plan_to_variant(dest->plan);
+    GVariant *files = ferry_file_plan_to_variant(dest->files);
 
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "movable");
     json_builder_add_boolean_value(b, ferry_dest_xml_check(dest, NULL));
     json_builder_set_member_name(b, "disks");
     json_builder_add_value(b, json_gvariant_serialize(plan));
+    json_builder_set_member_name(b, "files");
+    json_builder_add_value(b, json_gvariant_serialize(files));
     json_builder_set_member_name(b, "error");
     if (dest->rewrite_error)
         json_builder_add_string_value(b, dest->rewrite_error->message);
@@ -141,7 +144,11 @@ ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error)
     } else {
         if (!xml_only) {
             g_autofree char *plan = ferry_disk_plan_format(dest->plan);
+            g_autofree char *files = ferry_file_plan_format(dest->files);
+
             printf("Disk plan %s -> %s:\n%s\n", src->name, dst->name, plan);
+            if (*files)
+                printf("Files outside <disk> %s -> %s:\n%s\n", src->name, dst->name, files);
         }
         if (shown_xml)
             printf("%s%s", shown_xml, g_str_has_suffix(shown_xml, "\n") ? "" : "\n");
