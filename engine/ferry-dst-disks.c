@@ -385,6 +385,29 @@ dst_stream_disk(FerryMigration *m, const FerryDiskPlan *p, GError **error)
     return (FerryStreamDisk *)ferry_migration_stream_disk(m, p, error);
 }
 
+/* libvirt streams into the files the created pool volumes are, not into the volumes. */
+static gboolean
+dst_live_xml(FerryMigration *m, GError **error)
+{
+    g_autoptr(GHashTable) paths = g_hash_table_new(g_str_hash, g_str_equal);
+    g_autoptr(FerryDomainXml) dest = NULL;
+
+    for (guint i = 0; i < m->streamed->len; i++) {
+        const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
+        const FerryStreamDisk *sd = g_hash_table_lookup(m->stream_disks, p);
+
+        if (sd && sd->prep == FERRY_DST_PREP_VOLUME && sd->dst_path)
+            g_hash_table_insert(paths, p->disk->target, sd->dst_path);
+    }
+    if (!g_hash_table_size(paths))
+        return TRUE;
+    if (!(dest = ferry_domain_xml_parse(m->dest_xml, "the destination's XML", error)))
+        return FALSE;
+    g_free(m->dest_live_xml);
+    m->dest_live_xml = ferry_domain_xml_volumes_as_files(dest, paths, error);
+    return m->dest_live_xml != NULL;
+}
+
 gboolean
 ferry_migration_dst_create_disks(FerryMigration *m, gboolean full, GError **error)
 {
@@ -435,7 +458,7 @@ ferry_migration_dst_create_disks(FerryMigration *m, gboolean full, GError **erro
                              image->format, p->dest_source, image->virtual_size,
                              backing ? ", backing " : "", backing ? backing : "", m->dst->name);
     }
-    return TRUE;
+    return dst_live_xml(m, error);
 }
 
 /* Cold, into a device or volume: the source's bytes (a device's whole size, a file's length)

@@ -204,6 +204,7 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->sconn, virConnectClose);
     g_clear_pointer(&m->dconn, virConnectClose);
     g_clear_pointer(&m->dest_xml, g_free);
+    g_clear_pointer(&m->dest_live_xml, g_free);
     g_clear_pointer(&m->domain_name, g_free);
     g_clear_pointer(&m->actions, g_ptr_array_unref);
     g_mutex_clear(&m->stats_lock);

@@ -90,6 +90,8 @@ typedef struct {
 
     /* ---- prepare (ferry-dst-disks.c) */
     FerryDstDisks *dst_disks; /* guard: exactly what ferry created on the destination */
+    char *dest_live_xml;      /* what the destination runs while pool volumes are streamed into
+                                 (they are files there); NULL: dest_xml */
     guint64 disk_copy_bytes;  /* virtual size of the streamed disks (policy's scaling) */
 
     /* ---- migrate (ferry-migrate-run.c) */

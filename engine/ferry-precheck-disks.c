@@ -176,6 +176,18 @@ stream_dst_block(FerryMigration *m, FerryStreamDisk *sd, GError **error)
                         sd->image->virtual_size);
             return FALSE;
         }
+        /* QEMU's drive-mirror refuses a target of another size ("Source and target image
+         * have different sizes"); a cold copy writes the bytes into a larger device as well */
+        if (!m->cold && size != sd->image->virtual_size) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                        "block device '%s' on '%s' has %" G_GUINT64_FORMAT
+                        " bytes, the source's %" G_GUINT64_FORMAT
+                        " (disk %s of '%s'): a live block migration needs the same size (QEMU's "
+                        "mirror refuses another); resize it, or move the guest shut off",
+                        p->dest_source, m->dst->name, size, sd->image->virtual_size,
+                        p->disk->target, m->domain_name);
+            return FALSE;
+        }
         if (!dst_path_unused(m, p->dest_source, "block device", error))
             return FALSE;
         sd->prep = FERRY_DST_PREP_DEVICE;

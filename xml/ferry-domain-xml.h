@@ -285,6 +285,14 @@ GVariant *ferry_file_plan_to_variant(GPtrArray *plan);
 char *ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* The domain as it runs while its pool volumes are streamed into: each <disk type='volume'>
+ * whose target is a key of @target_paths becomes <disk type='file'> with that path.  libvirt
+ * 9.0 cannot stream (NON_SHARED_INC) into a volume disk -- it looks for the volume by a path it
+ * has not resolved yet -- but streams into the file the volume is; the definition kept
+ * (PERSIST_XML) still names the volume. */
+char *ferry_domain_xml_volumes_as_files(const FerryDomainXml *xml, GHashTable *target_paths,
+                                        GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* @text (a domain's XML) without the passwd attribute of any <graphics> element, for printing:
  * @text itself, byte for byte, when it has none.  NULL with @error when @text does not parse. */
 char *ferry_domain_xml_without_secrets(const char *text, GError **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -326,3 +326,39 @@ ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map, 
     }
     return out;
 }
+
+char *
+ferry_domain_xml_volumes_as_files(const FerryDomainXml *xml, GHashTable *target_paths,
+                                  GError **error)
+{
+    g_autoptr(GPtrArray) nodes = NULL;
+    xmlDoc *doc;
+    char *out;
+
+    g_return_val_if_fail(xml != NULL && target_paths != NULL, NULL);
+
+    doc = xmlCopyDoc(xml->doc, 1);
+    if (doc == NULL) {
+        g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_INVALID, "%s: cannot copy document",
+                    xml->origin);
+        return NULL;
+    }
+    nodes = ferry_xml_disk_nodes(xmlDocGetRootElement(doc));
+    for (guint i = 0; i < nodes->len; i++) {
+        xmlNode *node = g_ptr_array_index(nodes, i);
+        xmlNode *source = ferry_xml_child(node, "source");
+        g_autofree char *dev = ferry_xml_prop(ferry_xml_child(node, "target"), "dev");
+        const char *path = dev != NULL ? g_hash_table_lookup(target_paths, dev) : NULL;
+
+        if (path == NULL || source == NULL || !ferry_xml_prop_is(node, "type", "volume"))
+            continue;
+        xmlSetProp(node, (const xmlChar *)"type", (const xmlChar *)"file");
+        xmlUnsetProp(source, (const xmlChar *)"pool");
+        xmlUnsetProp(source, (const xmlChar *)"volume");
+        xmlUnsetProp(source, (const xmlChar *)"mode");
+        xmlSetProp(source, (const xmlChar *)"file", (const xmlChar *)path);
+    }
+    out = ferry_xml_save(doc);
+    xmlFreeDoc(doc);
+    return out;
+}
