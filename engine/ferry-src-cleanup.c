@@ -3,8 +3,10 @@
  * on the destination and the source's copies are stale: they are removed, unless
  * --keep-source-disks.  An image file is deleted; a logical volume is removed (lvremove); a
  * pool volume is deleted through libvirt; any other block device (a partition, a multipath
- * LUN) is the host's, never wiped, and said so.  Shared disks are the guest's own and never
- * touched; a failure to remove is told, not fatal (the guest has moved).
+ * LUN) is the host's, never wiped, and said so.  The guest's NVRAM, copied to the destination
+ * before the move, goes with its disks (kernel and initrd are the host's, and stay).  Shared
+ * disks are the guest's own and never touched; a failure to remove is told, not fatal (the
+ * guest has moved).
  */
 #include <libvirt/virterror.h>
 
@@ -83,6 +85,22 @@ ferry_migration_src_cleanup_disks(FerryMigration *m)
                                  p->disk->source, m->src->name, error->message);
         else
             ferry_migration_info(m, "removed the source copy '%s' on %s", p->disk->source,
+                                 m->src->name);
+    }
+    for (guint i = 0; m->file_copies && i < m->file_copies->len; i++) {
+        const FerryFileCopy *c = g_ptr_array_index(m->file_copies, i);
+        g_autoptr(GError) error = NULL;
+
+        if (!g_str_equal(c->what, "nvram"))
+            continue;
+        if (m->options->keep_source_disks)
+            ferry_migration_info(m, "kept the source's NVRAM '%s' on %s", c->src_path,
+                                 m->src->name);
+        else if (!ferry_remote_file_remove(m->src_ssh, c->src_path, &error))
+            ferry_migration_info(m, "could not remove the source's NVRAM '%s' on %s: %s",
+                                 c->src_path, m->src->name, error->message);
+        else
+            ferry_migration_info(m, "removed the source's NVRAM '%s' on %s", c->src_path,
                                  m->src->name);
     }
 }
