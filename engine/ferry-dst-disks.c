@@ -78,8 +78,8 @@ dst_owned_remove(FerryMigration *m, const DstOwned *owned, GError **error)
     case DST_OWNED_FILE:
         return ferry_remote_file_remove(m->dst_ssh, owned->path, error);
     case DST_OWNED_DIR: {
-        /* only when empty: anything else in it is not ferry's */
-        const char *argv[] = {"sh", "-c", "rmdir -- \"$1\" 2>/dev/null || [ -d \"$1\" ]", "sh",
+        /* only when empty: anything in it now is not ferry's */
+        const char *argv[] = {"sh", "-c", "[ ! -d \"$1\" ] || rmdir -- \"$1\"", "sh",
                               owned->path, NULL};
         return ferry_ssh_session_check(m->dst_ssh, argv, NULL, error);
     }
