@@ -146,9 +146,6 @@ const FerryStreamDisk *ferry_migration_stream_disk(FerryMigration *m, const Ferr
 gboolean ferry_migration_settle_backing(FerryMigration *m, const FerryDiskPlan *p,
                                         FerryImageInfo *image, const char *path, guint depth,
                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
-/* Its source image only. */
-const FerryImageInfo *ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p,
-                                                   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 /* The files outside <disk> on the destination: kernel, initrd and dtb the same bytes as the
  * source's (or missing: copied), the NVRAM not there yet (copied), firmware code and NVRAM
  * template present; Nova's disk.info and console.log beside its disks.  Fills

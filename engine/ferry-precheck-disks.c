@@ -395,14 +395,6 @@ ferry_migration_stream_disk(FerryMigration *m, const FerryDiskPlan *p, GError **
     return known;
 }
 
-const FerryImageInfo *
-ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p, GError **error)
-{
-    const FerryStreamDisk *sd = ferry_migration_stream_disk(m, p, error);
-
-    return sd ? sd->image : NULL;
-}
-
 /* ---- files outside <disk> */
 
 static void
