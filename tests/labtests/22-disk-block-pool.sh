@@ -84,6 +84,33 @@ for h in a b; do
         lv $h pool-start fdpool >/dev/null
     }
 done
+# rollback first: a guest with a pool volume and a disk in a directory hostB lacks, whose serial
+# file hostB cannot open (its directory exists on hostA only), fails on hostB after ferry made
+# the volume, the directory and the image there: all three go again
+f=t22-fail
+lv a vol-create-as fdpool $f.qcow2 16M --format qcow2 >/dev/null
+hx a sh -ec 'mkdir -p /var/lib/libvirt/t22-dir /var/lib/libvirt/t22-only-a
+    qemu-img create -q -f qcow2 /var/lib/libvirt/t22-dir/$1.qcow2 16M' sh $f
+on_exit "remove_guest $f; lv a vol-delete --pool fdpool $f.qcow2 >/dev/null 2>&1 || true; hx a rm -rf /var/lib/libvirt/t22-dir /var/lib/libvirt/t22-only-a || true"
+sed -e "s|@NAME@|$f|g" -e "s|@MEM_MIB@|64|g" -e "s|@FMT@|qcow2|g" \
+    -e "s|<disk type='file' device='disk'>|<disk type='volume' device='disk'>|" \
+    -e "s|<source file='@DISK@'/>|<source pool='fdpool' volume='$f.qcow2'/>|" \
+    -e "s|/var/log/libvirt/qemu/$f.serial.log|/var/lib/libvirt/t22-only-a/serial.log|" \
+    -e "s|</devices>|<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/var/lib/libvirt/t22-dir/$f.qcow2'/><target dev='vdb' bus='virtio'/></disk></devices>|" \
+    "$LAB_DIR/guests/disk.xml" >"$OUT/$f.xml"
+lv a define "$OUT/$f.xml" >/dev/null
+lv a start $f >/dev/null
+ferry migrate $f --to hostB
+check "rollback: the move fails on hostB (exit 1), the guest runs on hostA only" \
+    test "$FERRY_RC $(where $f)" = "1 a=running b=absent c=absent"
+check "rollback: ferry had created the volume and the directory on hostB" \
+    ferry_output_has "created directory '/var/lib/libvirt/t22-dir'"
+check "rollback: hostB's pool has no volume left (deleted through libvirt)" \
+    test "$(lv b vol-list fdpool | grep -c $f)" = 0
+check "rollback: the directory ferry made on hostB is gone" \
+    test "$(file_state b /var/lib/libvirt/t22-dir)" = absent
+remove_guest $f
+
 lv a vol-create-as fdpool $vol 32M --format qcow2 >/dev/null
 hx a qemu-io -f qcow2 -c 'write -P 0x6c 0 6M' "$pool_dir/$vol" >/dev/null
 sed -e "s|@NAME@|$g|g" -e "s|@MEM_MIB@|64|g" -e "s|@FMT@|qcow2|g" \
