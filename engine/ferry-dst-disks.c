@@ -198,6 +198,31 @@ on_copy_progress(guint64 done, guint64 total, guint64 bytes_per_s, gpointer user
     ferry_migration_emit(user_data, FERRY_EVENT_SAMPLE, NULL, &sample, NULL);
 }
 
+/* How files reach the destination, decided once per move rather than once per file: host to
+ * host when the source's ssh trust in the destination holds, else relayed through ferry.  A
+ * changed or revoked host key of the destination stops the move: relaying would send the data
+ * to it all the same. */
+static gboolean
+dst_copy_mode(FerryMigration *m, const FerrySshPeer *peer, FerryCopyMode *mode, GError **error)
+{
+    if (m->copy_mode == FERRY_COPY_AUTO) {
+        g_autoptr(FerryTrustResult) trust = ferry_trust_check_session(m->src_ssh, peer);
+
+        if (ferry_trust_class_is_fatal(trust->klass)) {
+            g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                        "the ssh trust from '%s' to '%s' failed with %s, which ferry does not "
+                        "work around by relaying: %s; remedy: %s",
+                        m->src->name, m->dst->name, ferry_trust_class_to_string(trust->klass),
+                        trust->detail, ferry_trust_class_remedy(trust->klass));
+            return FALSE;
+        }
+        m->copy_mode =
+            trust->klass == FERRY_TRUST_OK ? FERRY_COPY_HOST_TO_HOST : FERRY_COPY_RELAY;
+    }
+    *mode = m->copy_mode;
+    return TRUE;
+}
+
 /* `qemu-img rebase -u`: the copied header still names the source's backing path; only the name
  * moves, the data is the same file, so nothing is rewritten but the header. */
 static gboolean
@@ -247,6 +272,7 @@ dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const char *image_p
     g_autofree char *lower = NULL;
     g_autoptr(FerryImageInfo) backing_info = NULL;
     FerrySshPeer peer;
+    FerryCopyMode mode;
     FerryCopyResult copied = {0};
     gboolean exists = FALSE;
 
@@ -275,8 +301,10 @@ dst_backing_ready(FerryMigration *m, const FerryDiskPlan *p, const char *image_p
         !dst_backing_ready(m, p, src_backing, backing_info, depth + 1, map, &lower, error))
         return FALSE;
     ferry_inventory_peer(m->inventory, m->src, m->dst, &peer);
-    if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, src_backing, backing, &peer,
-                                FERRY_COPY_AUTO, NULL, NULL, &copied, error)) {
+    if (!dst_copy_mode(m, &peer, &mode, error))
+        return FALSE;
+    if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, src_backing, backing, &peer, mode, NULL,
+                                NULL, &copied, error)) {
         g_prefix_error(error, "backing file of disk %s: ", p->disk->target);
         return FALSE;
     }
@@ -501,6 +529,7 @@ ferry_migration_dst_copy_disks(FerryMigration *m, guint64 *bytes, GError **error
         const FerryImageInfo *image;
         g_autofree char *backing = NULL;
         FerryCopyResult copied = {0};
+        FerryCopyMode mode;
 
         if (!(sd = dst_stream_disk(m, p, error)))
             return FALSE;
@@ -525,8 +554,10 @@ ferry_migration_dst_copy_disks(FerryMigration *m, guint64 *bytes, GError **error
         if (!dst_make_dirs(m, sd, error) ||
             !dst_backing_ready(m, p, sd->src_path, image, 0, map, &backing, error))
             return FALSE;
+        if (!dst_copy_mode(m, &peer, &mode, error))
+            return FALSE;
         if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, sd->src_path, p->dest_source, &peer,
-                                    FERRY_COPY_AUTO, on_copy_progress, m, &copied, error)) {
+                                    mode, on_copy_progress, m, &copied, error)) {
             g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
             return FALSE;
         }
@@ -556,9 +587,12 @@ ferry_migration_dst_copy_files(FerryMigration *m, GError **error)
     for (guint i = 0; i < m->file_copies->len; i++) {
         const FerryFileCopy *c = g_ptr_array_index(m->file_copies, i);
         FerryCopyResult copied = {0};
+        FerryCopyMode mode;
 
-        if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, c->src_path, c->dst_path, &peer,
-                                    FERRY_COPY_AUTO, NULL, NULL, &copied, error)) {
+        if (!dst_copy_mode(m, &peer, &mode, error))
+            return FALSE;
+        if (!ferry_remote_copy_file(m->src_ssh, m->dst_ssh, c->src_path, c->dst_path, &peer, mode,
+                                    NULL, NULL, &copied, error)) {
             g_prefix_error(error, "%s of '%s': ", c->what, m->domain_name);
             return FALSE;
         }

@@ -19,6 +19,7 @@
 #include "engine/ferry-journal.h"
 #include "engine/ferry-migrate.h"
 #include "engine/nova/ferry-nova.h"
+#include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
 
@@ -93,6 +94,7 @@ typedef struct {
     char *dest_live_xml;      /* what the destination runs while pool volumes are streamed into
                                  (they are files there); NULL: dest_xml */
     guint64 disk_copy_bytes;  /* virtual size of the streamed disks (policy's scaling) */
+    FerryCopyMode copy_mode;  /* how ferry's copies go: AUTO until the trust is checked once */
 
     /* ---- migrate (ferry-migrate-run.c) */
     /* the source's completed-job statistics, written by libvirt's event thread */

@@ -29,10 +29,10 @@ for h in a b; do
 done
 hx a sh -ec '
     mkdir -p "$1" "$(dirname "$2")"
-    qemu-img create -q -f raw "$2" 32M
+    qemu-img create -q -f raw "$2" 8M
     qemu-io -f raw -c "write -P 0x4e 0 4M" "$2" >/dev/null
     qemu-img create -q -f qcow2 -F raw -b "$2" "$1/disk"
-    qemu-io -f qcow2 -c "write -P 0x6f 8M 2M" "$1/disk" >/dev/null
+    qemu-io -f qcow2 -c "write -P 0x6f 5M 2M" "$1/disk" >/dev/null
     printf "{\"%s/disk\": \"qcow2\"}" "$1" >"$1/disk.info"
     echo "<domain/>" >"$1/libvirt.xml"
     chown 123:456 "$1"
@@ -92,12 +92,12 @@ on_exit cleanup_chain
 remove_guest $g
 hx a sh -ec '
     cd "$1"
-    qemu-img create -q -f raw t21-base.raw 32M
+    qemu-img create -q -f raw t21-base.raw 8M
     qemu-io -f raw -c "write -P 0x11 0 4M" t21-base.raw >/dev/null
     qemu-img create -q -f qcow2 -F raw -b "$1/t21-base.raw" t21-mid.qcow2
-    qemu-io -f qcow2 -c "write -P 0x22 8M 2M" t21-mid.qcow2 >/dev/null
+    qemu-io -f qcow2 -c "write -P 0x22 4M 1M" t21-mid.qcow2 >/dev/null
     qemu-img create -q -f qcow2 -F qcow2 -b "$1/t21-mid.qcow2" t21-chain.qcow2
-    qemu-io -f qcow2 -c "write -P 0x33 16M 2M" t21-chain.qcow2 >/dev/null' sh "$dir_a"
+    qemu-io -f qcow2 -c "write -P 0x33 6M 1M" t21-chain.qcow2 >/dev/null' sh "$dir_a"
 sed -e "s|@NAME@|$g|g" -e "s|@MEM_MIB@|64|g" -e "s|@FMT@|qcow2|g" -e "s|@DISK@|$dir_a/$g.qcow2|" \
     "$LAB_DIR/guests/disk.xml" >"$OUT/$g.xml"
 lv a define "$OUT/$g.xml" >/dev/null
