@@ -10,6 +10,7 @@ ferry_dest_xml_free(FerryDestXml *dest)
         return;
     /* the plan borrows from the XML: free it first */
     g_clear_pointer(&dest->plan, g_ptr_array_unref);
+    g_clear_pointer(&dest->files, g_ptr_array_unref);
     g_clear_pointer(&dest->xml, ferry_domain_xml_free);
     g_free(dest->dest_xml);
     g_clear_error(&dest->rewrite_error);
@@ -29,6 +30,7 @@ ferry_dest_xml_build(const char *xml_text, const char *origin, const FerryHost *
     dest->plan = ferry_disk_plan_build(dest->xml, map, error);
     if (!dest->plan)
         return NULL;
+    dest->files = ferry_file_plan_build(dest->xml, map);
     dest->dest_xml = ferry_domain_xml_rewrite(dest->xml, map, &dest->rewrite_error);
     return g_steal_pointer(&dest);
 }
@@ -37,7 +39,7 @@ gboolean
 ferry_dest_xml_check(const FerryDestXml *dest, GError **error)
 {
     if (!ferry_domain_xml_check_movable(dest->xml, error) ||
-        !ferry_disk_plan_check(dest->plan, error))
+        !ferry_disk_plan_check(dest->plan, error) || !ferry_file_plan_check(dest->files, error))
         return FALSE;
     if (!dest->dest_xml) {
         g_propagate_error(error, g_error_copy(dest->rewrite_error));

@@ -12,6 +12,7 @@ G_BEGIN_DECLS
 typedef struct {
     FerryDomainXml *xml; /* the parsed source XML */
     GPtrArray *plan;     /* FerryDiskPlan*, borrowing disks from @xml */
+    GPtrArray *files;    /* FerryFilePlan*: kernel, initrd, dtb, firmware, NVRAM, TPM state */
     char *dest_xml;      /* NULL when the rewrite failed (see @rewrite_error) */
     GError *rewrite_error;
 } FerryDestXml;
@@ -25,7 +26,7 @@ FerryDestXml *ferry_dest_xml_build(const char *xml_text, const char *origin, con
                                    const FerryHost *dst, GError **error)
     G_GNUC_WARN_UNUSED_RESULT;
 
-/* The plan must have no refused disk and the rewrite must have succeeded. */
+/* The plan must have no refused disk or file and the rewrite must have succeeded. */
 gboolean ferry_dest_xml_check(const FerryDestXml *dest, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

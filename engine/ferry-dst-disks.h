@@ -2,8 +2,12 @@
  * ferry-dst-disks.h: the streamed disks of one migration on the destination.
  *
  * Block migration: libvirt refuses NON_SHARED_INC unless the destination images exist, so ferry
- * creates each one (same format, virtual size and backing file).  Cold migration: ferry copies
- * each disk itself.  Either way a backing file missing on the destination is copied there first.
+ * creates each one (same format, virtual size and backing file; a logical volume of the same
+ * size; a pool volume of the same capacity and format through libvirt's storage API).  Cold
+ * migration: ferry copies each disk itself (into the device or volume for those).  Either way
+ * every layer of a backing chain missing on the destination is copied there first, bottom up,
+ * and the files outside <disk> the destination lacks (kernel, initrd, dtb, NVRAM, Nova's
+ * disk.info and console.log) are copied.
  *
  * Everything ferry creates on the destination is owned by a FerryDstDisks guard, and only that
  * is ever removed: ferry_dst_disks_remove() (the rollback of a migration that did not happen,
@@ -27,10 +31,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryDstDisks, ferry_dst_disks_free)
 /* The migration happened: the guest uses these files now, nothing is removed. */
 void ferry_dst_disks_keep(FerryDstDisks *disks);
 
-/* Removes every file ferry created on the destination, in the order they were created (a
- * copied backing file before its overlay).  Failures are logged, never returned: this runs
- * because something else failed, and that error is the one the caller reports.  Directories
- * made on the way are left. */
+/* Removes everything ferry created on the destination -- files, logical volumes, pool volumes,
+ * and the directories it made (only when empty) -- newest first.  Failures are logged, never
+ * returned: this runs because something else failed, and that error is the one the caller
+ * reports.  A block device that was already there is written into but never removed. */
 void ferry_dst_disks_remove(FerryDstDisks *disks);
 /* The same, except for the files in @in_use (paths a domain on the destination uses, running
  * or defined): those are left, and told. */
@@ -46,5 +50,10 @@ gboolean ferry_migration_dst_create_disks(FerryMigration *m, gboolean full,
  * points a copied overlay at the destination's backing path.  *@bytes: bytes copied. */
 gboolean ferry_migration_dst_copy_disks(FerryMigration *m, guint64 *bytes,
                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Every mode: the files outside <disk> the precheck found missing on the destination (kernel,
+ * initrd, dtb, NVRAM, Nova's disk.info and console.log) copied there, checksum-verified, owned
+ * by the guard. */
+gboolean ferry_migration_dst_copy_files(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -26,6 +26,8 @@ static const char *const host_keys[] = {"uri",
                                         "shared_dirs",
                                         "bridges",
                                         "networks",
+                                        "volume_groups",
+                                        "pools",
                                         "nova_host",
                                         "reserved_memory_mib",
                                         "reserved_disk_mib",
@@ -47,6 +49,8 @@ ferry_host_free(FerryHost *host)
     g_strfreev(host->shared_dirs);
     g_clear_pointer(&host->bridges, g_hash_table_unref);
     g_clear_pointer(&host->networks, g_hash_table_unref);
+    g_clear_pointer(&host->volume_groups, g_hash_table_unref);
+    g_clear_pointer(&host->pools, g_hash_table_unref);
     g_free(host);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryHost, ferry_host_free)
@@ -123,7 +127,10 @@ parse_name_map(GKeyFile *kf, const char *path, const char *group, const char *ke
         if (!eq || eq == item || !eq[1]) {
             g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
                         "%s: [%s] %s: '%s' is not of the form NAME=%s", path, group, key, item,
-                        g_str_equal(key, "bridges") ? "BRIDGE" : "NETWORK");
+                        g_str_equal(key, "bridges")         ? "BRIDGE"
+                        : g_str_equal(key, "volume_groups") ? "VOLUME_GROUP"
+                        : g_str_equal(key, "pools")         ? "POOL"
+                                                            : "NETWORK");
             return FALSE;
         }
         g_hash_table_replace(map, g_strndup(item, eq - item), g_strdup(eq + 1));
@@ -264,7 +271,9 @@ load_host(GKeyFile *kf, const char *path, const char *group, const char *default
         !get_mib(kf, path, group, "reserved_disk_mib", 0, &host->reserved_disk_mib, error))
         return NULL;
     if (!parse_name_map(kf, path, group, "bridges", &host->bridges, error) ||
-        !parse_name_map(kf, path, group, "networks", &host->networks, error))
+        !parse_name_map(kf, path, group, "networks", &host->networks, error) ||
+        !parse_name_map(kf, path, group, "volume_groups", &host->volume_groups, error) ||
+        !parse_name_map(kf, path, group, "pools", &host->pools, error))
         return NULL;
     return g_steal_pointer(&host);
 }
@@ -501,6 +510,8 @@ ferry_inventory_mapping(const FerryHost *src, const FerryHost *dst)
     ferry_xml_mapping_add_path(map, src->images_dir, dst->images_dir);
     map_names(src->bridges, dst->bridges, map, ferry_xml_mapping_add_bridge);
     map_names(src->networks, dst->networks, map, ferry_xml_mapping_add_network);
+    map_names(src->volume_groups, dst->volume_groups, map, ferry_xml_mapping_add_volume_group);
+    map_names(src->pools, dst->pools, map, ferry_xml_mapping_add_pool);
     ferry_xml_mapping_set_addresses(map, src->address, dst->address);
     return g_steal_pointer(&map);
 }

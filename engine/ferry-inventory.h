@@ -22,6 +22,8 @@
  *   shared_dirs = /mnt/shared;           # directories every host listing them sees alike
  *   bridges = public=br0;private=br1     # cluster-wide bridge names -> this host's bridges
  *   networks = default=default           # cluster-wide libvirt network names -> this host's
+ *   volume_groups = vms=vg0              # cluster-wide LVM volume group names -> this host's
+ *   pools = images=default               # cluster-wide storage pool names -> this host's
  *   reserved_memory_mib = 512            # memory a guest may not take (like Nova's reserve)
  *   reserved_disk_mib = 0                # disk space copied disks may not take
  *
@@ -63,6 +65,8 @@ typedef struct {
     GStrv shared_dirs;
     GHashTable *bridges;  /* logical -> host bridge */
     GHashTable *networks; /* logical -> host network */
+    GHashTable *volume_groups; /* logical -> host LVM volume group */
+    GHashTable *pools;         /* logical -> host libvirt storage pool */
     guint64 reserved_memory_mib;
     guint64 reserved_disk_mib;
 } FerryHost;

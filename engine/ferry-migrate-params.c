@@ -67,8 +67,10 @@ ferry_migrate_params_build(const FerryMigrateSpec *spec, FerryMigrateParams *par
         return FALSE;
     }
     /* With DEST_XML alone the destination's saved definition keeps the source's paths. */
-    if (spec->dest_xml && (!add_string(&p, VIR_MIGRATE_PARAM_DEST_XML, spec->dest_xml, error) ||
-                           !add_string(&p, VIR_MIGRATE_PARAM_PERSIST_XML, spec->dest_xml, error)))
+    if (spec->dest_xml &&
+        (!add_string(&p, VIR_MIGRATE_PARAM_DEST_XML, spec->dest_xml, error) ||
+         !add_string(&p, VIR_MIGRATE_PARAM_PERSIST_XML,
+                     spec->persist_xml ? spec->persist_xml : spec->dest_xml, error)))
         return FALSE;
     if (spec->dest_name && !add_string(&p, VIR_MIGRATE_PARAM_DEST_NAME, spec->dest_name, error))
         return FALSE;

@@ -13,7 +13,8 @@ typedef struct {
     gboolean p2p;
     gboolean copy_storage;      /* stream local disks */
     gboolean copy_full;         /* NON_SHARED_DISK instead of NON_SHARED_INC */
-    const char *dest_xml;       /* goes in both DEST_XML and PERSIST_XML */
+    const char *dest_xml;       /* goes in DEST_XML, and in PERSIST_XML unless persist_xml */
+    const char *persist_xml;    /* NULL: dest_xml */
     const char *const *migrate_disks; /* NULL-terminated target names; NULL/empty: none */
     guint64 bandwidth_mib;      /* 0: unlimited */
     const char *dest_name;      /* NULL: keep */

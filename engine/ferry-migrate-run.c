@@ -276,7 +276,8 @@ src_migrate_params(FerryMigration *m, FerryMigrateParams *params, GError **error
         .copy_storage =
             m->mode == FERRY_MIGRATE_MODE_BLOCK || m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
         .copy_full = m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL,
-        .dest_xml = m->dest_xml,
+        .dest_xml = m->dest_live_xml ? m->dest_live_xml : m->dest_xml,
+        .persist_xml = m->dest_xml,
         .bandwidth_mib = o->bandwidth_mib,
         .postcopy = o->postcopy,
         .auto_converge = o->auto_converge,

@@ -298,7 +298,9 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->nova, ferry_nova_config_free);
     open_ssh_join(m, 0, NULL);
     open_ssh_join(m, 1, NULL);
-    g_clear_pointer(&m->images, g_hash_table_unref);
+    g_clear_pointer(&m->stream_disks, g_hash_table_unref);
+    g_clear_pointer(&m->file_copies, g_ptr_array_unref);
+    g_clear_pointer(&m->files, g_ptr_array_unref);
     g_clear_pointer(&m->streamed, g_ptr_array_unref);
     g_clear_pointer(&m->plan, g_ptr_array_unref);
     g_clear_pointer(&m->xml, ferry_domain_xml_free);
@@ -308,6 +310,7 @@ migration_clear(FerryMigration *m)
     g_clear_pointer(&m->sconn, virConnectClose);
     g_clear_pointer(&m->dconn, virConnectClose);
     g_clear_pointer(&m->dest_xml, g_free);
+    g_clear_pointer(&m->dest_live_xml, g_free);
     g_clear_pointer(&m->domain_name, g_free);
     g_clear_pointer(&m->actions, g_ptr_array_unref);
     g_mutex_clear(&m->stats_lock);
@@ -317,21 +320,25 @@ migration_clear(FerryMigration *m)
 static gboolean
 migration_prepare(FerryMigration *m, FerryMigrateResult *result, GError **error)
 {
+    gboolean ok = TRUE;
+
     switch (m->mode) {
     case FERRY_MIGRATE_MODE_BLOCK:
     case FERRY_MIGRATE_MODE_BLOCK_FULL:
-        return ferry_migration_dst_create_disks(m, m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL, error);
+        ok = ferry_migration_dst_create_disks(m, m->mode == FERRY_MIGRATE_MODE_BLOCK_FULL, error);
+        break;
     case FERRY_MIGRATE_MODE_COLD: {
         gint64 start = g_get_monotonic_time();
-        gboolean ok = !m->streamed->len ||
-                      ferry_migration_dst_copy_disks(m, &result->disk_bytes, error);
 
+        ok = !m->streamed->len || ferry_migration_dst_copy_disks(m, &result->disk_bytes, error);
         result->copy_s = (g_get_monotonic_time() - start) / (double)G_USEC_PER_SEC;
-        return ok;
+        break;
     }
     default:
-        return TRUE;
+        break;
     }
+    /* kernel, NVRAM and the like: before a live move too (the destination opens them) */
+    return ok && ferry_migration_dst_copy_files(m, error);
 }
 
 static gboolean
@@ -342,7 +349,9 @@ migration_perform(FerryMigration *m, FerryMigrateResult *result, GError **error)
     return ferry_migration_src_perform_live(m, result, error);
 }
 
-/* The streamed disks' paths, on the source or on the destination, for the journal. */
+/* The streamed disks' paths, on the source or on the destination, for the journal: the image
+ * files only (`ferry recover` removes what these name with rm; a block device, a logical
+ * volume or a pool volume is never removed that way). */
 static GStrv
 migration_disk_paths(const FerryMigration *m, gboolean dst)
 {
@@ -351,7 +360,8 @@ migration_disk_paths(const FerryMigration *m, gboolean dst)
     for (guint i = 0; m->streamed && i < m->streamed->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
 
-        g_strv_builder_add(b, dst ? p->dest_source : p->disk->source);
+        if (p->storage == FERRY_DISK_STORAGE_FILE)
+            g_strv_builder_add(b, dst ? p->dest_source : p->disk->source);
     }
     return g_strv_builder_end(b);
 }

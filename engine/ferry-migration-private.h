@@ -19,12 +19,48 @@
 #include "engine/ferry-journal.h"
 #include "engine/ferry-migrate.h"
 #include "engine/nova/ferry-nova.h"
+#include "ssh/ferry-remote-copy.h"
 #include "ssh/ferry-remote-disk.h"
 #include "ssh/ferry-ssh-session.h"
 
 G_BEGIN_DECLS
 
 typedef struct _FerryDstDisks FerryDstDisks;
+
+/* How the destination of a streamed disk is made ready: decided by the precheck
+ * (ferry-precheck-disks.c), done by the preparation (ferry-dst-disks.c). */
+typedef enum {
+    FERRY_DST_PREP_IMAGE,  /* an image file ferry creates (live) or copies (cold) */
+    FERRY_DST_PREP_DEVICE, /* a block device already there, large enough: written into, never
+                              created nor removed by ferry */
+    FERRY_DST_PREP_LV,     /* a logical volume ferry creates (lvcreate), removed on rollback */
+    FERRY_DST_PREP_VOLUME, /* a pool volume ferry creates through libvirt, removed on rollback */
+    FERRY_DST_PREP_LAST
+} FerryDstPrep;
+
+typedef struct {
+    const FerryDiskPlan *plan;
+    char *src_path;        /* the file or device on the source (a volume's path there) */
+    FerryImageInfo *image; /* read from the source, as the XML's format */
+    FerryDstPrep prep;
+    char *dst_path;        /* the file or device on the destination (VOLUME: once created) */
+    GPtrArray *dirs;       /* IMAGE: char*, directories to create on the destination, top down */
+    char *dirs_owner;      /* "UID:GID" and octal mode of the source's directory */
+    char *dirs_mode;
+} FerryStreamDisk;
+
+void ferry_stream_disk_free(FerryStreamDisk *disk);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryStreamDisk, ferry_stream_disk_free)
+
+/* A file outside <disk> (kernel, NVRAM, Nova's disk.info, ...) the destination lacks: copied by
+ * the preparation, owned by FerryDstDisks. */
+typedef struct {
+    char *what; /* "kernel", "nvram", "disk.info", ... */
+    char *src_path;
+    char *dst_path;
+} FerryFileCopy;
+
+void ferry_file_copy_free(FerryFileCopy *copy);
 
 typedef struct {
     /* ---- what was asked */
@@ -53,11 +89,16 @@ typedef struct {
     FerrySshSession *dst_ssh;
     GThread *ssh_opening[2];  /* opening src_ssh and dst_ssh ahead (ferry_migration_open_ssh_ahead) */
     gpointer ssh_opening_data[2];
-    GHashTable *images; /* source path -> FerryImageInfo of streamed disks */
+    GHashTable *stream_disks; /* const FerryDiskPlan* -> FerryStreamDisk*, asked once */
+    GPtrArray *files;         /* FerryFilePlan*: the files outside <disk> */
+    GPtrArray *file_copies;   /* FerryFileCopy*: what the destination lacks of them */
 
     /* ---- prepare (ferry-dst-disks.c) */
     FerryDstDisks *dst_disks; /* guard: exactly what ferry created on the destination */
+    char *dest_live_xml;      /* what the destination runs while pool volumes are streamed into
+                                 (they are files there); NULL: dest_xml */
     guint64 disk_copy_bytes;  /* virtual size of the streamed disks (policy's scaling) */
+    FerryCopyMode copy_mode;  /* how ferry's copies go: AUTO until the trust is checked once */
 
     /* ---- migrate (ferry-migrate-run.c) */
     /* the source's completed-job statistics, written by libvirt's event thread */
@@ -106,10 +147,25 @@ void ferry_migrate_action_record_free(gpointer record);
 /* ferry-precheck.c: finds the guest's host, plans its disks, chooses the mode, and checks
  * everything that must hold on the destination before anything moves.  Touches nothing. */
 gboolean ferry_migration_precheck(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;
-/* The source image of streamed disk @p, its destination path checked to be free (asked once:
- * the precheck and the preparation both need it).  Owned by @m. */
-const FerryImageInfo *ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p,
+
+/* ferry-precheck-disks.c: streamed disk @p on both hosts -- its source image, and how its
+ * destination is made ready (a free path, a large enough device, a volume group or pool with
+ * room) -- asked once: the precheck and the preparation both need it.  Owned by @m. */
+const FerryStreamDisk *ferry_migration_stream_disk(FerryMigration *m, const FerryDiskPlan *p,
                                                    GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* Settles the backing file named by layer @depth of @p's chain (@image, read from @path) before
+ * anything opens it: inside the source's images_dir or shared_dirs (or beside a disk kept at its
+ * own path), its format the XML's (else the header's). */
+#define FERRY_BACKING_DEPTH_MAX 16
+gboolean ferry_migration_settle_backing(FerryMigration *m, const FerryDiskPlan *p,
+                                        FerryImageInfo *image, const char *path, guint depth,
+                                        GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* The files outside <disk> on the destination: kernel, initrd and dtb the same bytes as the
+ * source's (or missing: copied), the NVRAM not there yet (copied), firmware code and NVRAM
+ * template present; Nova's disk.info and console.log beside its disks.  Fills
+ * @m->file_copies. */
+gboolean ferry_migration_precheck_files(FerryMigration *m, GError **error)
+    G_GNUC_WARN_UNUSED_RESULT;
 
 /* ferry-migrate-nova.c */
 gboolean ferry_migration_nova_begin(FerryMigration *m, GError **error) G_GNUC_WARN_UNUSED_RESULT;

@@ -326,6 +326,7 @@ precheck_plan(FerryMigration *m, GError **error)
     m->plan = g_steal_pointer(&dest->plan);
     m->xml = g_steal_pointer(&dest->xml);
     m->dest_xml = g_steal_pointer(&dest->dest_xml);
+    m->files = g_steal_pointer(&dest->files);
     if (m->options->dest_xml && !precheck_operator_xml(m, error))
         return FALSE;
     /* the one list of the disks that are copied: every later phase walks this */
@@ -394,53 +395,6 @@ precheck_choose_mode(FerryMigration *m, GError **error)
     g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_INVALID, "invalid mode %d",
                 (int)mode);
     return FALSE;
-}
-
-/* The backing file @image names, settled before anything opens it: inside the source's
- * images_dir or shared_dirs, its format the one the XML declares (else the image's header). */
-static gboolean
-precheck_src_backing(FerryMigration *m, const FerryDiskPlan *p, FerryImageInfo *image,
-                     GError **error)
-{
-    g_auto(GStrv) dirs = ferry_host_storage_dirs(m->src);
-    const FerryDomainBacking *declared =
-        p->disk->backing_chain && p->disk->backing_chain->len
-            ? g_ptr_array_index(p->disk->backing_chain, 0)
-            : NULL;
-
-    return ferry_image_settle_backing(image, p->disk->source, declared ? declared->format : NULL,
-                                      (const char *const *)dirs, error);
-}
-
-const FerryImageInfo *
-ferry_migration_stream_image(FerryMigration *m, const FerryDiskPlan *p, GError **error)
-{
-    g_autoptr(FerryImageInfo) image = NULL;
-    const FerryImageInfo *known;
-    gboolean exists = FALSE;
-
-    if (!m->images)
-        m->images = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-                                          (GDestroyNotify)ferry_image_info_free);
-    if ((known = g_hash_table_lookup(m->images, p->disk->source)) != NULL)
-        return known;
-    image = ferry_remote_image_info(m->src_ssh, p->disk->source, p->disk->driver_type, error);
-    if (!image || !precheck_src_backing(m, p, image, error)) {
-        g_prefix_error(error, "disk %s of '%s': ", p->disk->target, m->domain_name);
-        return NULL;
-    }
-    if (!ferry_remote_path_exists(m->dst_ssh, p->dest_source, &exists, error))
-        return NULL;
-    if (exists) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                    "'%s' already exists on '%s' (disk %s of '%s'): refusing to overwrite it; "
-                    "remove it if it is stale",
-                    p->dest_source, m->dst->name, p->disk->target, m->domain_name);
-        return NULL;
-    }
-    known = image;
-    g_hash_table_insert(m->images, p->disk->source, g_steal_pointer(&image));
-    return known;
 }
 
 /* Does the source's libvirtd reach the destination's over ssh?  Then that trust must hold. */
@@ -523,12 +477,17 @@ precheck_dst_disks(FerryMigration *m, GError **error)
 
     for (guint i = 0; i < m->streamed->len; i++) {
         const FerryDiskPlan *p = g_ptr_array_index(m->streamed, i);
+        const FerryStreamDisk *sd;
         const FerryImageInfo *image;
         g_autofree char *parent = NULL;
         guint64 *sum;
 
-        if (!(image = ferry_migration_stream_image(m, p, error)))
+        if (!(sd = ferry_migration_stream_disk(m, p, error)))
             return FALSE;
+        /* a device is as large as it is, a volume group and a pool were measured */
+        if (sd->prep != FERRY_DST_PREP_IMAGE)
+            continue;
+        image = sd->image;
         parent = g_path_get_dirname(p->dest_source);
         if (!(sum = g_hash_table_lookup(need, parent))) {
             sum = g_new0(guint64, 1);
@@ -724,7 +683,7 @@ precheck_dst(FerryMigration *m, GError **error)
         return FALSE;
     /* the remaining checks ask the hosts over ssh: only when there is something to ask */
     if (!m->streamed->len && !map->shared_prefixes->len && !peer_uri_uses_ssh(m->dst->peer_uri) &&
-        !m->options->tls)
+        !m->options->tls && !(m->files && m->files->len))
         return TRUE;
     if (m->options->tls &&
         (!ferry_migration_open_ssh(m, error) ||
@@ -732,7 +691,8 @@ precheck_dst(FerryMigration *m, GError **error)
          !ferry_tls_check_host(m->dst_ssh, m->dst->name, TRUE, error)))
         return FALSE;
     return ferry_migration_open_ssh(m, error) && precheck_dst_peer_trust(m, error) &&
-           precheck_dst_shared_dirs(m, map, error) && precheck_dst_disks(m, error);
+           precheck_dst_shared_dirs(m, map, error) && precheck_dst_disks(m, error) &&
+           ferry_migration_precheck_files(m, error);
 }
 
 gboolean

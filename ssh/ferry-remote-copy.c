@@ -345,3 +345,108 @@ fail:
                    dst_path, dst->name, ferry_copy_mode_to_string(used));
     return FALSE;
 }
+
+#define SHA256_HEX_LEN 64
+
+/* sha256 of the first @size bytes of @path (a file or a block device) on the host. */
+static char *
+sha256_head(FerrySshSession *session, const char *path, guint64 size, GError **error)
+{
+    g_autofree char *count = g_strdup_printf("%" G_GUINT64_FORMAT, size);
+    const char *argv[] = {"sh", "-c", "head -c \"$2\" -- \"$1\" | sha256sum", "sh", path, count,
+                          NULL};
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    int status = 0;
+
+    if (!ferry_ssh_session_run_within(session, argv, ferry_ssh_deadline_for_bytes(size), &out,
+                                      &err, &status, error))
+        return NULL;
+    if (status != 0 || !out || strlen(out) < SHA256_HEX_LEN ||
+        strspn(out, "0123456789abcdef") != SHA256_HEX_LEN) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "cannot hash '%s' on '%s' (status %d): %s", path, session->name, status,
+                    err ? g_strstrip(err) : "");
+        return NULL;
+    }
+    return g_strndup(out, SHA256_HEX_LEN);
+}
+
+gboolean
+ferry_remote_copy_into(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
+                       const char *dst_path, guint64 size, const FerrySshPeer *peer,
+                       FerryCopyResult *result, GError **error)
+{
+    const char *user = peer->user ? peer->user : src->user;
+    const char *remote_argv[] = {
+        "sh", "-c", "exec dd of=\"$1\" bs=4M conv=fsync status=none", "sh", dst_path, NULL};
+    g_autofree char *remote = ferry_ssh_quote_argv(remote_argv);
+    g_autofree char *count = g_strdup_printf("%" G_GUINT64_FORMAT, size);
+    g_autoptr(GPtrArray) argv = g_ptr_array_new();
+    g_autoptr(GPtrArray) owned = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(FerryTrustResult) trust = NULL;
+    g_autofree char *out = NULL;
+    g_autofree char *err = NULL;
+    g_autofree char *src_sum = NULL;
+    g_autofree char *dst_sum = NULL;
+    int status = 0;
+
+    if (!src_path || src_path[0] != '/' || !dst_path || dst_path[0] != '/') {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_INVALID, "paths must be absolute");
+        goto fail;
+    }
+    trust = ferry_trust_check_session(src, peer);
+    if (trust->klass != FERRY_TRUST_OK) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "writing into a device or volume is done host to host only, and the ssh "
+                    "trust from '%s' to '%s' does not hold: %s: %s; remedy: %s",
+                    src->name, dst->name, ferry_trust_class_to_string(trust->klass),
+                    trust->detail, ferry_trust_class_remedy(trust->klass));
+        goto fail;
+    }
+    /* On the source: head -c SIZE SRC | [runuser -u U --] ssh ... DEST 'dd of=DST conv=fsync':
+     * a device is written in place (O_TRUNC does nothing to it), a volume file replaced. */
+    g_ptr_array_add(argv, (gpointer) "sh");
+    g_ptr_array_add(argv, (gpointer) "-c");
+    g_ptr_array_add(argv, (gpointer) "f=$1; n=$2; shift 2; head -c \"$n\" -- \"$f\" | \"$@\"");
+    g_ptr_array_add(argv, (gpointer) "sh");
+    g_ptr_array_add(argv, (gpointer)src_path);
+    g_ptr_array_add(argv, count);
+    ferry_trust_append_run_as(src, user, argv);
+    ferry_trust_append_ssh(peer, user, peer->key, argv, owned);
+    g_ptr_array_add(argv, remote);
+    g_ptr_array_add(argv, NULL);
+    if (!ferry_ssh_session_run_within(src, (const char *const *)argv->pdata,
+                                      ferry_ssh_deadline_for_bytes(size), &out, &err, &status,
+                                      error))
+        goto fail;
+    if (status != 0) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "the copy over ssh failed with exit status %d: %s", status,
+                    g_strstrip(err));
+        goto fail;
+    }
+    /* dd's conv=fsync made the bytes durable before it exited; a short or broken pipe gives
+     * a sum that does not match, never a false match */
+    if (!(src_sum = sha256_head(src, src_path, size, error)) ||
+        !(dst_sum = sha256_head(dst, dst_path, size, error)))
+        goto fail;
+    if (!g_str_equal(src_sum, dst_sum)) {
+        g_set_error(error, FERRY_SSH_ERROR, FERRY_SSH_ERROR_REMOTE,
+                    "checksum mismatch over the first %" G_GUINT64_FORMAT
+                    " bytes: sha256 %s on '%s', %s on '%s'",
+                    size, src_sum, src->name, dst_sum, dst->name);
+        goto fail;
+    }
+    if (result) {
+        result->mode_used = FERRY_COPY_HOST_TO_HOST;
+        result->bytes = size;
+        g_strlcpy(result->sha256, src_sum, sizeof(result->sha256));
+    }
+    return TRUE;
+
+fail:
+    g_prefix_error(error, "cannot write '%s' from '%s' into '%s' on '%s': ", src_path, src->name,
+                   dst_path, dst->name);
+    return FALSE;
+}

@@ -45,4 +45,13 @@ gboolean ferry_remote_copy_file(FerrySshSession *src, FerrySshSession *dst, cons
                                 FerryCopyProgressFunc progress, gpointer progress_data,
                                 FerryCopyResult *result, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* Writes the first @size bytes of @src_path on @src (a file or a block device) into @dst_path on
+ * @dst, which must exist: a block device (written in place, it may be larger) or a file made
+ * by libvirt's storage API (replaced).  Host to host only, over @peer's checked trust; dd's
+ * conv=fsync makes the bytes durable, then the sha256 of those @size bytes is compared on both
+ * ends.  Nothing is removed on failure: the target is not ferry's to remove here. */
+gboolean ferry_remote_copy_into(FerrySshSession *src, FerrySshSession *dst, const char *src_path,
+                                const char *dst_path, guint64 size, const FerrySshPeer *peer,
+                                FerryCopyResult *result, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

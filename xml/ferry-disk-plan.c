@@ -18,6 +18,21 @@ static const char *const action_names[] = {
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(action_names) == FERRY_DISK_LAST);
 
+static const char *const storage_names[] = {
+    [FERRY_DISK_STORAGE_FILE] = "file",
+    [FERRY_DISK_STORAGE_BLOCK] = "block",
+    [FERRY_DISK_STORAGE_VOLUME] = "volume",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(storage_names) == FERRY_DISK_STORAGE_LAST);
+
+const char *
+ferry_disk_storage_to_string(FerryDiskStorage storage)
+{
+    if ((guint)storage >= FERRY_DISK_STORAGE_LAST)
+        return "unknown";
+    return storage_names[storage];
+}
+
 const char *
 ferry_disk_action_to_string(FerryDiskAction action)
 {
@@ -33,6 +48,11 @@ ferry_disk_plan_free(FerryDiskPlan *plan)
         return;
     g_free(plan->reason);
     g_free(plan->dest_source);
+    g_free(plan->dest_vg);
+    g_free(plan->dest_lv);
+    g_free(plan->src_pool);
+    g_free(plan->src_volume);
+    g_free(plan->dest_pool);
     g_clear_pointer(&plan->dest_backing, g_ptr_array_unref);
     g_free(plan);
 }
@@ -138,6 +158,28 @@ classify_network(FerryDiskPlan *plan, const FerryXmlMapping *map)
                     disk->source != NULL ? disk->source : "");
 }
 
+/* A block device (an LVM logical volume, a partition, a SAN LUN seen as a disk): streamed into
+ * a device of the same (or volume-group mapped) path on the destination, which the engine
+ * checks to be large enough, or creates as a logical volume. */
+static FerryDiskPlan *
+classify_block(FerryDiskPlan *plan, const FerryXmlMapping *map)
+{
+    const FerryDomainDisk *disk = plan->disk;
+
+    plan->storage = FERRY_DISK_STORAGE_BLOCK;
+    plan->dest_source = ferry_xml_mapping_map_block(map, disk->source, &plan->dest_vg,
+                                                    &plan->dest_lv);
+    if (plan->dest_vg != NULL)
+        return plan_set(plan, FERRY_DISK_STREAM,
+                        "block device: streamed into '%s' on the destination (used if it exists "
+                        "and is large enough, else created in volume group '%s')",
+                        plan->dest_source, plan->dest_vg);
+    return plan_set(plan, FERRY_DISK_STREAM,
+                    "block device: streamed into '%s' on the destination, which must exist "
+                    "and be large enough",
+                    plan->dest_source);
+}
+
 /* Path-based disks: file, block, dir. */
 static FerryDiskPlan *
 classify_local(FerryDiskPlan *plan, const FerryXmlMapping *map)
@@ -182,23 +224,59 @@ classify_local(FerryDiskPlan *plan, const FerryXmlMapping *map)
                         "writable shareable disk '%s' is not on shared storage and cannot be "
                         "streamed safely",
                         disk->source);
-    if (g_strcmp0(disk->type, "block") == 0)
-        return plan_set(plan, FERRY_DISK_REFUSE,
-                        "block device '%s' is not on shared storage and cannot be created by "
-                        "ferry on the destination",
-                        disk->source);
     if (g_strcmp0(disk->type, "dir") == 0)
         return plan_set(plan, FERRY_DISK_REFUSE,
                         "directory-backed disk '%s' (vvfat) cannot be streamed", disk->source);
+    if (g_strcmp0(disk->type, "block") == 0)
+        return classify_block(plan, map);
+    plan->storage = FERRY_DISK_STORAGE_FILE;
+    plan_backing(plan, map);
     if (mapped == NULL) {
-        plan->unmapped = TRUE;
-        return plan_set(plan, FERRY_DISK_REFUSE, "no path mapping for '%s' (disk %s, line %d)",
-                        disk->source, disk->target, disk->line);
+        /* as libvirt and Nova do: a local file outside every mapping keeps its path */
+        plan->same_path = TRUE;
+        plan->dest_source = g_strdup(disk->source);
+        return plan_set(plan, FERRY_DISK_STREAM,
+                        "local writable disk outside every path mapping: copied to the same path on the "
+                        "destination (its directory created with the source's owner and mode)");
     }
     plan->dest_source = g_steal_pointer(&mapped);
-    plan_backing(plan, map);
     return plan_set(plan, FERRY_DISK_STREAM, "local writable disk, copied under '%s' -> '%s'",
                     pair->from, pair->to);
+}
+
+/* A storage pool volume: created through libvirt in the destination's pool of the same (or
+ * mapped) name, then streamed. */
+static FerryDiskPlan *
+classify_volume(FerryDiskPlan *plan, const FerryXmlMapping *map)
+{
+    const FerryDomainDisk *disk = plan->disk;
+    const char *slash = disk->source != NULL ? strchr(disk->source, '/') : NULL;
+    const char *to;
+
+    if (disk->source == NULL)
+        return plan_set(plan, FERRY_DISK_SKIP, "empty drive (no medium)");
+    if (slash == NULL || slash == disk->source || slash[1] == '\0')
+        return plan_set(plan, FERRY_DISK_REFUSE,
+                        "storage pool volume '%s' does not name both its pool and its volume "
+                        "(disk %s, line %d)",
+                        disk->source, disk->target, disk->line);
+    plan->storage = FERRY_DISK_STORAGE_VOLUME;
+    plan->src_pool = g_strndup(disk->source, slash - disk->source);
+    plan->src_volume = g_strdup(slash + 1);
+    to = map != NULL ? ferry_xml_pairs_lookup(map->pools, plan->src_pool) : NULL;
+    plan->dest_pool = g_strdup(to != NULL ? to : plan->src_pool);
+    plan->dest_source = g_strdup_printf("%s/%s", plan->dest_pool, plan->src_volume);
+    if (disk->readonly || g_strcmp0(disk->device, "cdrom") == 0)
+        return plan_set(plan, FERRY_DISK_SKIP,
+                        "read-only %s is not copied; volume '%s' must exist on the destination",
+                        disk->device, plan->dest_source);
+    if (disk->shareable)
+        return plan_set(plan, FERRY_DISK_REFUSE,
+                        "writable shareable volume '%s' cannot be streamed safely", disk->source);
+    return plan_set(plan, FERRY_DISK_STREAM,
+                    "storage pool volume: created in pool '%s' on the destination (same capacity "
+                    "and format) and streamed",
+                    plan->dest_pool);
 }
 
 FerryDiskPlan *
@@ -212,14 +290,18 @@ ferry_disk_plan_classify(const FerryDomainDisk *disk, const FerryXmlMapping *map
                         "host's SCSI device directly");
     if (g_strcmp0(disk->type, "network") == 0)
         return classify_network(plan, map);
-    if (g_strcmp0(disk->type, "volume") == 0) {
-        if (disk->source == NULL)
-            return plan_set(plan, FERRY_DISK_SKIP, "empty drive (no medium)");
+    if (g_strcmp0(disk->type, "volume") == 0)
+        return classify_volume(plan, map);
+    if (g_strcmp0(disk->type, "nvme") == 0)
         return plan_set(plan, FERRY_DISK_REFUSE,
-                        "storage pool volume '%s' cannot be streamed: move the pool or use "
-                        "shared storage",
-                        disk->source);
-    }
+                        "NVMe passthrough (disk type='nvme') cannot be moved: the guest drives "
+                        "the source host's NVMe controller directly");
+    if (g_strcmp0(disk->type, "vhostuser") == 0)
+        return plan_set(plan, FERRY_DISK_REFUSE,
+                        "disk served over a vhost-user socket%s%s%s local to the source cannot "
+                        "be moved: its server runs on the source host",
+                        disk->source != NULL ? " '" : "", disk->source != NULL ? disk->source : "",
+                        disk->source != NULL ? "'" : "");
     if (ferry_xml_path_attr_for_type(disk->type) == NULL)
         return plan_set(plan, FERRY_DISK_REFUSE, "disk type '%s' (%s) cannot be moved",
                         disk->type != NULL ? disk->type : "?",
@@ -310,9 +392,7 @@ ferry_disk_plan_check(GPtrArray *plan, GError **error)
 
         if (p->action != FERRY_DISK_REFUSE)
             continue;
-        g_set_error(error, FERRY_XML_ERROR,
-                    p->unmapped ? FERRY_XML_ERROR_UNMAPPED : FERRY_XML_ERROR_REFUSED,
-                    "disk '%s' cannot be moved: %s", p->disk->target, p->reason);
+        g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_REFUSED, "disk '%s' cannot be moved: %s", p->disk->target, p->reason);
         return FALSE;
     }
     return TRUE;

@@ -139,6 +139,9 @@ typedef struct {
     /* ---- added ---- */
     GPtrArray *direct_devs;     /* FerryXmlPair*: <interface type='direct'> host NIC on source ->
                                    destination (macvtap) */
+    GPtrArray *volume_groups;   /* FerryXmlPair*: LVM volume group on source -> destination: a
+                                   block disk /dev/FROM/LV becomes /dev/TO/LV */
+    GPtrArray *pools;           /* FerryXmlPair*: libvirt storage pool on source -> destination */
 } FerryXmlMapping;
 
 FerryXmlMapping *ferry_xml_mapping_new(void);
@@ -149,6 +152,8 @@ void ferry_xml_mapping_add_shared(FerryXmlMapping *map, const char *prefix);
 void ferry_xml_mapping_add_network(FerryXmlMapping *map, const char *from, const char *to);
 void ferry_xml_mapping_add_bridge(FerryXmlMapping *map, const char *from, const char *to);
 void ferry_xml_mapping_add_direct_dev(FerryXmlMapping *map, const char *from, const char *to);
+void ferry_xml_mapping_add_volume_group(FerryXmlMapping *map, const char *from, const char *to);
+void ferry_xml_mapping_add_pool(FerryXmlMapping *map, const char *from, const char *to);
 /* (added) Setters that replace the previous value (NULL clears). */
 void ferry_xml_mapping_set_addresses(FerryXmlMapping *map, const char *src_address,
                                      const char *dst_address);
@@ -159,6 +164,13 @@ gboolean ferry_xml_mapping_is_shared(const FerryXmlMapping *map, const char *pat
 /* @path under the longest matching path_maps prefix, rewritten; NULL when none matches. */
 char *ferry_xml_mapping_map_path(const FerryXmlMapping *map, const char *path,
                                  const FerryXmlPair **matched);
+
+/* Where a block device path lives on the destination: /dev/VG/LV with VG mapped by
+ * volume_groups becomes /dev/DSTVG/LV; any other path is kept.  *@vg and *@lv (optional) get
+ * the destination's volume group and volume name when @path has the /dev/VG/LV form (NULL
+ * otherwise). */
+char *ferry_xml_mapping_map_block(const FerryXmlMapping *map, const char *path, char **vg,
+                                  char **lv);
 
 /* ---- disk plan ---- */
 
@@ -172,6 +184,17 @@ typedef enum {
 
 const char *ferry_disk_action_to_string(FerryDiskAction action);
 
+/* What holds a streamed disk, on both hosts. */
+typedef enum {
+    FERRY_DISK_STORAGE_FILE,   /* an image file: created (or copied) at dest_source */
+    FERRY_DISK_STORAGE_BLOCK,  /* a block device: an existing one at dest_source, or a logical
+                                  volume created there (dest_vg/dest_lv) */
+    FERRY_DISK_STORAGE_VOLUME, /* a storage pool volume: created in dest_pool by libvirt */
+    FERRY_DISK_STORAGE_LAST
+} FerryDiskStorage;
+
+const char *ferry_disk_storage_to_string(FerryDiskStorage storage);
+
 typedef struct {
     const FerryDomainDisk *disk; /* borrowed from the FerryDomainXml */
     FerryDiskAction action;
@@ -180,8 +203,13 @@ typedef struct {
                                     for skip/refuse or non-path disks */
     GPtrArray *dest_backing;     /* char*: destination paths of the backing chain, top first */
     /* ---- added ---- */
-    gboolean unmapped;           /* REFUSE because a local writable file has no path mapping
-                                    (this is what makes ferry_domain_xml_rewrite() fail) */
+    FerryDiskStorage storage;    /* STREAM: what holds the disk */
+    gboolean same_path;          /* STREAM file: no path mapping applies, it keeps its path */
+    char *dest_vg;               /* STREAM block /dev/VG/LV: the destination's VG and LV */
+    char *dest_lv;
+    char *src_pool;              /* STREAM volume: pool and volume on the source ... */
+    char *src_volume;
+    char *dest_pool;             /* ... and the pool it is created in on the destination */
 } FerryDiskPlan;
 
 /* Returns a GPtrArray of FerryDiskPlan* (owning, with free func), one per disk in document
@@ -204,13 +232,66 @@ gboolean ferry_disk_plan_check(GPtrArray *plan, GError **error) G_GNUC_WARN_UNUS
  * dest_backing (as), line (i).  json_gvariant_serialize() turns it into JSON. */
 GVariant *ferry_disk_plan_to_variant(GPtrArray *plan);
 
+/* ---- files outside <disk>: kernel, initrd, dtb, firmware, NVRAM, TPM state ---- */
+
+typedef enum {
+    FERRY_FILE_KERNEL,
+    FERRY_FILE_INITRD,
+    FERRY_FILE_DTB,
+    FERRY_FILE_LOADER,         /* the firmware code (<loader>): the destination's own */
+    FERRY_FILE_NVRAM,          /* the guest's UEFI variables (<nvram>) */
+    FERRY_FILE_NVRAM_TEMPLATE, /* <nvram template=...>: what libvirt makes a missing one from */
+    FERRY_FILE_TPM_STATE,      /* swtpm's state directory */
+    FERRY_FILE_KIND_LAST
+} FerryFileKind;
+
+typedef enum {
+    FERRY_FILE_ENSURE,  /* same contents on the destination (sha256), copied when missing */
+    FERRY_FILE_COPY,    /* copied to the destination, which must not have it yet */
+    FERRY_FILE_REQUIRE, /* must exist on the destination (the host's own), never copied */
+    FERRY_FILE_SHARED,  /* on storage both hosts see */
+    FERRY_FILE_REFUSE,  /* cannot follow the guest */
+    FERRY_FILE_ACTION_LAST
+} FerryFileAction;
+
+const char *ferry_file_kind_to_string(FerryFileKind kind);
+const char *ferry_file_action_to_string(FerryFileAction action);
+
+typedef struct {
+    FerryFileKind kind;
+    FerryFileAction action;
+    char *source; /* the path on the source */
+    char *dest;   /* the path on the destination (NULL for REFUSE) */
+    char *reason;
+    int line;
+} FerryFilePlan;
+
+void ferry_file_plan_free(FerryFilePlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryFilePlan, ferry_file_plan_free)
+
+/* The files outside <disk> the guest needs, one FerryFilePlan* each (owning), document order. */
+GPtrArray *ferry_file_plan_build(const FerryDomainXml *xml, const FerryXmlMapping *map);
+/* Human text, one block per file; "" when there are none. */
+char *ferry_file_plan_format(GPtrArray *plan);
+/* Fails with FERRY_XML_ERROR_REFUSED naming the first REFUSE file and its reason. */
+gboolean ferry_file_plan_check(GPtrArray *plan, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+/* "aa{sv}": kind, action, source, dest (when set), reason, line. */
+GVariant *ferry_file_plan_to_variant(GPtrArray *plan);
+
 /* Returns the rewritten domain XML for the destination: the parsed text itself, byte for byte,
  * when the rewrite changes nothing; otherwise the document written the way libvirt writes it
  * (single-quoted attributes, <>&'" escaped, characters rather than character references, no
- * XML declaration).  Fails with FERRY_XML_ERROR_UNMAPPED when a disk to be streamed has no path
- * mapping, naming the disk and line. */
+ * XML declaration).  A disk no mapping applies to keeps its path (the plan says so). */
 char *ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map,
                                GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* The domain as it runs while its pool volumes are streamed into: each <disk type='volume'>
+ * whose target is a key of @target_paths becomes <disk type='file'> with that path.  libvirt
+ * 9.0 cannot stream (NON_SHARED_INC) into a volume disk -- it looks for the volume by a path it
+ * has not resolved yet -- but streams into the file the volume is; the definition kept
+ * (PERSIST_XML) still names the volume. */
+char *ferry_domain_xml_volumes_as_files(const FerryDomainXml *xml, GHashTable *target_paths,
+                                        GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* @text (a domain's XML) without the passwd attribute of any <graphics> element, for printing:
  * @text itself, byte for byte, when it has none.  NULL with @error when @text does not parse. */

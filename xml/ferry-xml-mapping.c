@@ -37,6 +37,8 @@ ferry_xml_mapping_new(void)
     map->networks = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_xml_pair_free);
     map->bridges = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_xml_pair_free);
     map->direct_devs = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_xml_pair_free);
+    map->volume_groups = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_xml_pair_free);
+    map->pools = g_ptr_array_new_with_free_func((GDestroyNotify)ferry_xml_pair_free);
     return map;
 }
 
@@ -50,6 +52,8 @@ ferry_xml_mapping_free(FerryXmlMapping *map)
     g_clear_pointer(&map->networks, g_ptr_array_unref);
     g_clear_pointer(&map->bridges, g_ptr_array_unref);
     g_clear_pointer(&map->direct_devs, g_ptr_array_unref);
+    g_clear_pointer(&map->volume_groups, g_ptr_array_unref);
+    g_clear_pointer(&map->pools, g_ptr_array_unref);
     g_free(map->src_address);
     g_free(map->dst_address);
     g_free(map->new_name);
@@ -99,6 +103,20 @@ ferry_xml_mapping_add_direct_dev(FerryXmlMapping *map, const char *from, const c
 {
     g_return_if_fail(map != NULL && from != NULL && to != NULL);
     add_pair(map->direct_devs, from, to, FALSE);
+}
+
+void
+ferry_xml_mapping_add_volume_group(FerryXmlMapping *map, const char *from, const char *to)
+{
+    g_return_if_fail(map != NULL && from != NULL && to != NULL);
+    add_pair(map->volume_groups, from, to, FALSE);
+}
+
+void
+ferry_xml_mapping_add_pool(FerryXmlMapping *map, const char *from, const char *to)
+{
+    g_return_if_fail(map != NULL && from != NULL && to != NULL);
+    add_pair(map->pools, from, to, FALSE);
 }
 
 void
@@ -221,4 +239,45 @@ ferry_xml_mapping_map_address(const FerryXmlMapping *map, const char *address)
         return map->dst_address;
     /* the source's own address: the destination listens on every address of the same family */
     return strchr(address, ':') != NULL ? "::" : "0.0.0.0";
+}
+
+/* A volume group or logical volume name as LVM allows it (lvm(8) "VALID NAMES"). */
+static gboolean
+lvm_name_is_valid(const char *name)
+{
+    if (name[0] == '\0' || name[0] == '-' || g_str_equal(name, ".") || g_str_equal(name, ".."))
+        return FALSE;
+    for (const char *c = name; *c != '\0'; c++) {
+        if (!g_ascii_isalnum(*c) && *c != '+' && *c != '_' && *c != '.' && *c != '-')
+            return FALSE;
+    }
+    return TRUE;
+}
+
+char *
+ferry_xml_mapping_map_block(const FerryXmlMapping *map, const char *path, char **vg, char **lv)
+{
+    g_auto(GStrv) parts = NULL;
+    const char *to;
+
+    if (vg != NULL)
+        *vg = NULL;
+    if (lv != NULL)
+        *lv = NULL;
+    if (!ferry_xml_path_is_canonical(path))
+        return g_strdup(path);
+    /* /dev/VG/LV: "", "dev", VG, LV.  /dev/mapper/... and /dev/disk/... are not volume groups */
+    parts = g_strsplit(path, "/", -1);
+    if (g_strv_length(parts) != 4 || !g_str_equal(parts[1], "dev") ||
+        g_str_equal(parts[2], "mapper") || g_str_equal(parts[2], "disk") ||
+        !lvm_name_is_valid(parts[2]) || !lvm_name_is_valid(parts[3]))
+        return g_strdup(path);
+    to = map != NULL ? ferry_xml_pairs_lookup(map->volume_groups, parts[2]) : NULL;
+    if (to == NULL || !lvm_name_is_valid(to))
+        to = parts[2];
+    if (vg != NULL)
+        *vg = g_strdup(to);
+    if (lv != NULL)
+        *lv = g_strdup(parts[3]);
+    return g_strdup_printf("/dev/%s/%s", to, parts[3]);
 }

@@ -39,8 +39,22 @@ rewrite_source_path(const FerryRewrite *rw, xmlNode *source, const char *type)
     path = ferry_xml_prop(source, attr);
     if (path == NULL || ferry_xml_mapping_is_shared(rw->map, path))
         return;
-    mapped = ferry_xml_mapping_map_path(rw->map, path, NULL);
+    if (g_strcmp0(type, "block") == 0)
+        mapped = ferry_xml_mapping_map_block(rw->map, path, NULL, NULL);
+    else
+        mapped = ferry_xml_mapping_map_path(rw->map, path, NULL);
     set_prop_if_changed(source, attr, mapped);
+}
+
+/* <source pool=...>: the destination's pool of the same cluster-wide name. */
+static void
+rewrite_source_pool(const FerryRewrite *rw, xmlNode *source)
+{
+    g_autofree char *pool = ferry_xml_prop(source, "pool");
+
+    if (pool == NULL || rw->map == NULL)
+        return;
+    set_prop_if_changed(source, "pool", ferry_xml_pairs_lookup(rw->map->pools, pool));
 }
 
 /* A path outside <disk> that lives in the guest's directory (Nova keeps console.log, kernel and
@@ -98,16 +112,10 @@ rewrite_disks(const FerryRewrite *rw, xmlNode *root, GError **error)
 
     for (guint i = 0; i < nodes->len; i++) {
         xmlNode *node = g_ptr_array_index(nodes, i);
-        const FerryDomainDisk *disk = g_ptr_array_index((GPtrArray *)disks, i);
-        g_autoptr(FerryDiskPlan) plan = ferry_disk_plan_classify(disk, rw->map);
         g_autofree char *type = ferry_xml_prop(node, "type");
 
-        if (plan->unmapped) {
-            g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_UNMAPPED,
-                        "%s: no path mapping for '%s' (disk %s, line %d)", rw->xml->origin,
-                        disk->source, disk->target, disk->line);
-            return FALSE;
-        }
+        if (g_strcmp0(type, "volume") == 0)
+            rewrite_source_pool(rw, ferry_xml_child(node, "source"));
         rewrite_source_path(rw, ferry_xml_child(node, "source"), type);
         for (xmlNode *bs = ferry_xml_child(node, "backingStore"); bs != NULL;
              bs = ferry_xml_child(bs, "backingStore")) {
@@ -316,5 +324,41 @@ ferry_domain_xml_rewrite(const FerryDomainXml *xml, const FerryXmlMapping *map, 
             out = g_strdup(xml->text);
         }
     }
+    return out;
+}
+
+char *
+ferry_domain_xml_volumes_as_files(const FerryDomainXml *xml, GHashTable *target_paths,
+                                  GError **error)
+{
+    g_autoptr(GPtrArray) nodes = NULL;
+    xmlDoc *doc;
+    char *out;
+
+    g_return_val_if_fail(xml != NULL && target_paths != NULL, NULL);
+
+    doc = xmlCopyDoc(xml->doc, 1);
+    if (doc == NULL) {
+        g_set_error(error, FERRY_XML_ERROR, FERRY_XML_ERROR_INVALID, "%s: cannot copy document",
+                    xml->origin);
+        return NULL;
+    }
+    nodes = ferry_xml_disk_nodes(xmlDocGetRootElement(doc));
+    for (guint i = 0; i < nodes->len; i++) {
+        xmlNode *node = g_ptr_array_index(nodes, i);
+        xmlNode *source = ferry_xml_child(node, "source");
+        g_autofree char *dev = ferry_xml_prop(ferry_xml_child(node, "target"), "dev");
+        const char *path = dev != NULL ? g_hash_table_lookup(target_paths, dev) : NULL;
+
+        if (path == NULL || source == NULL || !ferry_xml_prop_is(node, "type", "volume"))
+            continue;
+        xmlSetProp(node, (const xmlChar *)"type", (const xmlChar *)"file");
+        xmlUnsetProp(source, (const xmlChar *)"pool");
+        xmlUnsetProp(source, (const xmlChar *)"volume");
+        xmlUnsetProp(source, (const xmlChar *)"mode");
+        xmlSetProp(source, (const xmlChar *)"file", (const xmlChar *)path);
+    }
+    out = ferry_xml_save(doc);
+    xmlFreeDoc(doc);
     return out;
 }

@@ -44,6 +44,9 @@ print_json(const FerryDestXml *dest, const char *shown_xml, const char *src, con
     GVariant *plan = ferry_disk_plan_to_variant(dest->plan);
     g_autoptr(JsonNode) plan_node = json_gvariant_serialize(plan);
     g_autofree char *plan_text = json_to_string(plan_node, FALSE);
+    GVariant *files = ferry_file_plan_to_variant(dest->files);
+    g_autoptr(JsonNode) files_node = json_gvariant_serialize(files);
+    g_autofree char *files_text = json_to_string(files_node, FALSE);
 
     ferry_json_string(j, "command", "xml");
     ferry_json_bool(j, "ok", movable);
@@ -51,6 +54,7 @@ print_json(const FerryDestXml *dest, const char *shown_xml, const char *src, con
     ferry_json_string(j, "destination", dst);
     ferry_json_bool(j, "movable", movable);
     ferry_json_raw(j, "disks", plan_text);
+    ferry_json_raw(j, "files", files_text);
     if (check)
         ferry_json_error(j, "error", check);
     else
@@ -227,7 +231,11 @@ xml_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error
     } else {
         if (!xml_only) {
             g_autofree char *plan = ferry_disk_plan_format(dest->plan);
+            g_autofree char *files = ferry_file_plan_format(dest->files);
+
             printf("Disk plan %s -> %s:\n%s\n", src->name, dst->name, plan);
+            if (*files)
+                printf("Files outside <disk> %s -> %s:\n%s\n", src->name, dst->name, files);
         }
         if (shown_xml)
             printf("%s%s", shown_xml, g_str_has_suffix(shown_xml, "\n") ? "" : "\n");

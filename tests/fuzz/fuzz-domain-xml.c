@@ -1,5 +1,5 @@
 /*
- * fuzz-domain-xml.c: libFuzzer target over parse -> plan -> rewrite.
+ * fuzz-domain-xml.c: libFuzzer target over parse -> plan (disks, files) -> rewrite.
  *
  * Beyond "no crash, no sanitizer report", it checks one invariant: whatever the rewrite writes
  * parses again, with the same number of disks.
@@ -23,6 +23,8 @@ fuzz_mapping(void)
     ferry_xml_mapping_add_network(map, "default", "ferry-net");
     ferry_xml_mapping_add_bridge(map, "br-ex", "br-provider");
     ferry_xml_mapping_add_direct_dev(map, "eth0", "eth1");
+    ferry_xml_mapping_add_volume_group(map, "vg0", "vg1");
+    ferry_xml_mapping_add_pool(map, "default", "fast");
     ferry_xml_mapping_set_addresses(map, "192.0.2.10", NULL);
     ferry_xml_mapping_set_new_name(map, "fuzzed");
     return map;
@@ -32,6 +34,9 @@ static void
 exercise(const FerryDomainXml *xml, const FerryXmlMapping *map)
 {
     g_autoptr(GPtrArray) plan = NULL;
+    g_autoptr(GPtrArray) files = NULL;
+    g_autoptr(GVariant) files_variant = NULL;
+    g_autofree char *files_text = NULL;
     g_autoptr(GPtrArray) targets = NULL;
     g_autoptr(GVariant) variant = NULL;
     g_autoptr(FerryDomainXml) again = NULL;
@@ -48,6 +53,11 @@ exercise(const FerryDomainXml *xml, const FerryXmlMapping *map)
     if (!ferry_disk_plan_check(plan, &error))
         g_clear_error(&error);
     if (!ferry_domain_xml_check_movable(xml, &error))
+        g_clear_error(&error);
+    files = ferry_file_plan_build(xml, map);
+    files_text = ferry_file_plan_format(files);
+    files_variant = g_variant_ref_sink(ferry_file_plan_to_variant(files));
+    if (!ferry_file_plan_check(files, &error))
         g_clear_error(&error);
 
     out = ferry_domain_xml_rewrite(xml, map, &error);

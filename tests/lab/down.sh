@@ -35,6 +35,16 @@ done
 
 for ns in $namespaces; do ip netns del "$ns" && log "deleted netns $ns"; done
 
+# block devices of the disk-layout tests (lib.sh lab_blockdev): loop devices over files under
+# $LAB, and the directory their nodes were mounted on in each host's namespace
+for f in "$LAB"/*/blockdev/*.img; do
+    [ -f "$f" ] || continue
+    for dev in $(losetup -j "$f" -O NAME -n 2>/dev/null); do
+        losetup -d "$dev" && log "detached $dev ($f)"
+    done
+done
+[ -d "/dev/$P-vg" ] && rmdir "/dev/$P-vg" && log "removed /dev/$P-vg"
+
 left=0
 for ns in $namespaces; do
     if ip netns list | grep -qw "$ns"; then
@@ -55,6 +65,17 @@ for p in /proc/[0-9]*; do
         ;;
     esac
 done
+for f in "$LAB"/*/blockdev/*.img; do
+    [ -f "$f" ] || continue
+    if [ -n "$(losetup -j "$f" 2>/dev/null)" ]; then
+        echo "down.sh: loop device over $f is still attached" >&2
+        left=1
+    fi
+done
+if [ -e "/dev/$P-vg" ]; then
+    echo "down.sh: /dev/$P-vg is still there" >&2
+    left=1
+fi
 rm -rf "$LAB"
 log "lab $LAB removed, clean=$([ $left = 0 ] && echo yes || echo NO)"
 exit $left

@@ -35,6 +35,8 @@ for tool in libvirtd virsh qemu-system-x86_64 qemu-img qemu-io qemu-storage-daem
 done
 
 mkdir -p "$LAB"/{op,s,kernel}
+# each host mounts its own /root/.ssh over this mount point: a fresh machine may not have it
+[ -d /root/.ssh ] || install -d -m 700 /root/.ssh
 
 # ------------------------------------------------------------------ network
 ip netns add "$P-sw"

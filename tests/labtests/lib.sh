@@ -378,3 +378,29 @@ remove_guest() {
         hx "$h" rm -f "$(image_path "$h" "$1")"
     done
 }
+
+# lab_blockdev HOST NAME MIB: a block device of MIB MiB at /dev/$P-vg/NAME inside HOST's mount
+# namespace (the same path on every host, a different device on each, as an LVM volume of the
+# same name would be): a loop device over $LAB/HOST/blockdev/NAME.img, its node made on a tmpfs
+# mounted at /dev/$P-vg in that namespace only.  Made lazily by the tests that need it;
+# tests/lab/down.sh detaches the loop devices and removes /dev/$P-vg.  Prints the path.
+lab_blockdev() {
+    local h=$1 name=$2 mib=$3 img dev
+    img=$LAB/$h/blockdev/$name.img
+    mkdir -p "$LAB/$h/blockdev" "/dev/$P-vg"
+    truncate -s "${mib}M" "$img"
+    dev=$(losetup -f --show "$img")
+    hx "$h" sh -ec '
+        mountpoint -q "$1" || mount -t tmpfs -o mode=0755,size=64k tmpfs "$1"
+        rm -f "$1/$2"
+        mknod "$1/$2" b "$(printf %d 0x$(stat -c %t "$3"))" "$(printf %d 0x$(stat -c %T "$3"))"' \
+        sh "/dev/$P-vg" "$name" "$dev"
+    echo "/dev/$P-vg/$name"
+}
+# lab_blockdev_remove HOST NAME: its node and loop device go again.
+lab_blockdev_remove() {
+    local h=$1 name=$2 img=$LAB/$1/blockdev/$2.img dev
+    hx "$h" rm -f "/dev/$P-vg/$name" 2>/dev/null || true
+    for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null || true); do losetup -d "$dev" || true; done
+    rm -f "$img"
+}

@@ -97,6 +97,31 @@ test_mapping(void)
     g_assert_cmpstr(map->dst_address, ==, "10.0.0.12");
 }
 
+/* volume_groups and pools map like bridges: names both hosts define, source's -> destination's */
+static void
+test_mapping_storage(void)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(FerryInventory) inv =
+        load_text("[host a]\nuri=x\nvolume_groups=vms=vg-a;scratch=s-a\npools=images=default\n"
+                  "[host b]\nuri=y\nvolume_groups=vms=vg-b\npools=images=fast;isos=isos\n",
+                  &error);
+    g_autoptr(FerryXmlMapping) map = NULL;
+    const FerryXmlPair *pair;
+
+    g_assert_no_error(error);
+    map = ferry_inventory_mapping(ferry_inventory_get_host(inv, "a", NULL),
+                                  ferry_inventory_get_host(inv, "b", NULL));
+    g_assert_cmpuint(map->volume_groups->len, ==, 1);
+    pair = g_ptr_array_index(map->volume_groups, 0);
+    g_assert_cmpstr(pair->from, ==, "vg-a");
+    g_assert_cmpstr(pair->to, ==, "vg-b");
+    g_assert_cmpuint(map->pools->len, ==, 1);
+    pair = g_ptr_array_index(map->pools, 0);
+    g_assert_cmpstr(pair->from, ==, "default");
+    g_assert_cmpstr(pair->to, ==, "fast");
+}
+
 static void
 test_unknown_host(void)
 {
@@ -125,6 +150,8 @@ static const struct {
     {"relative-images", "[host a]\nuri=x\nimages_dir=images\n", "images_dir 'images' is not an absolute path"},
     {"relative-shared", "[host a]\nuri=x\nshared_dirs=/ok;rel\n", "shared_dirs entry 'rel'"},
     {"bad-bridge-map", "[host a]\nuri=x\nbridges=br0\n", "'br0' is not of the form NAME=BRIDGE"},
+    {"bad-vg-map", "[host a]\nuri=x\nvolume_groups=vg0\n", "[host a] volume_groups: 'vg0' is not of the form NAME=VOLUME_GROUP"},
+    {"bad-pool-map", "[host a]\nuri=x\npools==default\n", "[host a] pools: '=default' is not of the form NAME=POOL"},
     {"duplicate", "[host a]\nuri=x\n[host A]\nuri=y\n", "host 'A' is defined twice"},
     {"duplicate-section", "[host a]\nuri=x\n[host a]\nuri=y\n", "line 3: section [host a] is defined twice"},
     {"two-words", "[host a b]\nuri=x\n", "a host name must be one word"},
@@ -176,6 +203,7 @@ main(int argc, char **argv)
     g_test_add_func("/inventory/load/good-file", test_load_good);
     g_test_add_func("/inventory/ssh/config-from-host", test_ssh_config);
     g_test_add_func("/inventory/mapping/only-common-names", test_mapping);
+    g_test_add_func("/inventory/mapping/volume-groups-and-pools", test_mapping_storage);
     g_test_add_func("/inventory/host/unknown-names-the-known", test_unknown_host);
     g_test_add_func("/inventory/load/missing-file", test_missing_file);
     g_test_add_func("/inventory/path/flag-env-default", test_resolve_path);

@@ -38,9 +38,9 @@ static const FerryMigrateCase cases[] = {
      "ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_INVALID,
      "--mode shared, but 1 disk(s) of 'g-local' are local"},
     /* the disk plan's refusal (an xml/ error) becomes the migration's precheck error */
-    {"unmapped-disk", "g-unmapped", NULL, "hostB", FERRY_MIGRATE_MODE_AUTO,
+    {"lun-passthrough", "g-lun", NULL, "hostB", FERRY_MIGRATE_MODE_AUTO,
      "ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_PRECHECK,
-     "domain 'g-unmapped' cannot move to 'hostB': "},
+     "domain 'g-lun' cannot move to 'hostB': disk 'sda' cannot be moved: LUN passthrough"},
 };
 
 static char *

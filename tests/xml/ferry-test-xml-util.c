@@ -18,6 +18,8 @@ static const FerryTestPairKey pair_keys[] = {
     {.key = "path", .add = ferry_xml_mapping_add_path},
     {.key = "network", .add = ferry_xml_mapping_add_network},
     {.key = "bridge", .add = ferry_xml_mapping_add_bridge},
+    {.key = "volume_group", .add = ferry_xml_mapping_add_volume_group},
+    {.key = "pool", .add = ferry_xml_mapping_add_pool},
     {.key = "direct", .add = ferry_xml_mapping_add_direct_dev},
 };
 

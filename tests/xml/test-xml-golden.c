@@ -1,7 +1,8 @@
 /*
  * test-xml-golden.c: data-driven parse -> plan -> rewrite tests.
  *
- * tests/xml/data/<case>.in.xml (+ optional <case>.map) produce <case>.plan (formatted disk plan)
+ * tests/xml/data/<case>.in.xml (+ optional <case>.map) produce <case>.plan (formatted disk plan,
+ * then the plan of the files outside <disk>)
  * and <case>.out.xml (rewritten XML), or <case>.err (the error message) when parsing or
  * rewriting fails.  FERRY_TEST_REGENERATE=1 rewrites the expectations for review.
  * A roundtrip-<case> is one the rewrite changes nothing in: its output must be its input, byte
@@ -38,7 +39,11 @@ test_golden_case(gconstpointer data)
     if (xml != NULL) {
         plan = ferry_disk_plan_build(xml, map, &error);
         g_assert_no_error(error);
-        plan_text = ferry_disk_plan_format(plan);
+        g_autoptr(GPtrArray) files = ferry_file_plan_build(xml, map);
+        g_autofree char *disks_text = ferry_disk_plan_format(plan);
+        g_autofree char *files_text = ferry_file_plan_format(files);
+
+        plan_text = g_strconcat(disks_text, files_text, NULL);
         out = ferry_domain_xml_rewrite(xml, map, &error);
     }
     if (error != NULL) {
