@@ -5,7 +5,6 @@
 
 static GMutex gate_lock;
 static char *gate_closed_why; /* NULL: open */
-static gboolean gate_refused;
 
 gboolean
 ferry_abort_request(GCancellable *cancellable, char **why)
@@ -14,7 +13,6 @@ ferry_abort_request(GCancellable *cancellable, char **why)
 
     g_mutex_lock(&gate_lock);
     if (gate_closed_why) {
-        gate_refused = TRUE;
         if (why)
             *why = g_strdup(gate_closed_why);
     } else {
@@ -46,15 +44,4 @@ ferry_abort_gate_open(void)
     g_mutex_lock(&gate_lock);
     g_clear_pointer(&gate_closed_why, g_free);
     g_mutex_unlock(&gate_lock);
-}
-
-gboolean
-ferry_abort_refused(void)
-{
-    gboolean refused;
-
-    g_mutex_lock(&gate_lock);
-    refused = gate_refused;
-    g_mutex_unlock(&gate_lock);
-    return refused;
 }

@@ -29,7 +29,4 @@ gboolean ferry_abort_gate_close(GCancellable *cancellable, const char *why);
 /* Reopens it (the crossing failed: a post-copy switch libvirt refused). */
 void ferry_abort_gate_open(void);
 
-/* Whether an abort was asked for after the gate closed (for the result's truth). */
-gboolean ferry_abort_refused(void);
-
 G_END_DECLS
