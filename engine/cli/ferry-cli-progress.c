@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "engine/cli/ferry-cli-json.h"
 
@@ -106,13 +108,13 @@ ferry_progress_figures(const FerryJobSample *s, const FerryJobSample *older, gbo
     if (s->postcopy) {
         f->why_no_eta = "post-copy";
     } else if (s->paused) {
-        f->why_no_eta = "paused: the rest is sent while the guest is stopped";
+        f->why_no_eta = "paused";
     } else if (!s->mem_total) {
         f->why_no_eta = "no memory figures yet";
     } else if (!s->mem_bps) {
         f->why_no_eta = "no rate yet";
     } else if (f->dirty_known && f->dirty_bps >= s->mem_bps / 10 * 9) {
-        f->why_no_eta = "not converging: the guest dirties memory about as fast as it is sent";
+        f->why_no_eta = "not converging: dirtying as fast as sending";
     } else {
         f->eta_s = (double)s->mem_remaining / (double)(s->mem_bps - f->dirty_bps);
     }
@@ -466,16 +468,29 @@ format_policy(const FerryPolicyOutlook *outlook)
     return g_strdup_printf("  %s in %s", ferry_policy_action_to_string(outlook->action), d);
 }
 
+/* The terminal's width: a line longer than it would wrap and break the redraw in place. */
+static int
+terminal_width(void)
+{
+    struct winsize ws;
+
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+        return ws.ws_col - 1;
+    return 1000;
+}
+
 static void
 print_lines(FerryProgress *p, const char *line1, const char *line2)
 {
     gint64 now = g_get_monotonic_time();
 
     if (p->tty) {
+        int width = terminal_width();
+
         /* redraw the two lines in place */
         if (p->display_open)
             fputs("\r\033[1A", stderr);
-        fprintf(stderr, "\r\033[K%s\n\033[K%s", line1, line2);
+        fprintf(stderr, "\r\033[K%.*s\n\033[K%.*s", width, line1, width, line2);
         p->display_open = TRUE;
         fflush(stderr);
     } else if (!p->last_line || now - p->last_line >= PLAIN_LINE_EVERY_S * G_USEC_PER_SEC) {

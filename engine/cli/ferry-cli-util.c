@@ -160,11 +160,12 @@ ferry_cli_suggest_domain(FerryCli *cli, GError *error, const char *domain)
           g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_UNREACHABLE) ||
           g_error_matches(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_NOT_FOUND)))
         return;
-    /* only now, on the way out with an error: ask each host that answers for its guests */
+    /* only now, on the way out with an error: ask each host that answers at once for its
+     * guests (a host that did not answer the lookup gets 2 s, not the full deadline again) */
     for (guint i = 0; i < cli->inventory->hosts->len; i++) {
         const FerryHost *h = g_ptr_array_index(cli->inventory->hosts, i);
-        g_autoptr(virConnect) conn =
-            ferry_virt_connect_full(h->uri, h->name, cli->inventory->connect_timeout, NULL);
+        g_autoptr(virConnect) conn = ferry_virt_connect_full(
+            h->uri, h->name, MIN(MAX(cli->inventory->connect_timeout, 1), 2), NULL);
         virDomainPtr *doms = NULL;
         int n;
 

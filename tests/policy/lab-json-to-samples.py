@@ -7,7 +7,8 @@
 
 Writes, under DIR:
   NAME.samples   every "sample" event, in the format test-policy.c reads (ferry-job-sample.h);
-                 elapsed_s with microseconds, as the monitor measured it
+                 elapsed_s to the millisecond, as ferry's JSON has it (libvirt's raw figures
+                 are its sample events' "job" objects)
   NAME.settings  the policy settings ferry ran with, derived from FERRY-MIGRATE-ARGS the way
                  engine/cli/ferry-cmd-migrate.c derives them, and the guest's size
   NAME.expected  every decision ferry took live (its "policy" events other than "none"), so the
