@@ -304,6 +304,21 @@ bench_spawn(const char *const *argv, BenchProcess *p, GError **error)
     return TRUE;
 }
 
+/* The message of a failed result's "error" ({"kind", "message"}: docs/json-schema.json). */
+static const char *
+ferry_result_error(JsonObject *obj)
+{
+    JsonObject *error;
+
+    if (!obj)
+        return "no JSON result";
+    if (json_object_has_member(obj, "error") &&
+        JSON_NODE_HOLDS_OBJECT(json_object_get_member(obj, "error")) &&
+        (error = json_object_get_object_member(obj, "error")))
+        return json_object_get_string_member_with_default(error, "message", "no message");
+    return "no error in the result";
+}
+
 /* The last line of ferry's --json output, its result. */
 static JsonObject *
 ferry_result_object(JsonParser *parser, const char *out)
@@ -330,7 +345,7 @@ static void
 ferry_result_apply(JsonObject *obj, FerryBenchRun *run)
 {
     JsonArray *actions = json_object_get_array_member(obj, "actions");
-    JsonObject *phases = json_object_get_object_member(obj, "phases_s");
+    JsonObject *phases = json_object_get_object_member(obj, "phases");
     g_autoptr(GString) text = g_string_new(NULL);
 
     run->call_s = json_object_get_double_member_with_default(obj, "call_s", 0);
@@ -343,9 +358,11 @@ ferry_result_apply(JsonObject *obj, FerryBenchRun *run)
                                json_object_get_double_member_with_default(a, "at_s", 0));
     }
     run->actions = g_string_free(g_steal_pointer(&text), FALSE);
-    for (int i = 0; phases && i < FERRY_PHASE_DONE; i++)
-        run->phase_s[i] =
-            json_object_get_double_member_with_default(phases, ferry_phase_to_string(i), 0);
+    for (int i = 0; phases && i < FERRY_PHASE_DONE; i++) {
+        g_autofree char *key = g_strdup_printf("%s_s", ferry_phase_to_string(i));
+
+        run->phase_s[i] = json_object_get_double_member_with_default(phases, key, 0);
+    }
 }
 
 /* ---- test guests ---------------------------------------------------------------------- */
@@ -700,9 +717,7 @@ bench_one(FerryBench *b, BenchGuest *g, FerryBenchTool tool, FerryMigrateMode mo
         else if (p.status == 0)
             p.status = -2;
         if (p.status != 0)
-            run->error =
-                g_strdup(obj ? json_object_get_string_member_with_default(obj, "error", "no result")
-                             : "no JSON result");
+            run->error = g_strdup(ferry_result_error(obj));
         run->own_s = run->call_s > 0 ? run->wall_s - run->call_s : 0;
     } else if (p.status != 0) {
         run->error = g_strdup(g_strstrip(p.err));

@@ -357,9 +357,12 @@ json_print_result(FerryProgress *p, const FerryMigrateResult *r)
     ferry_json_fixed3(j, "migration_s", r->migration_s);
     /* where the rest of total_s went: libvirt's call, and each of ferry's phases */
     ferry_json_fixed3(j, "call_s", r->call_s);
-    ferry_json_begin_object(j, "phases_s");
-    for (int i = 0; i < FERRY_PHASE_DONE; i++)
-        ferry_json_fixed3(j, ferry_phase_to_string(i), r->phase_s[i]);
+    ferry_json_begin_object(j, "phases");
+    for (int i = 0; i < FERRY_PHASE_DONE; i++) {
+        g_autofree char *key = g_strdup_printf("%s_s", ferry_phase_to_string(i));
+
+        ferry_json_fixed3(j, key, r->phase_s[i]);
+    }
     ferry_json_end_object(j);
     if (cold)
         ferry_json_fixed3(j, "copy_s", r->copy_s);

@@ -37,8 +37,8 @@ check "ferry xml plans the block device as streamed into the same path" \
     grep -q "vda: stream (block disk, raw" "$OUT/out"
 snapshot_take
 ferry migrate $g --to hostC
-check "block device: live migration into hostC's larger device refused before anything moves" \
-    test "$FERRY_RC" = 1 -a "$(where $g)" = "a=running b=absent c=absent"
+check "block device: live migration into hostC's larger device refused before anything moves (exit 2)" \
+    test "$FERRY_RC" = 2 -a "$(where $g)" = "a=running b=absent c=absent"
 check "block device: the refusal names the device and both sizes" \
     ferry_output_has "block device '$dev' on 'hostC' has 41943040 bytes, the source's 33554432"
 check "block device: nothing changed on the hosts" unchanged_since_snapshot

@@ -37,7 +37,7 @@ check "kernel: ferry says it was missing and copied" ferry_output_has "kernel '$
 hx c sh -c 'head -c 4096 /dev/urandom >"$1"' sh "$kernel_c"
 snapshot_take
 ferry migrate $g --to hostC
-check "kernel: a destination with other bytes at the kernel's path is refused (exit 1)" test "$FERRY_RC" = 1
+check "kernel: a destination with other bytes at the kernel's path is refused (exit 2)" test "$FERRY_RC" = 2
 check "kernel: the refusal names the path on hostC" ferry_output_has "kernel '$kernel_c' on 'hostC' is not the source's"
 check "kernel: nothing moved or changed" unchanged_since_snapshot
 check "kernel: guest still runs on hostB only" only_on b $g running
@@ -108,7 +108,7 @@ lv a define "$OUT/$g.xml" >/dev/null
 line=$(grep -n "template='$template'" "$OUT/$g.xml" | cut -d: -f1)
 snapshot_take
 ferry migrate $g --to hostB
-check "uefi: an NVRAM template missing on the destination is refused (exit 1)" test "$FERRY_RC" = 1
+check "uefi: an NVRAM template missing on the destination is refused (exit 2)" test "$FERRY_RC" = 2
 check "uefi: the refusal names the template's path" \
     ferry_output_has "nvram-template '$template' (line $line) does not exist on 'hostB'"
 check "uefi: nothing moved or changed" unchanged_since_snapshot

@@ -67,14 +67,14 @@ restore_pki
 snapshot_take
 hx a mv $PKI/server-cert.pem $PKI/server-cert.pem.t42
 ferry migrate $g --to hostA --tls
-check "no server certificate on the destination hostA: exit 1" test $FERRY_RC = 1
+check "no server certificate on the destination hostA: exit 2 (refused before anything moved)" test $FERRY_RC = 2
 check "... one line naming hostA, the file and where the directory comes from" \
     test "$(grep -c "ferry: --tls: destination 'hostA' has no '$PKI/server-cert.pem' (the QEMU server certificate directory, default_tls_x509_cert_dir in /etc/libvirt/qemu.conf)" "$OUT/err")" = 1
 restore_pki
 hx b mv $PKI/client-cert.pem $PKI/client-cert.pem.t42
 ferry migrate $g --to hostA --tls
-check "no client certificate on the source hostB: exit 1, naming hostB and the file" \
-    test $FERRY_RC = 1 -a "$(grep -c "source 'hostB' has no '$PKI/client-cert.pem'" "$OUT/err")" = 1
+check "no client certificate on the source hostB: exit 2, naming hostB and the file" \
+    test $FERRY_RC = 2 -a "$(grep -c "source 'hostB' has no '$PKI/client-cert.pem'" "$OUT/err")" = 1
 restore_pki
 check "... nothing changed on the hosts" unchanged_since_snapshot
 
