@@ -20,6 +20,11 @@ static const FerryCommand commands[] = {
     {"nova-sync", ferry_cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
     {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
     {"recover", ferry_cmd_recover, "finish or roll back what a killed ferry left unfinished"},
+    {"list", ferry_cmd_list, "every host and guest of the inventory, asked at once"},
+    {"locate", ferry_cmd_locate, "where a guest is defined, runs, and Nova thinks it is"},
+    {"evacuate", ferry_cmd_evacuate, "move every guest off a host, several at once"},
+    {"plan", ferry_cmd_plan, "the moves a host map needs (--host-map FILE)"},
+    {"apply", ferry_cmd_apply, "carry out a host map (--host-map FILE), asking before each"},
 };
 
 static char *
