@@ -552,3 +552,34 @@ ferry_cli_fleet_json_run(JsonBuilder *b, const FerryFleetRun *run)
     jint(b, "not_begun", run->n_skipped);
     jsec(b, "total_s", run->total_s);
 }
+
+void
+ferry_cli_fleet_print_still_on(const FerryInventory *inventory, GPtrArray *hosts)
+{
+    g_autoptr(FerrySurvey) survey = NULL;
+
+    if (!hosts->len)
+        return;
+    survey = ferry_survey_run(inventory, 0);
+    for (guint i = 0; i < hosts->len; i++) {
+        const FerrySurveyHost *sh = ferry_survey_get_host(survey, g_ptr_array_index(hosts, i));
+        g_autoptr(GString) names = g_string_new(NULL);
+
+        if (!sh)
+            continue;
+        if (!sh->reachable) {
+            printf("%s: cannot tell which guests are still on it: %s\n", sh->host->name,
+                   sh->error);
+            continue;
+        }
+        for (guint j = 0; j < sh->guests->len; j++) {
+            const FerrySurveyGuest *g = g_ptr_array_index(sh->guests, j);
+            g_string_append_printf(names, "%s%s (%s)", names->len ? ", " : "", g->name,
+                                   ferry_virt_state_to_string(g->state));
+        }
+        if (names->len)
+            printf("still on %s: %s\n", sh->host->name, names->str);
+        else
+            printf("%s: no guest left\n", sh->host->name);
+    }
+}

@@ -47,4 +47,8 @@ FerryFleetAnswer ferry_fleet_display_prompt(const FerryPlaceMove *move, gpointer
 void ferry_cli_fleet_print_run(const FerryFleetRun *run);
 void ferry_cli_fleet_json_run(JsonBuilder *b, const FerryFleetRun *run);
 
+/* For `ferry recover`: the guests still on each host of @hosts (char*), asked of the hosts:
+ * "still on hostA: g1, g2" or "hostA: no guest left". */
+void ferry_cli_fleet_print_still_on(const FerryInventory *inventory, GPtrArray *hosts);
+
 G_END_DECLS

@@ -192,12 +192,12 @@ refuse_misfits(const FerryPlacePlan *plan, const char *what, GError **error)
         return TRUE;
     for (guint i = 0; i < plan->misfits->len; i++) {
         const FerryPlaceOutcome *o = g_ptr_array_index(plan->misfits, i);
-        g_string_append_printf(names, "%s'%s' (%s)", names->len ? "; " : "", o->guest,
-                               o->reason);
+        g_string_append_printf(names, "%s'%s'", names->len ? ", " : "", o->guest);
     }
+    /* the reasons are in the plan printed above (or in its JSON) */
     g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
-                "%s: %u guest(s) do not fit: %s; nothing was moved", what, plan->misfits->len,
-                names->str);
+                "%s: %u guest(s) do not fit: %s (see why above); nothing was moved", what,
+                plan->misfits->len, names->str);
     return FALSE;
 }
 
