@@ -236,6 +236,8 @@ survey_flag_duplicates(FerrySurvey *survey)
 {
     g_autoptr(GHashTable) by_uuid = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
                                                           (GDestroyNotify)g_ptr_array_unref);
+    GHashTableIter iter;
+    gpointer key, value;
 
     for (guint h = 0; h < survey->hosts->len; h++) {
         FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, h);
@@ -253,9 +255,6 @@ survey_flag_duplicates(FerrySurvey *survey)
             g_ptr_array_add(list, g);
         }
     }
-    GHashTableIter iter;
-    gpointer key, value;
-
     g_hash_table_iter_init(&iter, by_uuid);
     while (g_hash_table_iter_next(&iter, &key, &value)) {
         GPtrArray *list = value;

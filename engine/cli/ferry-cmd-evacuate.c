@@ -113,6 +113,8 @@ show_plan(const FerryFleetArgs *a, const FerryPlacePlan *plan)
 {
     if (!a->json)
         ferry_cli_fleet_print_plan(plan, stdout);
+    /* before any prompt or progress line on stderr */
+    fflush(stdout);
 }
 
 static JsonBuilder *
@@ -313,7 +315,8 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
         }
         return TRUE;
     }
-    if (nova) {
+    /* (an empty host with --reenable: only the enabling is asked for) */
+    if (nova && (plan->moves->len || !a.reenable)) {
         if (!nova_service(nova, inventory, host->name, TRUE,
                           a.reason ? a.reason : "evacuated by ferry", error))
             goto json_error;
