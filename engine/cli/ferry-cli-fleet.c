@@ -448,7 +448,7 @@ ferry_fleet_display_on_event(const FerryFleetEvent *event, gpointer user_data)
                     ferry_fleet_move_state_to_string(m->state), m->error->message);
         else
             fprintf(stderr, "%s: done in %.1f s\n", m->move->guest, m->elapsed_s);
-    } else if (event->migrate->kind == FERRY_EVENT_PHASE &&
+    } else if (event->migrate->kind == FERRY_EVENT_PHASE && m->phase != FERRY_PHASE_DONE &&
                GPOINTER_TO_INT(g_hash_table_lookup(d->last_phase, GUINT_TO_POINTER(event->index))) !=
                    (int)m->phase + 1) {
         g_hash_table_insert(d->last_phase, GUINT_TO_POINTER(event->index),
@@ -517,6 +517,7 @@ ferry_cli_fleet_print_run(const FerryFleetRun *run)
     }
     printf("%u moved, %u failed, %u not begun, in %.1f s\n", run->n_done, run->n_failed,
            run->n_skipped, run->total_s);
+    fflush(stdout);
 }
 
 void

@@ -366,6 +366,7 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
             printf(left->len ? "still on %s: %s\n" : "%s is empty%s\n", host->name, list);
         if (nova && a.reenable)
             printf("nova-compute on %s: %s\n", host->name, nova_status);
+        fflush(stdout);
     }
     if (!ok) {
         g_propagate_error(error, g_steal_pointer(&left_error));
