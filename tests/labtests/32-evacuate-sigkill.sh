@@ -6,6 +6,8 @@
 # SIGKILLed.  libvirt's jobs run on, watched by nobody.  `ferry recover` resolves both: every
 # guest is in exactly one place, running and not paused, its disk as before, no image ferry
 # made left on hostC, both journals resolved, and recover says which guests are still on hostB.
+# Then the same evacuation interrupted by SIGINT (Ctrl-C): ferry itself rolls the two moves back
+# and begins no other; the hosts have all three on hostB, running.
 . "$(dirname "$0")/lib.sh"
 
 export FERRY_STATE_DIR="$LAB/state-t32"
@@ -79,5 +81,32 @@ done
 check "both journals resolved" journals_resolved
 ferry recover
 check "a second recover finds nothing left to do" \
+    eval '[ "$FERRY_RC" = 0 ] && grep -q "^no unfinished operation" "$OUT/out"'
+
+# ---- Ctrl-C (SIGINT) instead: ferry rolls back the moves in flight itself, begins no other
+(exec ip netns exec "$P-op" env FERRY_CONFIG="$LAB/inventory.ini" \
+    timeout -k 10 120 "$FERRY_BIN" evacuate hostB --to hostC --concurrency 2 --bandwidth 10 \
+    >"$OUT/out2" 2>"$OUT/err2") &
+FERRY_PID=$!
+wait_for 60 both_in_memory_phase
+pids=$(sed -n 's/^pid \([0-9]*\) since .*/\1/p' "$FERRY_STATE_DIR"/locks/*.lock | sort -u)
+t0=$SECONDS
+kill -INT $pids
+rc=0
+wait "$FERRY_PID" || rc=$?
+FERRY_PID=
+diag "$OUT/out2"
+check "SIGINT: ferry ends by itself within 30 s, exit 1 ($rc)" \
+    eval '[ "$rc" = 1 ] && [ $((SECONDS - t0)) -le 30 ]'
+check "... the two moves in flight rolled back, the third not begun" \
+    eval '[ "$(grep -c "  failed: " "$OUT/out2")" = 2 ] && grep -q "t32-c .*skipped: not begun: the evacuation was cancelled" "$OUT/out2"'
+check "... and the hosts say all three are still on hostB" \
+    grep -q "^still on hostB: t32-a, t32-b, t32-c$" "$OUT/out2"
+for g in $gs; do
+    check "$g runs on hostB only, not paused; nothing of it on hostC" \
+        eval 'only_on b $g running && image_absent c $g'
+done
+ferry recover
+check "recover after the SIGINT: nothing left to do" \
     eval '[ "$FERRY_RC" = 0 ] && grep -q "^no unfinished operation" "$OUT/out"'
 done_testing
