@@ -58,6 +58,10 @@ FERRY_PID=$!
 wait_for 60 both_in_memory_phase
 pids=$(sed -n 's/^pid \([0-9]*\) since .*/\1/p' "$FERRY_STATE_DIR"/locks/*.lock | sort -u)
 check "one ferry holds the locks of the two moves in flight" test "$(wc -w <<<"$pids")" = 1
+# the total 10 MiB/s shared by the two moves: libvirt's own limit on each job
+speed() { local s; s=$(lv b migrate-getspeed "$1") && echo "${s//[^0-9]/}"; }
+check "the 10 MiB/s are shared: each job is limited to 5 MiB/s on hostB" \
+    wait_for 10 eval '[ "$(speed t32-a)/$(speed t32-b)" = 5/5 ]'
 kill -KILL $pids
 { wait "$FERRY_PID" || true; } 2>/dev/null
 FERRY_PID=
