@@ -233,7 +233,7 @@ ferry_fleet_run(FerryInventory *inventory, const FerryPlacePlan *plan,
         gboolean pending = FALSE;
 
         if (!quit && g_cancellable_is_cancelled(options->cancellable))
-            quit = "not begun: the evacuation was cancelled";
+            quit = "not begun: the run was cancelled";
         for (guint i = 0; i < r.run->moves->len; i++) {
             FerryFleetMove *move = g_ptr_array_index(r.run->moves, i);
             const FerryPlaceMove *pm = move->move;
@@ -268,12 +268,16 @@ ferry_fleet_run(FerryInventory *inventory, const FerryPlacePlan *plan,
                 if (answer == FERRY_FLEET_ANSWER_ALL)
                     ask = FALSE;
                 /* the limits may have filled while the operator thought */
-                if (r.running >= total || count(r.out, pm->src) >= per_source ||
-                    count(r.in, pm->dst) >= per_dest) {
-                    /* asked already: start it as soon as there is room, without asking again */
-                    while (r.running >= total || count(r.out, pm->src) >= per_source ||
-                           count(r.in, pm->dst) >= per_dest)
-                        g_cond_wait(&r.cond, &r.lock);
+                /* asked already: start it as soon as there is room, without asking again */
+                while ((r.running >= total || count(r.out, pm->src) >= per_source ||
+                        count(r.in, pm->dst) >= per_dest) &&
+                       !g_cancellable_is_cancelled(options->cancellable))
+                    g_cond_wait_until(&r.cond, &r.lock,
+                                      g_get_monotonic_time() + G_USEC_PER_SEC / 2);
+                if (g_cancellable_is_cancelled(options->cancellable)) {
+                    quit = "not begun: the run was cancelled";
+                    fleet_skip(&r, i, quit);
+                    continue;
                 }
             }
             move->state = FERRY_FLEET_MOVE_RUNNING;

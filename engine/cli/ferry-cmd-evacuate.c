@@ -137,9 +137,8 @@ json_begin(const char *command, const char *host, const FerryPlacePlan *plan)
 /* Runs @plan's moves with the live display; the run is returned for the final table. */
 static FerryFleetRun *
 run_plan(FerryInventory *inventory, const FerryFleetArgs *a, const FerryPlacePlan *plan,
-         gboolean prompt)
+         gboolean prompt, GCancellable *cancellable)
 {
-    g_autoptr(GCancellable) cancellable = ferry_cli_signal_cancellable();
     g_autoptr(FerryFleetDisplay) display = ferry_fleet_display_new(a->json, plan->moves->len);
     FerryPolicySettings policy;
     FerryMigrateOptions migrate = {0};
@@ -244,6 +243,7 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
     g_autoptr(FerryNovaConfig) nova = NULL;
     g_autoptr(JsonBuilder) b = NULL;
     g_autoptr(GError) left_error = NULL;
+    g_autoptr(GCancellable) cancellable = NULL;
     g_autofree char *nova_status = NULL;
     FerryPlaceSettings settings = {0};
     FerrySurveyHost *src;
@@ -287,6 +287,9 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
     if (!a.no_nova &&
         !(nova = ferry_nova_config_load(inventory->keyfile, inventory->path, error)) && *error)
         return FALSE;
+    /* before any thread exists (the survey's, libvirt's event loop): they all inherit the
+     * blocked signals, which only the signal thread then receives */
+    cancellable = ferry_cli_signal_cancellable();
 
     survey = ferry_survey_run(inventory, FERRY_SURVEY_DISK_SPACE);
     src = ferry_survey_get_host(survey, host->name);
@@ -325,7 +328,7 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
             printf("nova-compute on %s disabled (%s)\n", host->name,
                    a.reason ? a.reason : "evacuated by ferry");
     }
-    run = run_plan(inventory, &a, plan, FALSE);
+    run = run_plan(inventory, &a, plan, FALSE, cancellable);
     ok = still_on_host(inventory, host->name, left, &left_error);
     if (ok && !left->len && nova && a.reenable) {
         g_autoptr(GError) local = NULL;
@@ -443,6 +446,7 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
     g_autoptr(FerryFleetRun) run = NULL;
     g_autoptr(JsonBuilder) b = NULL;
     g_autoptr(GString) misplaced = g_string_new(NULL);
+    g_autoptr(GCancellable) cancellable = NULL;
     FerryInventory *inventory;
 
     g_option_context_set_summary(
@@ -473,6 +477,9 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
         return FALSE;
     if (!(inventory = ferry_cli_inventory(cli, error)))
         return FALSE;
+    /* before any thread exists (see evacuate) */
+    if (apply)
+        cancellable = ferry_cli_signal_cancellable();
     if (!(plan = host_map_plan(inventory, &a, &survey, error))) {
         /* an impossible map is bad input: nothing was touched */
         if (g_error_matches(*error, FERRY_HOST_MAP_ERROR, FERRY_HOST_MAP_ERROR_CAPACITY) ||
@@ -496,7 +503,7 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
         }
         return TRUE;
     }
-    run = run_plan(inventory, &a, plan, !a.yes);
+    run = run_plan(inventory, &a, plan, !a.yes, cancellable);
     /* the hosts say where each guest is now */
     {
         g_autoptr(FerrySurvey) after = ferry_survey_run(inventory, 0);

@@ -103,7 +103,7 @@ diag "$OUT/out2"
 check "SIGINT: ferry ends by itself within 30 s, exit 1 ($rc)" \
     eval '[ "$rc" = 1 ] && [ $((SECONDS - t0)) -le 30 ]'
 check "... the two moves in flight rolled back, the third not begun" \
-    eval '[ "$(grep -c "  failed: " "$OUT/out2")" = 2 ] && grep -q "t32-c .*skipped: not begun: the evacuation was cancelled" "$OUT/out2"'
+    eval '[ "$(grep -c "  failed: " "$OUT/out2")" = 2 ] && grep -q "t32-c .*skipped: not begun: the run was cancelled" "$OUT/out2"'
 check "... and the hosts say all three are still on hostB" \
     grep -q "^still on hostB: t32-a, t32-b, t32-c$" "$OUT/out2"
 for g in $gs; do
