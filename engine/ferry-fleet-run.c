@@ -99,6 +99,13 @@ fleet_on_migrate_event(const FerryMigrateEvent *event, gpointer user_data)
         if (s->data_total)
             move->percent = 100.0 * (double)s->data_processed / (double)s->data_total;
         move->rate_bps = s->mem_bps + s->disk_bps;
+        /* libvirt reports no rate in some phases (the disk mirror): from the last sample */
+        if (!move->rate_bps && s->elapsed_s > move->prev_elapsed_s &&
+            s->data_processed >= move->prev_processed && move->prev_elapsed_s > 0)
+            move->rate_bps = (guint64)((s->data_processed - move->prev_processed) /
+                                       (s->elapsed_s - move->prev_elapsed_s));
+        move->prev_processed = s->data_processed;
+        move->prev_elapsed_s = s->elapsed_s;
     }
     g_mutex_unlock(&w->runner->lock);
     fleet_emit(w->runner, FERRY_FLEET_EVENT_MIGRATE, w->index, event);

@@ -46,6 +46,9 @@ typedef struct {
     FerryMigrateResult *result;  /* DONE */
     GError *error;               /* FAILED: the move's error; SKIPPED: why */
     FerryMonitorControl *control;
+    /* the previous sample, for a rate libvirt does not report */
+    guint64 prev_processed;
+    double prev_elapsed_s;
 } FerryFleetMove;
 
 typedef enum {

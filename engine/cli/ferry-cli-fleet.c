@@ -383,7 +383,8 @@ display_draw(FerryFleetDisplay *d)
             continue;
         if (m->percent >= 0)
             g_snprintf(pct, sizeof(pct), "%5.1f%%", m->percent);
-        rate = m->rate_bps && m->state == FERRY_FLEET_MOVE_RUNNING
+        rate = m->rate_bps && m->state == FERRY_FLEET_MOVE_RUNNING &&
+                       m->phase == FERRY_PHASE_MIGRATE
                    ? ferry_cli_format_bytes(m->rate_bps)
                    : g_strdup("");
         fprintf(stderr, "\033[2K%-16s %-8s -> %-8s %-9s %7s %12s%s\n", m->move->guest,
