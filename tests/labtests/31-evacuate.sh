@@ -71,6 +71,7 @@ check "--dry-run: exit 0, one line per guest, nothing changed" \
 ferry evacuate hostA --concurrency 2 --json
 [ "$FERRY_RC" = 0 ] || { diag "$OUT/err"; tail -1 "$OUT/out" | diag /dev/stdin; }
 check "ferry evacuate hostA --concurrency 2: exit 0" test "$FERRY_RC" = 0
+cp "$OUT/out" "$OUT/evacuate.json"
 for g in $guests; do
     h=$(where_is $g) || h=""
     check "$g is in exactly one place, on hostB or hostC (host${h^^})" eval '[ "$h" = b ] || [ "$h" = c ]'
@@ -85,8 +86,27 @@ names=$(lv a list --all --name | sed '/^$/d')
 check "hostA holds no domain any more (its libvirtd lists none)" test -z "$names"
 check "hostA holds none of the moved disk images" \
     eval 'image_absent a ga-local && image_absent a gc-overlay && image_absent a t31-off'
+# ferry list agrees with the hosts: each guest's host and state, its disks' kinds
+ferry list --json
+python3 - "$OUT/out" >"$OUT/list" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for g in doc["guests"]:
+    print(g["name"], g["host"], g["state"].replace(" ", "_"), ",".join(d["kind"] for d in g["disks"]) or "-")
+print("hostA-guests", [h["guests"] for h in doc["hosts"] if h["name"] == "hostA"][0])
+PY
+listed_ok() {
+    local g h
+    for g in $guests; do
+        h=$(where_is $g) || return 1
+        grep -qx "$g host${h^^} $(state $h $g | tr ' ' _) .*" "$OUT/list" || { echo "# list: $(grep "^$g " "$OUT/list")" >&2; return 1; }
+    done
+    grep -qx "ga-local .* local" "$OUT/list" && grep -qx "gb-shared .* shared" "$OUT/list" &&
+        grep -qx "hostA-guests 0" "$OUT/list"
+}
+check "ferry list --json: every guest where the hosts have it, in that state; disks local/shared; hostA 0 guests" listed_ok
 # concurrency, from ferry's JSON: when each move began and how long it took
-python3 - "$OUT/out" >"$OUT/overlap" <<'PY'
+python3 - "$OUT/evacuate.json" >"$OUT/overlap" <<'PY'
 import json, sys
 doc = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
 spans = [(r["started_s"], r["started_s"] + r["elapsed_s"]) for r in doc["results"]]
