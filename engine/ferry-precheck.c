@@ -80,19 +80,20 @@ gboolean
 ferry_precheck_memory(virConnectPtr dconn, guint64 memory_kib, guint64 reserve_mib,
                       const char *dst_name, GError **error)
 {
-    unsigned long long free_bytes = virNodeGetFreeMemory(dconn);
+    guint64 avail_bytes = 0;
     guint64 need = memory_kib * 1024 + reserve_mib * 1024 * 1024;
+    g_autoptr(GError) local = NULL;
 
-    if (free_bytes == 0) {
-        ferry_virt_set_error_full(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_FAILED,
-                                  "cannot read the free memory of '%s'", dst_name);
+    if (!ferry_virt_node_memory(dconn, dst_name, NULL, &avail_bytes, &local)) {
+        g_set_error_literal(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_FAILED,
+                            local->message);
         return FALSE;
     }
-    if (free_bytes < need) {
+    if (avail_bytes < need) {
         g_set_error(error, FERRY_PRECHECK_ERROR, FERRY_PRECHECK_ERROR_MEMORY,
-                    "'%s' has %llu MiB of free memory; the guest needs %" G_GUINT64_FORMAT
-                    " MiB plus the host's reserve of %" G_GUINT64_FORMAT " MiB",
-                    dst_name, free_bytes >> 20, memory_kib >> 10, reserve_mib);
+                    "'%s' has %" G_GUINT64_FORMAT " MiB of available memory; the guest needs %"
+                    G_GUINT64_FORMAT " MiB plus the host's reserve of %" G_GUINT64_FORMAT " MiB",
+                    dst_name, avail_bytes >> 20, memory_kib >> 10, reserve_mib);
         return FALSE;
     }
     return TRUE;

@@ -33,7 +33,8 @@ char *ferry_precheck_cpu_xml(const FerryDomainDef *def);
 gboolean ferry_precheck_cpu(virConnectPtr dconn, const FerryDomainDef *def, const char *dst_name,
                             GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Free memory (virNodeGetFreeMemory) minus @reserve_mib must hold the guest's memory. */
+/* Available memory (ferry_virt_node_memory: free + buffers + cache) minus @reserve_mib must
+ * hold the guest's memory. */
 gboolean ferry_precheck_memory(virConnectPtr dconn, guint64 memory_kib, guint64 reserve_mib,
                                const char *dst_name, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 

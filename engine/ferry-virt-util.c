@@ -234,3 +234,69 @@ ferry_virt_state_to_string(int state)
         return "unknown";
     return state_names[state];
 }
+
+gboolean
+ferry_virt_node_memory(virConnectPtr conn, const char *host_name, guint64 *total_bytes,
+                       guint64 *available_bytes, GError **error)
+{
+    virNodeMemoryStatsPtr params = NULL;
+    int nparams = 0;
+    guint64 total = 0, avail = 0;
+    gboolean have_free = FALSE;
+
+    if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, NULL, &nparams, 0) < 0 ||
+        nparams <= 0) {
+        virNodeInfo info = {0};
+        unsigned long long free_bytes;
+
+        /* a driver without memory stats (libvirt's test driver): its free figure is all
+         * there is */
+        if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT) {
+            ferry_virt_set_error(error, "cannot read the memory of '%s'", host_name);
+            return FALSE;
+        }
+        virResetLastError();
+        free_bytes = virNodeGetFreeMemory(conn);
+        if (!free_bytes || virNodeGetInfo(conn, &info) < 0) {
+            ferry_virt_set_error(error, "cannot read the memory of '%s'", host_name);
+            return FALSE;
+        }
+        if (total_bytes)
+            *total_bytes = (guint64)info.memory * 1024;
+        if (available_bytes)
+            *available_bytes = free_bytes;
+        return TRUE;
+    }
+    params = g_new0(virNodeMemoryStats, nparams);
+    if (virNodeGetMemoryStats(conn, VIR_NODE_MEMORY_STATS_ALL_CELLS, params, &nparams, 0) < 0) {
+        ferry_virt_set_error(error, "cannot read the memory of '%s'", host_name);
+        g_free(params);
+        return FALSE;
+    }
+    /* the values are KiB */
+    for (int i = 0; i < nparams; i++) {
+        const char *field = params[i].field;
+
+        if (g_str_equal(field, VIR_NODE_MEMORY_STATS_TOTAL)) {
+            total = params[i].value * 1024;
+        } else if (g_str_equal(field, VIR_NODE_MEMORY_STATS_FREE)) {
+            avail += params[i].value * 1024;
+            have_free = TRUE;
+        } else if (g_str_equal(field, VIR_NODE_MEMORY_STATS_BUFFERS) ||
+                   g_str_equal(field, VIR_NODE_MEMORY_STATS_CACHED)) {
+            avail += params[i].value * 1024;
+        }
+    }
+    g_free(params);
+    if (!have_free || !total) {
+        g_set_error(error, FERRY_VIRT_ERROR, VIR_ERR_INTERNAL_ERROR,
+                    "cannot read the memory of '%s': libvirt reports no total or free figure",
+                    host_name);
+        return FALSE;
+    }
+    if (total_bytes)
+        *total_bytes = total;
+    if (available_bytes)
+        *available_bytes = MIN(avail, total);
+    return TRUE;
+}

@@ -49,4 +49,11 @@ void ferry_job_sample_from_params(FerryJobSample *sample, virTypedParameterPtr p
 
 const char *ferry_virt_state_to_string(int state);
 
+/* The memory of @conn's host (virNodeGetMemoryStats, all cells): @total_bytes, and
+ * @available_bytes = free + buffers + cached -- what guests can really have, as the kernel's
+ * MemAvailable counts it (virNodeGetFreeMemory leaves the page cache out, so a host that has
+ * read many files looks full).  Either out-parameter may be NULL. */
+gboolean ferry_virt_node_memory(virConnectPtr conn, const char *host_name, guint64 *total_bytes,
+                                guint64 *available_bytes, GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/cli/ferry-cli-fleet.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-journal.h"
 #include "engine/ferry-locate.h"
@@ -502,6 +503,7 @@ ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error)
     g_autofree char *state_dir = NULL;
     FerryInventory *inventory;
     guint unresolved = 0, seen = 0;
+    g_autoptr(GPtrArray) sources = g_ptr_array_new(); /* hosts the operations moved guests off */
 
     g_option_context_set_summary(context,
                                  "Finishes or rolls back the operations a ferry that was killed "
@@ -535,6 +537,10 @@ ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error)
         if (op->ended)
             continue;
         seen++;
+        if (ferry_journal_op_get(op, "source") &&
+            !g_ptr_array_find_with_equal_func(sources, ferry_journal_op_get(op, "source"),
+                                              g_str_equal, NULL))
+            g_ptr_array_add(sources, (gpointer)ferry_journal_op_get(op, "source"));
         r.found = found;
         r.did = done;
         if (!r.uuid || !r.name) {
@@ -563,6 +569,8 @@ ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error)
     }
     if (!seen)
         printf("no unfinished operation in %s\n", state_dir);
+    /* an interrupted evacuation: what is still on the hosts the guests were leaving */
+    ferry_cli_fleet_print_still_on(inventory, sources);
 
     nova = ferry_nova_config_load(inventory->keyfile, inventory->path, &local);
     if (nova && !dry_run) {

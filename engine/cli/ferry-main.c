@@ -26,6 +26,11 @@ static const FerryCommand commands[] = {
     {"status", ferry_cmd_status, "list running and recent operations (phase, progress, log)"},
     {"abort", ferry_cmd_abort, "abort a running migration from another shell (as Ctrl-C there)"},
     {"bench", ferry_cmd_bench, "measure migrations by ferry and by plain virsh, side by side"},
+    {"list", ferry_cmd_list, "every host and guest of the inventory, asked at once"},
+    {"locate", ferry_cmd_locate, "where a guest is defined, runs, and Nova thinks it is"},
+    {"evacuate", ferry_cmd_evacuate, "move every guest off a host, several at once"},
+    {"plan", ferry_cmd_plan, "the moves a host map needs (--host-map FILE)"},
+    {"apply", ferry_cmd_apply, "carry out a host map (--host-map FILE), asking before each"},
     {"help", cmd_help, "describe ferry, or one command (ferry help COMMAND)"},
 };
 

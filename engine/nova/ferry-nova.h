@@ -170,6 +170,32 @@ FerryNovaReplay *ferry_nova_replay_pending(FerryNovaConfig *config,
 GPtrArray *ferry_nova_list_pending(FerryNovaConfig *config,
                                    GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* ------------------------------------------------------------------ fleet operations */
+
+/* Where Nova records instance @uuid (nova.instances, not deleted). */
+typedef struct {
+    char *host;
+    char *node;
+    char *task_state; /* NULL: none */
+    char *vm_state;
+} FerryNovaWhere;
+
+void ferry_nova_where_free(FerryNovaWhere *where);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryNovaWhere, ferry_nova_where_free)
+
+FerryNovaWhere *ferry_nova_instance_where(FerryNovaConfig *config, const char *uuid,
+                                          GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* Disables (with @reason) or enables the nova-compute service of Nova service host @host, as
+ * `openstack compute service set --disable --disable-reason` does: nova.services disabled,
+ * disabled_reason (NULL when enabled) and updated_at, one row exactly (NOT_FOUND otherwise).
+ * (Nova's API also asks a running nova-compute to set the COMPUTE_STATUS_DISABLED trait on its
+ * provider; a compute that is down -- or not asked -- syncs it from this row when it next
+ * updates its resources.) */
+gboolean ferry_nova_service_set_disabled(FerryNovaConfig *config, const char *host,
+                                         gboolean disabled, const char *reason,
+                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Database calls in progress when @cancellable fires (Ctrl-C, SIGTERM) are interrupted:
  * their connection is shut down and the call fails at once, as on a lost connection (the step
  * is queued or rolled back like any other).  Connections opened after it fired -- a rollback's

@@ -219,5 +219,61 @@ case_ 2 "\[nova\]" -- --config good.ini nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7
 case_ 2 "\[nova\]" FERRY_CONFIG="$work/good.ini" -- nova-sync 6f1c2a36-1c44-4d0d-9d59-6a3ee7a1c0de --to B
 case_ 2 "--undo|--pending" -- --config good.ini nova-sync --undo 1 --pending
 
+# ---------------------------------------------------------------- fleet: list, locate, evacuate, plan, apply
+# two hosts on libvirt's test driver: both hold the running domain 'test' (same UUID)
+cat >tdrv.ini <<INI
+[ferry]
+connect_timeout = 5
+
+[host A]
+uri = test:///default
+images_dir = /var/lib/libvirt/images
+
+[host B]
+uri = test:///default
+images_dir = /var/lib/libvirt/images
+nova_host = cmp-b.example
+INI
+map() { printf '%s' "$2" >"$1.json"; }
+case_ 2 "exactly one HOST" -- --config good.ini evacuate
+case_ 2 "unknown host 'Z'|'Z'.*not in|no host 'Z'" -- --config good.ini evacuate Z
+case_ 2 "--to A: that is the host being evacuated" -- --config good.ini evacuate A --to A
+case_ 2 "--to: .*'Z'" -- --config good.ini evacuate A --to Z
+case_ 2 "--concurrency takes 1 to 64" -- --config good.ini evacuate A --concurrency -1
+case_ 2 "--bandwidth takes" -- --config good.ini evacuate A --bandwidth -5
+case_ 2 "--vcpu-ratio takes" -- --config good.ini evacuate A --vcpu-ratio nan
+case_ 2 "--timeout takes" -- --config good.ini evacuate A --timeout -1
+case_ 1 "cannot evacuate 'A': cannot connect to libvirt on 'A'" -- --config good.ini evacuate A --dry-run
+case_ 2 "plan needs --host-map FILE" -- --config good.ini plan
+case_ 2 "--yes is for apply" -- --config good.ini plan --host-map x.json --yes
+case_ 2 "apply takes no argument" -- --config good.ini apply extra --host-map x.json
+case_ 2 "host map '$work/missing.json': " -- --config good.ini plan --host-map "$work/missing.json"
+map malformed '{"A": ["x"'
+case_ 2 "host map '$work/malformed.json': not JSON" -- --config good.ini plan --host-map "$work/malformed.json"
+map list '["A"]'
+case_ 2 "list.json': expected an object" -- --config good.ini apply --yes --host-map "$work/list.json"
+map empty '{}'
+case_ 2 "empty.json': names no host" -- --config good.ini plan --host-map "$work/empty.json"
+map unknownhost '{"A": [], "Zed": ["x"]}'
+case_ 2 "unknownhost.json', key 'Zed': unknown host \(the inventory" -- --config good.ini plan --host-map "$work/unknownhost.json"
+map notlist '{"A": "d1"}'
+case_ 2 "notlist.json', key 'A': expected a list of guests, found a string" -- --config good.ini plan --host-map "$work/notlist.json"
+map notname '{"B": ["d1", 7]}'
+case_ 2 "notname.json', key 'B': item 2 is not a guest name or UUID \(a number\)" -- --config good.ini plan --host-map "$work/notname.json"
+map hosttwice '{"A": [], "a": []}'
+case_ 2 "hosttwice.json', key 'a': host 'A' is given twice" -- --config good.ini plan --host-map "$work/hosttwice.json"
+map noguest '{"A": ["no-such-guest"]}'
+case_ 2 "noguest.json', key 'A': unknown guest 'no-such-guest'" -- --config tdrv.ini plan --host-map "$work/noguest.json"
+map guesttwice '{"A": ["test"], "cmp-b.example": ["6695eb01-f6a4-8304-79aa-97f2502e193f"]}'
+case_ 2 "guesttwice.json', key 'cmp-b.example': guest '6695eb01-f6a4-8304-79aa-97f2502e193f' is named twice \(also under key 'A'\)" -- --config tdrv.ini apply --yes --host-map "$work/guesttwice.json"
+map ontwo '{"cmp-b.example": ["test"]}'
+case_ 2 "ontwo.json', key 'cmp-b.example': guest 'test' cannot go there: running on 'A', 'B'" -- --config tdrv.ini apply --yes --host-map "$work/ontwo.json"
+case_ 2 "locate takes exactly one NAME or UUID" -- --config good.ini locate
+case_ 2 "domain 'nope' was not found on any host" -- --config tdrv.ini locate nope
+case_ 1 "domain 'test' is running on several hosts \(A \(running\), B \(running\)\)" -- --config tdrv.ini locate test
+case_ 2 "list takes no argument" -- --config good.ini list extra
+case_ 0 '"reachable":false' -- --config good.ini list --json
+case_ 0 "running on 'A', 'B'" -- --config tdrv.ini list
+
 echo "1..$n"
 [ "$failed" = 0 ]
