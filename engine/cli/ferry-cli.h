@@ -46,6 +46,8 @@ gboolean ferry_cmd_xml(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_check(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_nova_sync(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_recover(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error);
 
 /* The inventory, loaded once; FERRY_INVENTORY_ERROR (exit 2) when it cannot be. */
 FerryInventory *ferry_cli_inventory(FerryCli *cli, GError **error);
