@@ -153,6 +153,22 @@ probe_from_ferry(const Endpoint *ep)
     return probe;
 }
 
+static gpointer
+probe_thread(gpointer data)
+{
+    return probe_from_ferry(data);
+}
+
+/* Both endpoints at once: a dead host costs one timeout, not two. */
+static void
+probe_pair_from_ferry(Endpoint ep[2], FerryProbe *out[2])
+{
+    GThread *t = g_thread_new("ferry-probe", probe_thread, &ep[1]);
+
+    out[0] = probe_from_ferry(&ep[0]);
+    out[1] = g_thread_join(t);
+}
+
 typedef struct {
     const FerryInventory *inventory;
     const FerryHost *witness;
@@ -252,11 +268,14 @@ ferry_fence_check(const FerryInventory *inventory, const FerryHost *host)
                                .probes = g_ptr_array_new()};
         threads[i] = g_thread_new("ferry-witness", witness_thread, &jobs[i]);
     }
-    for (int i = 0; i < 2; i++) {
-        FerryProbe *probe = probe_from_ferry(&ep[i]);
+    {
+        FerryProbe *mine[2];
 
-        open |= probe->result == FERRY_PROBE_OPEN;
-        g_ptr_array_add(check->probes, probe);
+        probe_pair_from_ferry(ep, mine);
+        for (int i = 0; i < 2; i++) {
+            open |= mine[i]->result == FERRY_PROBE_OPEN;
+            g_ptr_array_add(check->probes, mine[i]);
+        }
     }
     for (guint i = 0; i < n; i++) {
         if (!threads[i])
@@ -328,14 +347,16 @@ gboolean
 ferry_fence_still_dead(const FerryHost *host, GError **error)
 {
     Endpoint ep[2] = {{0}};
+    FerryProbe *probes[2];
     gboolean ok = TRUE;
 
     if (!endpoints(host, ep, error))
         return FALSE;
-    for (int i = 0; i < 2 && ok; i++) {
-        g_autoptr(FerryProbe) probe = probe_from_ferry(&ep[i]);
+    probe_pair_from_ferry(ep, probes);
+    for (int i = 0; i < 2; i++) {
+        g_autoptr(FerryProbe) probe = probes[i];
 
-        if (probe->result == FERRY_PROBE_OPEN) {
+        if (ok && probe->result == FERRY_PROBE_OPEN) {
             g_set_error(error, FERRY_FENCE_ERROR, FERRY_FENCE_ERROR_ALIVE,
                         "'%s' answers again: its %s at %s:%u accepted a connection", host->name,
                         ep[i].service, ep[i].address, ep[i].port);

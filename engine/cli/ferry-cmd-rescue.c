@@ -399,9 +399,12 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
         if (!a.json)
             printf("  would refuse: %s\n", local->message);
     } else if (!a.json) {
-        g_autofree char *w = g_strjoinv(", ", (char **)check->witnesses->pdata);
+        g_autoptr(GString) w = g_string_new(NULL);
 
-        printf("  '%s' answers neither ferry nor %s\n", host->name, w);
+        for (guint i = 0; i < check->witnesses->len; i++)
+            g_string_append_printf(w, "%s'%s'", i ? ", " : "",
+                                   (char *)g_ptr_array_index(check->witnesses, i));
+        printf("  '%s' answers neither ferry nor %s\n", host->name, w->str);
     }
 
     /* 2. the plan, over the hosts that answer */

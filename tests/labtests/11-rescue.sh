@@ -1,0 +1,144 @@
+#!/bin/bash
+# ferry rescue (issue 12): hostA dies outright -- every process in its namespace killed by PID
+# (libvirtd, sshd, every qemu) and its link down -- while the lab's gb-shared (disk on the
+# storage host's NBD export nbd0) and ga-local (local qcow2) run there.
+#   - a host cut off from the operator machine only (iptables in op; hostB/C still reach it) is
+#     refused as not dead, nothing changed;
+#   - hostA dead, without --confirm-dead: refused (not fenced), nothing changed;
+#   - --dry-run prints the plan with each definition's age and changes nothing;
+#   - --confirm-dead hostA: gb-shared runs on hostB with the same disk contents (read on the
+#     storage host), ga-local is reported not rescuable naming its disk;
+#   - hostA back with its stale definitions: `rescue --cleanup` lists them, refuses while the
+#     stale gb-shared runs there (split brain), then undefines it without touching any disk.
+# At the end the lab's guests are put back on hostA as up.sh left them.
+. "$(dirname "$0")/lib.sh"
+HOSTCTL=$LAB_DIR/hostctl.sh
+ip_a=$(lab_ip a)
+
+# a short libvirt connect deadline: the survey waits that long for the dead host
+inv=$OUT/inventory.ini
+sed 's|^state_dir = .*|&\nconnect_timeout = 3|' "$LAB/inventory.ini" >"$inv"
+rescue() { ferry --config "$inv" rescue "$@"; }
+
+# the disk contents of an NBD export, read on the storage host (through its NBD server)
+nbd_sum() {
+    local s
+    s=$(ip netns exec "$P-s" sh -c 't=$(mktemp) || exit 1
+        qemu-img convert -f raw -O raw "nbd://$1:10809/$2" "$t" && sha256sum <"$t"; rc=$?
+        rm -f "$t"; exit $rc' sh "$(lab_ip s)" "$1") || s=""
+    s=${s%% *}
+    [[ $s =~ ^[0-9a-f]{64}$ ]] || { echo "# cannot read NBD export $1" >&2; exit 1; }
+    echo "$s"
+}
+domains_bc() { lv b list --all --name && lv c list --all --name; }
+
+restore() {
+    ip netns exec "$P-op" iptables -D OUTPUT -d "$ip_a" -j DROP 2>/dev/null || true
+    "$HOSTCTL" revive a >/dev/null 2>&1 || true
+    # the lab's guests back on hostA as up.sh made them; whatever rescue put elsewhere removed
+    for g in gb-shared gd-dirty; do
+        for h in b c; do
+            lv $h destroy $g >/dev/null 2>&1 || true
+            lv $h undefine $g >/dev/null 2>&1 || true
+        done
+        if [ "$(state a $g)" = absent ]; then lv a define "$LAB/a/$g.xml" >/dev/null || true; fi
+    done
+    for g in ga-local gb-shared gc-overlay; do
+        if [ "$(state a $g)" != running ]; then lv a start $g >/dev/null || true; fi
+    done
+}
+on_exit restore
+
+# --- the cache: what hostA holds, recorded while it is up (cron's job)
+ferry --config "$inv" snapshot
+check "ferry snapshot exits 0" test "$FERRY_RC" = 0
+uuid=$(lv a domuuid gb-shared)
+check "the cache holds gb-shared's definition and state" \
+    test -s "$LAB/state/definitions/hostA/$uuid.xml" -a -s "$LAB/state/definitions/hostA/$uuid.json"
+check "... atomically written, mode 0600" test "$(stat -c %a "$LAB/state/definitions/hostA/$uuid.xml")" = 600
+
+ip netns exec "$P-s" qemu-io -f raw -c 'write -P 0x6b 1M 2M' "nbd://$(lab_ip s):10809/nbd0" >/dev/null
+before=$(nbd_sum nbd0)
+
+# --- a partition of the operator's network only: hostB and hostC still reach hostA
+ip netns exec "$P-op" iptables -I OUTPUT -d "$ip_a" -j DROP
+doms_before=$(domains_bc)
+rescue hostA --confirm-dead hostA --json
+diag "$OUT/err"
+check "cut off from the operator only: refused (exit 1)" test "$FERRY_RC" = 1
+check "... naming the host that still reaches it" \
+    ferry_output_has "'hostA' is not dead: 'hostB' reaches its"
+check "... JSON error kind host-alive" test "$(json_result error | python3 -c 'import json,sys; print(json.load(sys.stdin)["kind"])')" = host-alive
+check "... nothing changed: gb-shared runs on hostA only" only_on a gb-shared running
+check "... no domain appeared on hostB or hostC" test "$(domains_bc)" = "$doms_before"
+ip netns exec "$P-op" iptables -D OUTPUT -d "$ip_a" -j DROP
+
+# --- hostA dies outright
+"$HOSTCTL" kill a
+check "hostA killed: nothing but its anchor is left in its namespace" \
+    test "$(ip netns pids "$P-a" | grep -cvx "$(cat "$LAB/a/anchor.pid")")" = 0
+check "... its libvirtd does not answer" test "$("$HOSTCTL" status a)" = dead
+
+rescue hostA
+diag "$OUT/err"
+check "dead but not fenced, no --confirm-dead: refused (exit 1)" test "$FERRY_RC" = 1
+check "... saying what is missing and what to do" \
+    ferry_output_has "has no fence_command, and --confirm-dead hostA was not given"
+check "... the probes were made from ferry and from another host" \
+    grep -qE '^  hostB +-> libvirtd +10\.77\.0\.11:16509  (no answer|refused)' "$OUT/out"
+check "... nothing changed on hostB and hostC" test "$(domains_bc)" = "$doms_before"
+
+rescue hostA --confirm-dead hostB
+check "--confirm-dead with another host's name: refused (exit 2)" test "$FERRY_RC" = 2
+check "... saying so" ferry_output_has "--confirm-dead 'hostB' does not name the host to rescue 'hostA'"
+
+rescue hostA --dry-run --to hostB
+diag "$OUT/err"
+check "--dry-run exits 0" test "$FERRY_RC" = 0
+check "... the plan puts gb-shared on hostB, with its definition's age" \
+    grep -qE '^  gb-shared +running +[0-9]+ s +hostB +planned' "$OUT/out"
+check "... ga-local is not rescuable: its local disk died with the host" \
+    grep -qE "^  ga-local .*not-rescuable: disk vda \(/var/lib/libvirt/images/ga-local.qcow2\) is local to 'hostA'" "$OUT/out"
+check "... nothing changed on hostB and hostC" test "$(domains_bc)" = "$doms_before"
+
+rescue hostA --confirm-dead hostA --to hostB
+diag "$OUT/out"
+diag "$OUT/err"
+check "--confirm-dead hostA: exit 0" test "$FERRY_RC" = 0
+check "gb-shared runs on hostB (persistent)" test "$(state b gb-shared)" = running
+check "... one qemu for it, on hostB" test "$(qemu_count b gb-shared)/$(qemu_count c gb-shared)" = 1/0
+check "... same UUID as on hostA" test "$(lv b domuuid gb-shared)" = "$uuid"
+check "ga-local reported not rescuable, with its disk" \
+    grep -qE "^ga-local +not-rescuable .*disk vda \(/var/lib/libvirt/images/ga-local.qcow2\) is local to 'hostA': it died with the host" "$OUT/out"
+check "... and not defined anywhere else" test "$(state b ga-local)/$(state c ga-local)" = absent/absent
+lv b suspend gb-shared >/dev/null
+check "gb-shared's disk contents are those from before (read on the storage host)" \
+    test "$(nbd_sum nbd0)" = "$before"
+lv b resume gb-shared >/dev/null
+check "the rescue is journaled (mode rescue, source hostA)" \
+    grep -q '"source":"hostA","destination":"hostB","mode":"rescue"' "$LAB"/state/journal/*.jsonl
+
+# --- hostA comes back with its stale definitions
+"$HOSTCTL" revive a
+check "hostA back: it still holds gb-shared, shut off" test "$(state a gb-shared)" = "shut off"
+rescue --cleanup hostA --dry-run
+check "cleanup --dry-run lists the stale gb-shared (also on hostB) to undefine" \
+    grep -qE "^gb-shared +shut off +'hostB' \(running\) +undefine +would undefine" "$OUT/out"
+check "... and leaves it" test "$(state a gb-shared)" = "shut off"
+
+lv a start gb-shared >/dev/null # the split brain fencing exists to prevent
+rescue --cleanup hostA
+diag "$OUT/err"
+check "cleanup while the stale copy runs on hostA: refused (exit 1)" test "$FERRY_RC" = 1
+check "... saying it is a split brain" ferry_output_has "'gb-shared' on 'hostA' is running there although ferry rescued it"
+check "... the running copy is not touched" test "$(state a gb-shared)" = running
+lv a destroy gb-shared >/dev/null
+
+rescue --cleanup hostA
+diag "$OUT/err"
+check "cleanup: exit 0" test "$FERRY_RC" = 0
+check "... gb-shared undefined on hostA, still running on hostB" only_on b gb-shared running
+check "... ga-local (not rescued) still defined on hostA, its disk there" \
+    test "$(state a ga-local)/$(file_state a /var/lib/libvirt/images/ga-local.qcow2)" = "shut off/present"
+check "gb-shared's disk contents are still those from before" test "$(nbd_sum nbd0)" = "$before"
+done_testing
