@@ -135,6 +135,7 @@ check "... the running copy is not touched" test "$(state a gb-shared)" = runnin
 lv a destroy gb-shared >/dev/null
 
 rescue --cleanup hostA
+diag "$OUT/out"
 diag "$OUT/err"
 check "cleanup: exit 0" test "$FERRY_RC" = 0
 check "... gb-shared undefined on hostA, still running on hostB" only_on b gb-shared running
