@@ -49,7 +49,7 @@ move_of(const FerryPlacePlan *plan, const char *name)
         if (g_str_equal(m->guest, name))
             return m;
     }
-    return NULL;
+    g_error("no move of '%s' in the plan", name);
 }
 
 static const FerryPlaceOutcome *
@@ -61,7 +61,7 @@ misfit_of(const FerryPlacePlan *plan, const char *name)
         if (g_str_equal(o->guest, name))
             return o;
     }
-    return NULL;
+    g_error("'%s' is not a misfit of the plan", name);
 }
 
 /* Largest first, each to the host with the most memory left: 4 GiB goes to the roomier host,
@@ -127,7 +127,6 @@ test_memory_misfit(void)
     g_assert_cmpuint(plan->moves->len, ==, 2);
     g_assert_cmpuint(plan->misfits->len, ==, 1);
     o = misfit_of(plan, "g3");
-    g_assert_nonnull(o);
     g_assert_nonnull(strstr(o->reason, "B: needs 2048 MiB of memory, 0 MiB left (available "
                                        "2560 MiB - reserve 512 MiB - 2048 MiB already planned)"));
     g_assert_nonnull(strstr(o->reason, "C: needs 2048 MiB of memory, 512 MiB left"));
