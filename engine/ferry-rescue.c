@@ -13,12 +13,14 @@
 #include "engine/ferry-precheck.h"
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
+#include "ssh/ferry-ssh-session.h"
 
 /* clang-format off */
 G_DEFINE_QUARK(ferry-rescue-error-quark, ferry_rescue_error)
 /* clang-format on */
 
 #define RESCUE_MODE "rescue"
+#define NOVA_XML_MAX_BYTES (1024 * 1024)
 #define UNDEFINE_FLAGS (VIR_DOMAIN_UNDEFINE_KEEP_NVRAM | VIR_DOMAIN_UNDEFINE_KEEP_TPM)
 
 static const char *const outcome_names[] = {
@@ -175,6 +177,103 @@ cpu_refusals(const FerrySurvey *survey, const char *dead, const FerryPlaceGuest 
     }
 }
 
+/* The shared directory of @host that holds @path, or NULL. */
+static const char *
+shared_dir_of(const FerryHost *host, const char *path)
+{
+    for (char **d = host->shared_dirs; d && *d; d++) {
+        gsize n = strlen(*d);
+
+        while (n > 1 && (*d)[n - 1] == '/')
+            n--;
+        if (strncmp(path, *d, n) == 0 && path[n] == '/')
+            return *d;
+    }
+    return NULL;
+}
+
+/* A reachable host other than @dead that lists @dir among its shared_dirs. */
+static const FerryHost *
+host_seeing(const FerrySurvey *survey, const char *dead, const char *dir)
+{
+    for (guint h = 0; h < survey->hosts->len; h++) {
+        const FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, h);
+
+        if (sh->reachable && g_strcmp0(sh->host->name, dead) != 0 && sh->host->shared_dirs &&
+            g_strv_contains((const char *const *)sh->host->shared_dirs, dir))
+            return sh->host;
+    }
+    return NULL;
+}
+
+/*
+ * Nova keeps the XML it defined in the instance directory, INSTANCES_PATH/UUID/libvirt.xml,
+ * next to the instance's disk (INSTANCES_PATH/UUID/disk).  When that directory is on shared
+ * storage, another host reads it (ssh: its mtime; SFTP: its text), and a libvirt.xml newer
+ * than ferry's cached definition, with the same UUID, replaces it.  Best effort: whatever
+ * cannot be read leaves the cached definition (and says why in @def->origin's note).
+ */
+static void
+refresh_from_nova(const FerryInventory *inventory, const FerrySurvey *survey,
+                  const FerryHost *dead, FerryDefinition *def)
+{
+    g_autoptr(FerryDomainXml) xml = ferry_domain_xml_parse(def->xml, def->origin, NULL);
+    const FerryDomainDef *dd = xml ? ferry_domain_xml_get_def(xml) : NULL;
+
+    for (guint i = 0; dd && i < dd->disks->len; i++) {
+        const FerryDomainDisk *disk = g_ptr_array_index(dd->disks, i);
+        g_autofree char *dir = disk->source ? g_path_get_dirname(disk->source) : NULL;
+        g_autofree char *base = dir ? g_path_get_basename(dir) : NULL;
+        g_autofree char *path = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *text = NULL;
+        g_autoptr(FerrySshSession) ssh = NULL;
+        g_autoptr(FerryDomainXml) nova = NULL;
+        g_autoptr(GError) local = NULL;
+        const char *shared;
+        const FerryHost *reader;
+        FerrySshConfig config;
+        gint64 mtime;
+        int status = -1;
+
+        if (g_strcmp0(disk->type, "file") != 0 || !disk->source ||
+            g_strcmp0(base, def->uuid) != 0 || !(shared = shared_dir_of(dead, disk->source)) ||
+            !(reader = host_seeing(survey, dead->name, shared)))
+            continue;
+        path = g_build_filename(dir, "libvirt.xml", NULL);
+        {
+            const char *argv[] = {"stat", "-c", "%Y", "--", path, NULL};
+
+            ferry_inventory_ssh_config(inventory, reader, &config);
+            if (!ferry_inventory_require_ssh(inventory, &local) ||
+                !(ssh = ferry_ssh_session_open(&config, &local)) ||
+                !ferry_ssh_session_run(ssh, argv, &out, NULL, &status, &local) || status != 0)
+                return; /* none there (not a Nova instance directory), or not readable */
+        }
+        mtime = g_ascii_strtoll(out, NULL, 10);
+        if (mtime <= def->seen_unix_s)
+            return;
+        if (!ferry_ssh_sftp_read_file(ssh, path, NOVA_XML_MAX_BYTES, &text, NULL, &local) ||
+            !(nova = ferry_domain_xml_parse(text, path, &local)) ||
+            g_strcmp0(ferry_domain_xml_get_def(nova)->uuid, def->uuid) != 0) {
+            g_autofree char *note = g_strdup_printf(
+                "%s (Nova's newer %s on '%s' not used: %s)", def->origin, path, reader->name,
+                local ? local->message : "another UUID");
+
+            g_free(def->origin);
+            def->origin = g_steal_pointer(&note);
+            return;
+        }
+        g_free(def->xml);
+        def->xml = g_steal_pointer(&text);
+        g_free(def->origin);
+        def->origin = g_strdup_printf("Nova's %s, read on '%s' (newer than ferry's cache)", path,
+                                      reader->name);
+        def->seen_unix_s = mtime;
+        return;
+    }
+}
+
 FerryRescuePlan *
 ferry_rescue_plan(const FerryInventory *inventory, const FerrySurvey *survey, const char *host,
                   const char *const *to, GError **error)
@@ -203,6 +302,8 @@ ferry_rescue_plan(const FerryInventory *inventory, const FerrySurvey *survey, co
                     dead->name, state_dir, dead->name);
         return NULL;
     }
+    for (guint i = 0; i < plan->defs->len; i++)
+        refresh_from_nova(inventory, survey, dead, g_ptr_array_index(plan->defs, i));
     plan->guests = g_ptr_array_new_with_free_func((GDestroyNotify)rescue_guest_free);
     for (guint i = 0; i < plan->defs->len; i++) {
         const FerryDefinition *def = g_ptr_array_index(plan->defs, i);

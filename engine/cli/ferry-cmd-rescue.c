@@ -170,6 +170,8 @@ print_plan(const FerryRescuePlan *plan, gint64 now)
         printf("  %-20s %-10s %-10s %-10s %s: %s\n", g->def->name, g->def->state, age,
                g->dst ? g->dst : "-", ferry_rescue_outcome_to_string(g->outcome),
                g->reason ? g->reason : "");
+        if (g->def->origin && !g_str_has_prefix(g->def->origin, "libvirt on"))
+            printf("  %-20s definition: %s\n", "", g->def->origin);
         if (g->warning)
             printf("  %-20s warning: %s\n", "", g->warning);
     }

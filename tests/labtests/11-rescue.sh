@@ -8,6 +8,9 @@
 #   - --dry-run prints the plan with each definition's age and changes nothing;
 #   - --confirm-dead hostA: gb-shared runs on hostB with the same disk contents (read on the
 #     storage host), ga-local is reported not rescuable naming its disk;
+#   - t11-novadir, a guest laid out as Nova lays one out on shared storage (its disk and
+#     libvirt.xml in INSTANCES_PATH/UUID/, here a directory bind-mounted into every host), is
+#     rescued from Nova's libvirt.xml, newer than ferry's cache;
 #   - hostA back with its stale definitions: `rescue --cleanup` lists them, refuses while the
 #     stale gb-shared runs there (split brain), then undefines it without touching any disk.
 # At the end the lab's guests are put back on hostA as up.sh left them.
@@ -19,6 +22,27 @@ ip_a=$(lab_ip a)
 inv=$OUT/inventory.ini
 sed 's|^state_dir = .*|&\nconnect_timeout = 3|' "$LAB/inventory.ini" >"$inv"
 rescue() { ferry --config "$inv" rescue "$@"; }
+
+# a Nova-style instance directory on storage every host sees
+mnt=/var/lib/libvirt/shared
+ng=t11-novadir
+nuuid=c1c1c1c1-0000-4000-8000-000000000011
+idir=$mnt/instances/$nuuid
+unshare_all() {
+    for h in $LAB_HOSTS; do
+        hx "$h" sh -c 'mountpoint -q "$1" && umount "$1"; rmdir "$1" 2>/dev/null' sh "$mnt" || true
+    done
+    rm -rf "$LAB/shared"
+}
+mkdir -p "$LAB/shared/instances/$nuuid"
+for h in $LAB_HOSTS; do
+    hx "$h" mkdir -p "$mnt"
+    hx "$h" mount --bind "$LAB/shared" "$mnt"
+done
+sed -i "s|^images_dir = .*|&\nshared_dirs = $mnt|" "$inv"
+qemu-img create -q -f qcow2 "$LAB/shared/instances/$nuuid/disk" 64M
+sed -e "s|@NAME@|$ng|g" -e "s|@MEM_MIB@|64|g" -e "s|@DISK@|$idir/disk|g" -e "s|@FMT@|qcow2|g" \
+    -e "s|</name>|</name>\n  <uuid>$nuuid</uuid>|" "$LAB_DIR/guests/disk.xml" >"$OUT/$ng.xml"
 
 # the disk contents of an NBD export, read on the storage host (through its NBD server)
 nbd_sum() {
@@ -46,8 +70,13 @@ restore() {
     for g in ga-local gb-shared gc-overlay; do
         if [ "$(state a $g)" != running ]; then lv a start $g >/dev/null || true; fi
     done
+    remove_guest $ng
+    unshare_all
 }
 on_exit restore
+remove_guest $ng
+lv a define "$OUT/$ng.xml" >/dev/null
+lv a start $ng >/dev/null
 
 # --- the cache: what hostA holds, recorded while it is up (cron's job)
 ferry --config "$inv" snapshot
@@ -56,6 +85,10 @@ uuid=$(lv a domuuid gb-shared)
 check "the cache holds gb-shared's definition and state" \
     test -s "$LAB/state/definitions/hostA/$uuid.xml" -a -s "$LAB/state/definitions/hostA/$uuid.json"
 check "... atomically written, mode 0600" test "$(stat -c %a "$LAB/state/definitions/hostA/$uuid.xml")" = 600
+# Nova rewrites the instance's libvirt.xml after ferry's snapshot (a resize, a reboot --hard)
+sleep 1.1
+sed "s|</uuid>|</uuid>\n  <description>written by nova</description>|" "$OUT/$ng.xml" \
+    >"$LAB/shared/instances/$nuuid/libvirt.xml"
 
 ip netns exec "$P-s" qemu-io -f raw -c 'write -P 0x6b 1M 2M' "nbd://$(lab_ip s):10809/nbd0" >/dev/null
 before=$(nbd_sum nbd0)
@@ -99,6 +132,8 @@ check "... the plan puts gb-shared on hostB, with its definition's age" \
     grep -qE '^  gb-shared +running +[0-9]+ s +hostB +planned' "$OUT/out"
 check "... ga-local is not rescuable: its local disk died with the host" \
     grep -qE "^  ga-local .*not-rescuable: disk vda \(/var/lib/libvirt/images/ga-local.qcow2\) is local to 'hostA'" "$OUT/out"
+check "... $ng's definition comes from Nova's newer libvirt.xml on shared storage" \
+    ferry_output_has "definition: Nova's $idir/libvirt.xml, read on 'hostB' (newer than ferry's cache)"
 check "... nothing changed on hostB and hostC" test "$(domains_bc)" = "$doms_before"
 
 rescue hostA --confirm-dead hostA --to hostB
@@ -111,6 +146,8 @@ check "... same UUID as on hostA" test "$(lv b domuuid gb-shared)" = "$uuid"
 check "ga-local reported not rescuable, with its disk" \
     grep -qE "^ga-local +not-rescuable .*disk vda \(/var/lib/libvirt/images/ga-local.qcow2\) is local to 'hostA': it died with the host" "$OUT/out"
 check "... and not defined anywhere else" test "$(state b ga-local)/$(state c ga-local)" = absent/absent
+check "$ng runs on hostB, defined from Nova's libvirt.xml" \
+    test "$(state b $ng)/$(lv b dumpxml $ng | grep -c '<description>written by nova</description>')" = running/1
 lv b suspend gb-shared >/dev/null
 check "gb-shared's disk contents are those from before (read on the storage host)" \
     test "$(nbd_sum nbd0)" = "$before"
@@ -139,6 +176,8 @@ diag "$OUT/out"
 diag "$OUT/err"
 check "cleanup: exit 0" test "$FERRY_RC" = 0
 check "... gb-shared undefined on hostA, still running on hostB" only_on b gb-shared running
+check "... $ng undefined on hostA too, its disk on the shared storage kept" \
+    test "$(state a $ng)/$(file_state b "$idir/disk")" = absent/present
 check "... ga-local (not rescued) still defined on hostA, its disk there" \
     test "$(state a ga-local)/$(file_state a /var/lib/libvirt/images/ga-local.qcow2)" = "shut off/present"
 check "gb-shared's disk contents are still those from before" test "$(nbd_sum nbd0)" = "$before"
