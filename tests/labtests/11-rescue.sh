@@ -125,6 +125,14 @@ rescue hostA --confirm-dead hostB
 check "--confirm-dead with another host's name: refused (exit 2)" test "$FERRY_RC" = 2
 check "... saying so" ferry_output_has "--confirm-dead 'hostB' does not name the host to rescue 'hostA'"
 
+# a fence_command that fails (exit 1) fences nothing: refused
+sed 's|^\[host hostA\]|&\nfence_command = /bin/false|' "$inv" >"$OUT/fence-fails.ini"
+ferry --config "$OUT/fence-fails.ini" rescue hostA
+check "a fence_command that fails: refused (exit 1)" test "$FERRY_RC" = 1
+check "... naming the command and its exit status" \
+    ferry_output_has "'hostA' is not fenced: the fence_command of 'hostA' (/bin/false) failed: exit status 1"
+check "... nothing changed on hostB and hostC" test "$(domains_bc)" = "$doms_before"
+
 rescue hostA --dry-run --to hostB
 diag "$OUT/err"
 check "--dry-run exits 0" test "$FERRY_RC" = 0
