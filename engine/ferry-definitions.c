@@ -161,8 +161,7 @@ ferry_definitions_record(const FerryInventory *inventory, const char *host, virD
     def->name = g_strdup(virDomainGetName(dom));
     if (virDomainGetUUIDString(dom, uuid) < 0 || virDomainGetState(dom, &state, &reason, 0) < 0 ||
         !(xml = virDomainGetXMLDesc(dom, XML_FLAGS))) {
-        ferry_virt_set_error(error, "cannot read the definition of '%s' on '%s'", def->name,
-                             host);
+        ferry_virt_set_error(error, "cannot read the definition of '%s' on '%s'", def->name, host);
         return FALSE;
     }
     def->xml = g_strdup(xml);
@@ -282,8 +281,7 @@ ferry_definitions_record_move(const FerryInventory *inventory, const char *uuid,
 
     if (!host)
         return FALSE;
-    if (!(conn = ferry_virt_connect_full(host->uri, host->name, inventory->connect_timeout,
-                                         error)))
+    if (!(conn = ferry_virt_connect_full(host->uri, host->name, inventory->connect_timeout, error)))
         return FALSE;
     if (!(dom = virDomainLookupByUUIDString(conn, uuid))) {
         ferry_virt_set_error(error, "cannot find guest %s on '%s'", uuid, dst);

@@ -35,7 +35,7 @@ typedef struct {
     char *name;
     char *uuid;
     char *xml;
-    char *state;        /* "running", "paused", "shut off", ... (ferry_virt_state_to_string) */
+    char *state; /* "running", "paused", "shut off", ... (ferry_virt_state_to_string) */
     gboolean active;
     gboolean autostart;
     gboolean persistent;
@@ -54,9 +54,8 @@ gboolean ferry_definitions_record(const FerryInventory *inventory, const char *h
  * guests that are gone.  Hosts not reached keep their entries.  For `ferry snapshot`, and for
  * the fleet commands (list, locate, evacuate) after their survey.  @recorded (may be NULL):
  * how many definitions were written.  Fails on the first that cannot be written. */
-gboolean ferry_definitions_record_survey(const FerryInventory *inventory,
-                                         const FerrySurvey *survey, guint *recorded,
-                                         GError **error) G_GNUC_WARN_UNUSED_RESULT;
+gboolean ferry_definitions_record_survey(const FerryInventory *inventory, const FerrySurvey *survey,
+                                         guint *recorded, GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* After a move of @uuid from @src to @dst (migrate, rescue): @dst's definition is read and
  * recorded, @src's entry removed. */

@@ -99,9 +99,10 @@ endpoints(const FerryHost *host, Endpoint ep[2], GError **error)
             return FALSE;
         }
     }
-    ep[0] = (Endpoint){.service = "libvirtd", .address = g_strdup(g_uri_get_host(uri)),
-                       .port = (guint)port};
-    ep[1] = (Endpoint){.service = "sshd", .address = g_strdup(host->ssh_host),
+    ep[0] = (Endpoint){
+        .service = "libvirtd", .address = g_strdup(g_uri_get_host(uri)), .port = (guint)port};
+    ep[1] = (Endpoint){.service = "sshd",
+                       .address = g_strdup(host->ssh_host),
                        .port = host->ssh_port ? host->ssh_port : 22};
     for (int i = 0; i < 2; i++) {
         if (!address_is_safe(ep[i].address)) {
@@ -201,8 +202,9 @@ witness_thread(gpointer data)
         g_autofree char *port = g_strdup_printf("%u", job->ep[i].port);
         g_autofree char *seconds = g_strdup_printf("%d", PROBE_TIMEOUT_S);
         /* the address and port are arguments of the script, never part of it */
-        const char *argv[] = {"timeout", seconds, "bash", "-c", "exec 3<>\"/dev/tcp/$1/$2\"",
-                              "ferry-probe", job->ep[i].address, port, NULL};
+        const char *argv[] = {
+            "timeout",          seconds, "bash", "-c", "exec 3<>\"/dev/tcp/$1/$2\"", "ferry-probe",
+            job->ep[i].address, port,    NULL};
         g_autofree char *err = NULL;
         gint64 t0 = g_get_monotonic_time();
         int status = -1;
@@ -264,8 +266,8 @@ ferry_fence_check(const FerryInventory *inventory, const FerryHost *host)
 
         if (w == host)
             continue;
-        jobs[i] = (WitnessJob){.inventory = inventory, .witness = w, .ep = ep,
-                               .probes = g_ptr_array_new()};
+        jobs[i] = (WitnessJob){
+            .inventory = inventory, .witness = w, .ep = ep, .probes = g_ptr_array_new()};
         threads[i] = g_thread_new("ferry-witness", witness_thread, &jobs[i]);
     }
     {

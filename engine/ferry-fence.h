@@ -25,11 +25,11 @@ G_BEGIN_DECLS
 GQuark ferry_fence_error_quark(void);
 
 typedef enum {
-    FERRY_FENCE_ERROR_ALIVE,       /* ferry or a witness reaches the host */
-    FERRY_FENCE_ERROR_NO_WITNESS,  /* no other host could be asked */
-    FERRY_FENCE_ERROR_NOT_FENCED,  /* neither fence_command nor --confirm-dead */
+    FERRY_FENCE_ERROR_ALIVE,        /* ferry or a witness reaches the host */
+    FERRY_FENCE_ERROR_NO_WITNESS,   /* no other host could be asked */
+    FERRY_FENCE_ERROR_NOT_FENCED,   /* neither fence_command nor --confirm-dead */
     FERRY_FENCE_ERROR_FENCE_FAILED, /* fence_command failed */
-    FERRY_FENCE_ERROR_INVALID,     /* the host cannot be probed (no address, a unix uri) */
+    FERRY_FENCE_ERROR_INVALID,      /* the host cannot be probed (no address, a unix uri) */
 } FerryFenceErrorCode;
 
 typedef enum {
@@ -43,18 +43,18 @@ typedef enum {
 const char *ferry_probe_result_to_string(FerryProbeResult result);
 
 typedef struct {
-    char *from;      /* "ferry" or the witness host */
-    char *service;   /* "libvirtd" or "sshd" */
+    char *from;    /* "ferry" or the witness host */
+    char *service; /* "libvirtd" or "sshd" */
     char *address;
     guint port;
     FerryProbeResult result;
-    char *detail;    /* the error seen, or NULL */
+    char *detail; /* the error seen, or NULL */
     double elapsed_s;
 } FerryProbe;
 
 typedef struct {
     char *host;
-    GPtrArray *probes;   /* FerryProbe*, ferry's first */
+    GPtrArray *probes;    /* FerryProbe*, ferry's first */
     GPtrArray *witnesses; /* char*: the hosts that answered ssh and probed */
     gboolean unreachable; /* from ferry and every witness, with at least one witness */
 } FerryFenceCheck;

@@ -168,11 +168,11 @@ cpu_refusals(const FerrySurvey *survey, const char *dead, const FerryPlaceGuest 
             per_host = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
             g_hash_table_insert(refusals, (gpointer)pg->name, per_host);
         }
-        g_hash_table_insert(per_host, (gpointer)sh->host->name,
-                            rc == VIR_CPU_COMPARE_INCOMPATIBLE
-                                ? g_strdup("its hypervisor cannot provide the guest's CPU")
-                                : g_strdup_printf("cannot compare the CPU: %s",
-                                                  virGetLastErrorMessage()));
+        g_hash_table_insert(
+            per_host, (gpointer)sh->host->name,
+            rc == VIR_CPU_COMPARE_INCOMPATIBLE
+                ? g_strdup("its hypervisor cannot provide the guest's CPU")
+                : g_strdup_printf("cannot compare the CPU: %s", virGetLastErrorMessage()));
         virResetLastError();
     }
 }
@@ -214,8 +214,8 @@ host_seeing(const FerrySurvey *survey, const char *dead, const char *dir)
  * cannot be read leaves the cached definition (and says why in @def->origin's note).
  */
 static void
-refresh_from_nova(const FerryInventory *inventory, const FerrySurvey *survey,
-                  const FerryHost *dead, FerryDefinition *def)
+refresh_from_nova(const FerryInventory *inventory, const FerrySurvey *survey, const FerryHost *dead,
+                  FerryDefinition *def)
 {
     g_autoptr(FerryDomainXml) xml = ferry_domain_xml_parse(def->xml, def->origin, NULL);
     const FerryDomainDef *dd = xml ? ferry_domain_xml_get_def(xml) : NULL;
@@ -256,9 +256,9 @@ refresh_from_nova(const FerryInventory *inventory, const FerrySurvey *survey,
         if (!ferry_ssh_sftp_read_file(ssh, path, NOVA_XML_MAX_BYTES, &text, NULL, &local) ||
             !(nova = ferry_domain_xml_parse(text, path, &local)) ||
             g_strcmp0(ferry_domain_xml_get_def(nova)->uuid, def->uuid) != 0) {
-            g_autofree char *note = g_strdup_printf(
-                "%s (Nova's newer %s on '%s' not used: %s)", def->origin, path, reader->name,
-                local ? local->message : "another UUID");
+            g_autofree char *note =
+                g_strdup_printf("%s (Nova's newer %s on '%s' not used: %s)", def->origin, path,
+                                reader->name, local ? local->message : "another UUID");
 
             g_free(def->origin);
             def->origin = g_steal_pointer(&note);
@@ -283,8 +283,8 @@ ferry_rescue_plan(const FerryInventory *inventory, const FerrySurvey *survey, co
     g_autoptr(GPtrArray) place_hosts = NULL;
     g_autoptr(GPtrArray) place_guests = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(GHashTable) by_name = g_hash_table_new(g_str_hash, g_str_equal);
-    g_autoptr(GHashTable) refusals = g_hash_table_new_full(
-        g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
+    g_autoptr(GHashTable) refusals =
+        g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_hash_table_unref);
     g_autoptr(FerryPlacePlan) placed = NULL;
     FerryPlaceSettings settings = {0};
 
@@ -441,8 +441,8 @@ ferry_rescue_guest(const FerryInventory *inventory, const FerrySurvey *survey,
     const FerryDefinition *def = g->def;
     const FerryHost *dead = ferry_inventory_get_host(inventory, plan->host, error);
     const FerryHost *dst = dead ? ferry_inventory_get_host(inventory, g->dst, error) : NULL;
-    g_autofree char *origin = g_strdup_printf("cached definition of '%s' (%s) on '%s'",
-                                              def->name, def->uuid, plan->host);
+    g_autofree char *origin =
+        g_strdup_printf("cached definition of '%s' (%s) on '%s'", def->name, def->uuid, plan->host);
     g_autoptr(FerryDestXml) dest = NULL;
     g_autoptr(FerryJournal) journal = NULL;
     g_autoptr(virDomain) dom = NULL;
@@ -559,8 +559,7 @@ rescued_from(const FerryInventory *inventory, const char *host, GError **error)
             g_strcmp0(json_object_get_string_member_with_default(end, "result", ""), "done") != 0 ||
             !ferry_journal_op_get(op, "uuid"))
             continue;
-        g_hash_table_replace(rescued, g_strdup(ferry_journal_op_get(op, "uuid")),
-                             g_strdup(op->op));
+        g_hash_table_replace(rescued, g_strdup(ferry_journal_op_get(op, "uuid")), g_strdup(op->op));
     }
     return rescued;
 }
@@ -578,8 +577,8 @@ ferry_rescue_cleanup_plan(const FerryInventory *inventory, const FerrySurvey *su
         return NULL;
     if (!sh || !sh->reachable) {
         g_set_error(error, FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_UNREACHABLE,
-                    "cannot clean up '%s': it does not answer (%s); nothing was changed",
-                    h->name, sh && sh->error ? sh->error : "not asked");
+                    "cannot clean up '%s': it does not answer (%s); nothing was changed", h->name,
+                    sh && sh->error ? sh->error : "not asked");
         return NULL;
     }
     if (!(rescued = rescued_from(inventory, h->name, error)))
@@ -633,15 +632,15 @@ ferry_rescue_cleanup(const FerryInventory *inventory, const FerrySurvey *survey,
             continue;
         /* asked again: it must not have been started since the survey */
         if (!conn || !(dom = virDomainLookupByUUIDString(conn, cg->uuid))) {
-            cg->error = g_strdup_printf("cannot look it up on '%s': %s", host,
-                                        virGetLastErrorMessage());
+            cg->error =
+                g_strdup_printf("cannot look it up on '%s': %s", host, virGetLastErrorMessage());
         } else if (virDomainIsActive(dom) != 0) {
             cg->action = FERRY_CLEANUP_RUNNING;
             g_string_append_printf(running, "%s'%s'", running->len ? ", " : "", cg->name);
             continue;
         } else if (virDomainUndefineFlags(dom, UNDEFINE_FLAGS) < 0) {
-            cg->error = g_strdup_printf("cannot undefine it on '%s': %s", host,
-                                        virGetLastErrorMessage());
+            cg->error =
+                g_strdup_printf("cannot undefine it on '%s': %s", host, virGetLastErrorMessage());
         } else {
             g_autoptr(GError) local = NULL;
 

@@ -27,21 +27,21 @@ G_BEGIN_DECLS
 GQuark ferry_rescue_error_quark(void);
 
 typedef enum {
-    FERRY_RESCUE_ERROR_UNKNOWN_HOST, /* not in the inventory */
+    FERRY_RESCUE_ERROR_UNKNOWN_HOST,   /* not in the inventory */
     FERRY_RESCUE_ERROR_NO_DEFINITIONS, /* ferry never recorded the host's guests */
-    FERRY_RESCUE_ERROR_FAILED,       /* a guest could not be rescued / cleaned up */
-    FERRY_RESCUE_ERROR_SPLIT_BRAIN,  /* cleanup: a rescued guest runs on the returned host */
-    FERRY_RESCUE_ERROR_UNREACHABLE,  /* cleanup: the returned host does not answer */
+    FERRY_RESCUE_ERROR_FAILED,         /* a guest could not be rescued / cleaned up */
+    FERRY_RESCUE_ERROR_SPLIT_BRAIN,    /* cleanup: a rescued guest runs on the returned host */
+    FERRY_RESCUE_ERROR_UNREACHABLE,    /* cleanup: the returned host does not answer */
 } FerryRescueErrorCode;
 
 typedef enum {
-    FERRY_RESCUE_PLANNED,        /* will be (dry run: would be) defined on dst */
-    FERRY_RESCUE_RESCUED,        /* defined (and started) on dst */
-    FERRY_RESCUE_NOT_RESCUABLE,  /* a local disk, a disk ferry cannot move, bad XML */
-    FERRY_RESCUE_NO_ROOM,        /* placement found no host */
-    FERRY_RESCUE_ELSEWHERE,      /* already defined on a host that answers */
-    FERRY_RESCUE_FAILED,         /* define or start failed (nothing left defined) */
-    FERRY_RESCUE_STOPPED,        /* not tried: the host answered again, or an earlier stop */
+    FERRY_RESCUE_PLANNED,       /* will be (dry run: would be) defined on dst */
+    FERRY_RESCUE_RESCUED,       /* defined (and started) on dst */
+    FERRY_RESCUE_NOT_RESCUABLE, /* a local disk, a disk ferry cannot move, bad XML */
+    FERRY_RESCUE_NO_ROOM,       /* placement found no host */
+    FERRY_RESCUE_ELSEWHERE,     /* already defined on a host that answers */
+    FERRY_RESCUE_FAILED,        /* define or start failed (nothing left defined) */
+    FERRY_RESCUE_STOPPED,       /* not tried: the host answered again, or an earlier stop */
     FERRY_RESCUE_LAST
 } FerryRescueOutcome;
 
@@ -51,11 +51,11 @@ typedef struct {
     const FerryDefinition *def; /* borrowed from the plan */
     FerryRescueOutcome outcome;
     char *dst;
-    char *reason;       /* why not rescuable / no room / where else; or why this host */
-    char *warning;      /* autostart on: the host may start its stale copy when it returns */
-    char *error_kind;   /* FAILED/STOPPED: a stable string (define, start, alive, journal...) */
+    char *reason;     /* why not rescuable / no room / where else; or why this host */
+    char *warning;    /* autostart on: the host may start its stale copy when it returns */
+    char *error_kind; /* FAILED/STOPPED: a stable string (define, start, alive, journal...) */
     char *error;
-    char *nova;         /* with [nova]: "synced ...", "queued ...", "NOT SYNCED: ..." */
+    char *nova; /* with [nova]: "synced ...", "queued ...", "NOT SYNCED: ..." */
     guint64 memory_bytes;
     guint vcpus;
     double elapsed_s;
@@ -63,8 +63,8 @@ typedef struct {
 
 typedef struct {
     char *host;
-    GPtrArray *defs;    /* FerryDefinition*, owning */
-    GPtrArray *guests;  /* FerryRescueGuest*, by name */
+    GPtrArray *defs;   /* FerryDefinition*, owning */
+    GPtrArray *guests; /* FerryRescueGuest*, by name */
 } FerryRescuePlan;
 
 void ferry_rescue_plan_free(FerryRescuePlan *plan);
@@ -86,9 +86,9 @@ gboolean ferry_rescue_guest(const FerryInventory *inventory, const FerrySurvey *
 /* ---- after the host returns */
 
 typedef enum {
-    FERRY_CLEANUP_UNDEFINE,     /* stale: rescued by ferry, defined elsewhere: undefined here */
-    FERRY_CLEANUP_RUNNING,      /* rescued, yet running here: the split brain; refused */
-    FERRY_CLEANUP_NOT_RESCUED,  /* on two hosts, but not rescued by ferry: left alone */
+    FERRY_CLEANUP_UNDEFINE,      /* stale: rescued by ferry, defined elsewhere: undefined here */
+    FERRY_CLEANUP_RUNNING,       /* rescued, yet running here: the split brain; refused */
+    FERRY_CLEANUP_NOT_RESCUED,   /* on two hosts, but not rescued by ferry: left alone */
     FERRY_CLEANUP_NOT_ELSEWHERE, /* rescued once, but no other host holds it now: kept */
     FERRY_CLEANUP_LAST
 } FerryCleanupAction;
@@ -98,12 +98,12 @@ const char *ferry_cleanup_action_to_string(FerryCleanupAction action);
 typedef struct {
     char *name;
     char *uuid;
-    char *state;         /* on the returned host */
+    char *state; /* on the returned host */
     gboolean autostart;
-    char *elsewhere;     /* "'hostB' (running)" */
-    char *rescue_op;     /* the journal operation that rescued it */
+    char *elsewhere; /* "'hostB' (running)" */
+    char *rescue_op; /* the journal operation that rescued it */
     FerryCleanupAction action;
-    gboolean done;       /* undefined */
+    gboolean done; /* undefined */
     char *error;
 } FerryCleanupGuest;
 

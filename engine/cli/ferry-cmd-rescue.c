@@ -183,20 +183,22 @@ print_table(const FerryRescuePlan *plan)
     printf("%-20s %-14s %-10s %-10s %s\n", "GUEST", "RESULT", "WHERE", "TIME", "DETAIL");
     for (guint i = 0; i < plan->guests->len; i++) {
         const FerryRescueGuest *g = g_ptr_array_index(plan->guests, i);
-        g_autofree char *time = g->elapsed_s > 0 ? g_strdup_printf("%.3f s", g->elapsed_s)
-                                                 : g_strdup("-");
+        g_autofree char *time =
+            g->elapsed_s > 0 ? g_strdup_printf("%.3f s", g->elapsed_s) : g_strdup("-");
         const char *detail = g->error ? g->error : g->reason;
         g_autofree char *more = NULL;
 
         if (g->outcome == FERRY_RESCUE_RESCUED)
-            more = g_strdup_printf("%s on '%s'%s%s", g_strcmp0(g->def->state, "shut off") == 0
-                                                         ? "defined (it was shut off)"
-                                                         : "started",
-                                   g->dst, g->nova ? "; nova: " : "", g->nova ? g->nova : "");
+            more = g_strdup_printf(
+                "%s on '%s'%s%s",
+                g_strcmp0(g->def->state, "shut off") == 0 ? "defined (it was shut off)" : "started",
+                g->dst, g->nova ? "; nova: " : "", g->nova ? g->nova : "");
         printf("%-20s %-14s %-10s %-10s %s\n", g->def->name,
                ferry_rescue_outcome_to_string(g->outcome),
                g->outcome == FERRY_RESCUE_RESCUED ? g->dst : "-", time,
-               more ? more : detail ? detail : "");
+               more     ? more
+               : detail ? detail
+                        : "");
     }
 }
 
@@ -290,9 +292,9 @@ run_cleanup(FerryInventory *inventory, const FerryHost *host, RescueArgs *a, GEr
             json_builder_end_object(b);
         }
         json_builder_end_array(b);
-        json_error(b, local && local->code == FERRY_RESCUE_ERROR_SPLIT_BRAIN ? "split-brain"
-                                                                              : "failed",
-                   local ? local->message : NULL);
+        json_error(
+            b, local && local->code == FERRY_RESCUE_ERROR_SPLIT_BRAIN ? "split-brain" : "failed",
+            local ? local->message : NULL);
         json_builder_end_object(b);
         json_print(b);
     } else {
@@ -304,8 +306,8 @@ run_cleanup(FerryInventory *inventory, const FerryHost *host, RescueArgs *a, GEr
 
             printf("%-20s %-10s %-22s %-22s %s\n", g->name, g->state,
                    g->elsewhere ? g->elsewhere : "-", ferry_cleanup_action_to_string(g->action),
-                   g->done              ? "undefined (disks untouched)"
-                   : g->error           ? g->error
+                   g->done    ? "undefined (disks untouched)"
+                   : g->error ? g->error
                    : a->dry_run && g->action == FERRY_CLEANUP_UNDEFINE ? "would undefine"
                                                                        : "left alone");
         }
@@ -411,9 +413,21 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
 
     /* 2. the plan, over the hosts that answer */
     survey = ferry_survey_run(inventory, 0);
-    if (!(plan = ferry_rescue_plan(inventory, survey, host->name, (const char *const *)a.to,
-                                   error)))
+    if (!(plan =
+              ferry_rescue_plan(inventory, survey, host->name, (const char *const *)a.to, error))) {
+        if (a.json) {
+            json_fencing(b, check, NULL, NULL);
+            json_error(
+                b,
+                g_error_matches(*error, FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_NO_DEFINITIONS)
+                    ? "no-definitions"
+                    : "plan",
+                (*error)->message);
+            json_builder_end_object(b);
+            json_print(b);
+        }
         return FALSE;
+    }
     now = g_get_real_time() / G_USEC_PER_SEC;
     if (!a.json)
         print_plan(plan, now);
@@ -468,8 +482,8 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
         return refuse(&a, b, check, e, error);
     }
     if (!a.json)
-        printf("  fenced: %s%s%s\n", fenced_by,
-               fence_output && *fence_output ? ": " : "", fence_output ? fence_output : "");
+        printf("  fenced: %s%s%s\n", fenced_by, fence_output && *fence_output ? ": " : "",
+               fence_output ? fence_output : "");
 
     /* 4. each guest, the host probed again just before */
     cancellable = ferry_cli_signal_cancellable();

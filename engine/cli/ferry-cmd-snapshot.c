@@ -91,8 +91,8 @@ ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
         if (sh->reachable)
             printf("%s: %u definition(s) recorded\n", sh->host->name, defs->len);
         else
-            printf("%s: not reachable (%s): kept its %u definition(s), the oldest seen %" G_GINT64_FORMAT
-                   " s ago\n",
+            printf("%s: not reachable (%s): kept its %u definition(s), the oldest seen "
+                   "%" G_GINT64_FORMAT " s ago\n",
                    sh->host->name, sh->error ? sh->error : "no answer", defs->len, now - oldest);
     }
     json_builder_end_array(b);

@@ -179,8 +179,8 @@ write_entry(const char *state_dir, const char *host, const char *uuid, const cha
     g_autofree char *json_path = g_strdup_printf("%s/%s.json", dir, uuid);
     g_autofree char *json = g_strdup_printf(
         "{\"name\": \"%s\", \"uuid\": \"%s\", \"host\": \"%s\", \"state\": \"running\", "
-        "\"active\": true, \"autostart\": true, \"persistent\": true, \"seen_unix_s\": %" G_GINT64_FORMAT
-        "}",
+        "\"active\": true, \"autostart\": true, \"persistent\": true, \"seen_unix_s\": "
+        "%" G_GINT64_FORMAT "}",
         name, uuid, host, g_get_real_time() / G_USEC_PER_SEC - 90);
 
     g_assert_cmpint(g_mkdir_with_parents(dir, 0700), ==, 0);
@@ -227,11 +227,11 @@ test_cache_and_plan(void)
         "<disk type='network' device='disk'><driver name='qemu' type='raw'/>"
         "<source protocol='nbd' name='nbd0'><host name='10.0.0.20' port='10809'/></source>"
         "<target dev='vda' bus='virtio'/></disk>");
-    g_autofree char *local = domain_xml(
-        "vm-local", "0f0f0f0f-0000-4000-8000-000000000003",
-        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-        "<source file='/var/lib/libvirt/images/vm-local.qcow2'/>"
-        "<target dev='vda' bus='virtio'/></disk>");
+    g_autofree char *local =
+        domain_xml("vm-local", "0f0f0f0f-0000-4000-8000-000000000003",
+                   "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                   "<source file='/var/lib/libvirt/images/vm-local.qcow2'/>"
+                   "<target dev='vda' bus='virtio'/></disk>");
     g_autofree char *gone_xml = domain_xml("vm-gone", gone, "");
     guint n = 0;
 
@@ -259,9 +259,10 @@ test_cache_and_plan(void)
     g_assert_cmpuint(defs->len, ==, 2);
 
     /* hostA's guest also cached for hostC (it moved there since): "elsewhere" */
-    write_entry(state_dir, "hostC", TEST_UUID, "test", "<domain type='test'><name>test</name>"
-                        "<uuid>" TEST_UUID "</uuid>"
-                        "<memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>");
+    write_entry(state_dir, "hostC", TEST_UUID, "test",
+                "<domain type='test'><name>test</name>"
+                "<uuid>" TEST_UUID "</uuid>"
+                "<memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>");
     plan = ferry_rescue_plan(inv, survey, "hostC", NULL, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(plan->guests->len, ==, 3);
