@@ -24,7 +24,7 @@
  *   networks = default=default           # cluster-wide libvirt network names -> this host's
  *   reserved_memory_mib = 512            # memory a guest may not take (like Nova's reserve)
  *   reserved_disk_mib = 0                # disk space copied disks may not take
- *   fence_command = /usr/bin/ipmitool -I lanplus -H bmc-a -U admin -f /etc/ferry/bmc-a.pw chassis power off
+ *   fence_command = /usr/bin/ipmitool -H bmc-a -U admin -f /etc/ferry/bmc-a.pw power off
  *                                        # argv (no shell) that powers the host off; exit 0 =
  *                                        # fenced (`ferry rescue`)
  *
@@ -67,7 +67,7 @@ typedef struct {
     GHashTable *networks; /* logical -> host network */
     guint64 reserved_memory_mib;
     guint64 reserved_disk_mib;
-    GStrv fence_command;  /* NULL, or the argv that powers the host off (`ferry rescue`) */
+    GStrv fence_command; /* NULL, or the argv that powers the host off (`ferry rescue`) */
 } FerryHost;
 
 typedef struct {

@@ -292,9 +292,8 @@ ferry_cmd_migrate(FerryCli *cli, int argc, char **argv, GError **error)
     }
     ferry_progress_result(progress, result);
     /* the definitions cache follows the guest (for `ferry rescue`); never fails the move */
-    if (!ferry_definitions_record_move(inventory, result->uuid, result->src_host,
-                                       result->dst_host, &cache_error))
-        ferry_cli_error("warning: the definitions cache was not updated: %s",
-                        cache_error->message);
+    if (!ferry_definitions_record_move(inventory, result->uuid, result->src_host, result->dst_host,
+                                       &cache_error))
+        ferry_cli_error("warning: the definitions cache was not updated: %s", cache_error->message);
     return TRUE;
 }

@@ -20,7 +20,7 @@ static const FerryCommand commands[] = {
     {"nova-sync", ferry_cmd_nova_sync, "tell Nova where a guest now lives; --undo, --pending"},
     {"check", ferry_cmd_check, "check ssh trust between hosts or shared storage"},
     {"recover", ferry_cmd_recover, "finish or roll back what a killed ferry left unfinished"},
-    {"rescue", ferry_cmd_rescue, "start a dead host's guests elsewhere from shared disks; --cleanup"},
+    {"rescue", ferry_cmd_rescue, "start a dead host's shared-disk guests elsewhere; --cleanup"},
     {"snapshot", ferry_cmd_snapshot, "record every guest's definition, for rescue (cron)"},
 };
 

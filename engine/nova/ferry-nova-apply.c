@@ -648,6 +648,7 @@ insert_action(FerryNovaDb *nova, FerryNovaJournal *journal, const char *instance
               const Instance *inst, const char *request_id, const char *migration_type,
               gboolean finished, GError **error)
 {
+    const char *action = is_evacuation(migration_type) ? "evacuate" : "live-migration";
     gint64 id = 0;
 
     if (!ferry_nova_db_exec(nova, "record the instance action",
@@ -656,10 +657,9 @@ insert_action(FerryNovaDb *nova, FerryNovaJournal *journal, const char *instance
                             "finish_time, deleted) VALUES (UTC_TIMESTAMP(), UTC_TIMESTAMP(), "
                             "?, ?, ?, ?, ?, UTC_TIMESTAMP(), "
                             "IF(?, UTC_TIMESTAMP(), NULL), 0)",
-                            NP_ARGS(NP_STR(is_evacuation(migration_type) ? "evacuate"
-                                                                         : "live-migration"),
-                                    NP_STR(instance), NP_STR(request_id), NP_STR(inst->user_id),
-                                    NP_STR(inst->project_id), NP_INT(finished)),
+                            NP_ARGS(NP_STR(action), NP_STR(instance), NP_STR(request_id),
+                                    NP_STR(inst->user_id), NP_STR(inst->project_id),
+                                    NP_INT(finished)),
                             1, &id, error))
         return FALSE;
     if (!ferry_nova_db_is_dry_run(nova))
@@ -802,8 +802,8 @@ apply_begin(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_r
                             1, NULL, error) ||
         !insert_migration(nova, journal, req->migration_uuid, "running", req->migration_type,
                           req->instance, &inst, req->src_host, src.node, &dst, error) ||
-        !insert_action(nova, journal, req->instance, &inst, request_id, req->migration_type,
-                       FALSE, error) ||
+        !insert_action(nova, journal, req->instance, &inst, request_id, req->migration_type, FALSE,
+                       error) ||
         !commit_all(config, journal, nova, NULL, error))
         goto fail;
     if (!dry_run)
