@@ -31,6 +31,7 @@ static const char *const host_keys[] = {"uri",
                                         "nova_host",
                                         "reserved_memory_mib",
                                         "reserved_disk_mib",
+                                        "fence_command",
                                         NULL};
 
 static void
@@ -51,6 +52,7 @@ ferry_host_free(FerryHost *host)
     g_clear_pointer(&host->networks, g_hash_table_unref);
     g_clear_pointer(&host->volume_groups, g_hash_table_unref);
     g_clear_pointer(&host->pools, g_hash_table_unref);
+    g_strfreev(host->fence_command);
     g_free(host);
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(FerryHost, ferry_host_free)
@@ -188,6 +190,25 @@ is_absolute_dir(const char *path)
     return path && g_path_is_absolute(path);
 }
 
+/* fence_command: an argument vector (split with shell quoting rules, never run by a shell). */
+static gboolean
+parse_fence_command(GKeyFile *kf, const char *path, const char *group, GStrv *out, GError **error)
+{
+    g_autofree char *value = get_string(kf, group, "fence_command");
+    g_autoptr(GError) local = NULL;
+    g_auto(GStrv) argv = NULL;
+
+    if (!value)
+        return TRUE;
+    if (!g_shell_parse_argv(value, NULL, &argv, &local)) {
+        g_set_error(error, FERRY_INVENTORY_ERROR, FERRY_INVENTORY_ERROR_INVALID,
+                    "%s: [%s] fence_command: %s", path, group, local->message);
+        return FALSE;
+    }
+    *out = g_steal_pointer(&argv);
+    return TRUE;
+}
+
 static FerryHost *
 load_host(GKeyFile *kf, const char *path, const char *group, const char *default_user,
           GError **error)
@@ -274,6 +295,8 @@ load_host(GKeyFile *kf, const char *path, const char *group, const char *default
         !parse_name_map(kf, path, group, "networks", &host->networks, error) ||
         !parse_name_map(kf, path, group, "volume_groups", &host->volume_groups, error) ||
         !parse_name_map(kf, path, group, "pools", &host->pools, error))
+        return NULL;
+    if (!parse_fence_command(kf, path, group, &host->fence_command, error))
         return NULL;
     return g_steal_pointer(&host);
 }

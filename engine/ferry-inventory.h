@@ -26,6 +26,9 @@
  *   pools = images=default               # cluster-wide storage pool names -> this host's
  *   reserved_memory_mib = 512            # memory a guest may not take (like Nova's reserve)
  *   reserved_disk_mib = 0                # disk space copied disks may not take
+ *   fence_command = /usr/bin/ipmitool -H bmc-a -U admin -f /etc/ferry/bmc-a.pw power off
+ *                                        # argv (no shell) that powers the host off; exit 0 =
+ *                                        # fenced (`ferry rescue`)
  *
  * The file is selected by --config, else $FERRY_CONFIG, else /etc/ferry/inventory.ini.
  */
@@ -69,6 +72,7 @@ typedef struct {
     GHashTable *pools;         /* logical -> host libvirt storage pool */
     guint64 reserved_memory_mib;
     guint64 reserved_disk_mib;
+    GStrv fence_command; /* NULL, or the argv that powers the host off (`ferry rescue`) */
 } FerryHost;
 
 typedef struct {

@@ -60,6 +60,8 @@ gboolean ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_plan(FerryCli *cli, int argc, char **argv, GError **error);
 gboolean ferry_cmd_apply(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error);
+gboolean ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error);
 
 /* The inventory, loaded once; FERRY_INVENTORY_ERROR (exit 2) when it cannot be. */
 FerryInventory *ferry_cli_inventory(FerryCli *cli, GError **error);

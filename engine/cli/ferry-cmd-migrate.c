@@ -14,6 +14,7 @@
 
 #include "engine/cli/ferry-cli-progress.h"
 #include "engine/cli/ferry-cli.h"
+#include "engine/ferry-definitions.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-job-sample.h"
 #include "engine/ferry-migrate.h"
@@ -329,6 +330,7 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
     g_autoptr(GOptionContext) context = g_option_context_new("DOMAIN --to HOST");
     FerryInventory *inventory;
     g_autoptr(FerryMigrateResult) result = NULL;
+    g_autoptr(GError) cache_error = NULL;
     g_autoptr(GCancellable) cancellable = NULL;
     g_autoptr(FerryProgress) progress = NULL;
     FILE *samples = NULL;
@@ -471,5 +473,9 @@ migrate_run(FerryCli *cli, int argc, char **argv, gboolean *engine_ran, GError *
     ferry_progress_result(progress, result);
     if (result->nova_queued)
         cli->status = FERRY_EXIT_QUEUED;
+    /* the definitions cache follows the guest (for `ferry rescue`); never fails the move */
+    if (!ferry_definitions_record_move(inventory, result->uuid, result->src_host, result->dst_host,
+                                       &cache_error))
+        ferry_cli_error("warning: the definitions cache was not updated: %s", cache_error->message);
     return TRUE;
 }

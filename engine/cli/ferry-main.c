@@ -31,6 +31,8 @@ static const FerryCommand commands[] = {
     {"evacuate", ferry_cmd_evacuate, "move every guest off a host, several at once"},
     {"plan", ferry_cmd_plan, "the moves a host map needs (--host-map FILE)"},
     {"apply", ferry_cmd_apply, "carry out a host map (--host-map FILE), asking before each"},
+    {"rescue", ferry_cmd_rescue, "start a dead host's shared-disk guests elsewhere; --cleanup"},
+    {"snapshot", ferry_cmd_snapshot, "record every guest's definition, for rescue (cron)"},
     {"help", cmd_help, "describe ferry, or one command (ferry help COMMAND)"},
 };
 

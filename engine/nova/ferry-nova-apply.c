@@ -632,21 +632,34 @@ fail_migration(FerryNovaDb *nova, const char *what, gint64 id, const char *statu
                               NP_ARGS(NP_INT(id), NP_STR(status)), 1, NULL, error);
 }
 
+/* An evacuation (`ferry rescue`) is recorded as Nova's own: the compute API records the action
+ * 'evacuate' (instance_actions.EVACUATE), and the destination's resource tracker
+ * (finish_evacuation) leaves the migration 'done' -- the status the source's nova-compute
+ * looks for when it comes back (_destroy_evacuated_instances), then sets 'completed'. */
+static gboolean
+is_evacuation(const char *type)
+{
+    return g_strcmp0(type, "evacuation") == 0;
+}
+
 /* GET /servers/ID/os-instance-actions then lists the move, as after Nova's own. */
 static gboolean
 insert_action(FerryNovaDb *nova, FerryNovaJournal *journal, const char *instance,
-              const Instance *inst, const char *request_id, gboolean finished, GError **error)
+              const Instance *inst, const char *request_id, const char *migration_type,
+              gboolean finished, GError **error)
 {
+    const char *action = is_evacuation(migration_type) ? "evacuate" : "live-migration";
     gint64 id = 0;
 
     if (!ferry_nova_db_exec(nova, "record the instance action",
                             "INSERT INTO instance_actions (created_at, updated_at, action, "
                             "instance_uuid, request_id, user_id, project_id, start_time, "
                             "finish_time, deleted) VALUES (UTC_TIMESTAMP(), UTC_TIMESTAMP(), "
-                            "'live-migration', ?, ?, ?, ?, UTC_TIMESTAMP(), "
+                            "?, ?, ?, ?, ?, UTC_TIMESTAMP(), "
                             "IF(?, UTC_TIMESTAMP(), NULL), 0)",
-                            NP_ARGS(NP_STR(instance), NP_STR(request_id), NP_STR(inst->user_id),
-                                    NP_STR(inst->project_id), NP_INT(finished)),
+                            NP_ARGS(NP_STR(action), NP_STR(instance), NP_STR(request_id),
+                                    NP_STR(inst->user_id), NP_STR(inst->project_id),
+                                    NP_INT(finished)),
                             1, &id, error))
         return FALSE;
     if (!ferry_nova_db_is_dry_run(nova))
@@ -789,7 +802,8 @@ apply_begin(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_r
                             1, NULL, error) ||
         !insert_migration(nova, journal, req->migration_uuid, "running", req->migration_type,
                           req->instance, &inst, req->src_host, src.node, &dst, error) ||
-        !insert_action(nova, journal, req->instance, &inst, request_id, FALSE, error) ||
+        !insert_action(nova, journal, req->instance, &inst, request_id, req->migration_type, FALSE,
+                       error) ||
         !commit_all(config, journal, nova, NULL, error))
         goto fail;
     if (!dry_run)
@@ -835,7 +849,10 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
         !(mig = lock_migration(nova, req->migration_uuid, req->instance, error)))
         goto fail;
 
-    if (mig->rows->len == 1 && g_strcmp0(ferry_nova_rows_get(mig, 0, "status"), "completed") == 0) {
+    if (mig->rows->len == 1 &&
+        (g_strcmp0(ferry_nova_rows_get(mig, 0, "status"), "completed") == 0 ||
+         (is_evacuation(req->migration_type) &&
+          g_strcmp0(ferry_nova_rows_get(mig, 0, "status"), "done") == 0))) {
         /* This very sync ran before (a replay, a retry): the cell part is done. */
         if (g_strcmp0(inst.host, req->dst_host) != 0) {
             g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED,
@@ -949,10 +966,12 @@ apply_finish(FerryNovaConfig *config, const FerryNovaRequest *req, gboolean dry_
             if (!complete_migration(nova, ferry_nova_rows_get_int(mig, 0, "id"), &dst, error) ||
                 !finish_action(nova, req->instance, request_id, NULL, error))
                 goto fail;
-        } else if (!insert_migration(nova, journal, req->migration_uuid, "completed",
+        } else if (!insert_migration(nova, journal, req->migration_uuid,
+                                     is_evacuation(req->migration_type) ? "done" : "completed",
                                      req->migration_type, req->instance, &inst, src.host, src.node,
                                      &dst, error) ||
-                   !insert_action(nova, journal, req->instance, &inst, request_id, TRUE, error)) {
+                   !insert_action(nova, journal, req->instance, &inst, request_id,
+                                  req->migration_type, TRUE, error)) {
             goto fail;
         }
     }

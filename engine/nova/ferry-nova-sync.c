@@ -79,10 +79,12 @@ sync_set_phase(FerryNovaSync *sync, SyncPhase phase, GError **error)
 static gboolean
 check_migration_type(const char *type, GError **error)
 {
-    if (g_strcmp0(type, "live-migration") == 0 || g_strcmp0(type, "migration") == 0)
+    /* evacuation: `ferry rescue` (the guest restarted from shared disks, its host dead) */
+    if (g_strcmp0(type, "live-migration") == 0 || g_strcmp0(type, "migration") == 0 ||
+        g_strcmp0(type, "evacuation") == 0)
         return TRUE;
     g_set_error(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_REFUSED,
-                "migration type '%s' is neither 'live-migration' nor 'migration'",
+                "migration type '%s' is not 'live-migration', 'migration' or 'evacuation'",
                 type ? type : "(null)");
     return FALSE;
 }

@@ -211,6 +211,27 @@ case_ 2 "unknown host 'Z'" -- --config good.ini check ssh --from A --to Z
 case_ 2 "same host|itself|differ" -- --config good.ini check ssh --from A --to A
 case_ 2 "absolute|relative" -- --config good.ini check shared --from A --to B --dir relative/dir
 
+# ---------------------------------------------------------------- rescue and snapshot arguments
+case_ 2 "one HOST" -- --config good.ini rescue
+case_ 2 "one HOST" -- --config good.ini rescue A B
+case_ 2 "unknown host 'Z'" -- --config good.ini rescue Z --confirm-dead Z
+case_ 2 "--confirm-dead 'B' does not name the host to rescue 'A'.*nothing was changed" -- --config good.ini rescue A --confirm-dead B
+case_ 2 "--confirm-dead 'a' does not name the host to rescue 'A'" -- --config good.ini rescue A --confirm-dead a
+case_ 2 "--to 'A' is the host to rescue" -- --config good.ini rescue A --to A
+case_ 2 "unknown host 'Z'" -- --config good.ini rescue A --to Z
+case_ 2 "--cleanup takes neither --to nor --confirm-dead" -- --config good.ini rescue --cleanup A --confirm-dead A
+case_ 2 "no arguments" -- --config good.ini snapshot A
+with fence 's|^\[host A\]|&\nfence_command = /usr/bin/ipmitool "unterminated|'
+case_ 2 "fence.ini: \\[host A\\] fence_command" -- --config "$work/fence.ini" rescue A --confirm-dead A
+with fencekey 's|^\[host A\]|&\nfence_cmd = /bin/true|'
+case_ 2 "fencekey.ini.*fence_cmd" -- --config "$work/fencekey.ini" rescue A --confirm-dead A
+# A's libvirtd and sshd do not answer, but no other host can be asked (B's ssh fails): a cut
+# in ferry's own network cannot be ruled out, so A is not proven dead
+with nowitness 's|^\[host A\]|&\nssh_port = 1|'
+case_ 1 "cannot prove 'A' dead: no other inventory host could be asked.*nothing was changed" -- --config "$work/nowitness.ini" rescue A --confirm-dead A
+# --cleanup: A must answer
+case_ 1 "cannot clean up 'A': it does not answer.*nothing was changed" -- --config good.ini rescue --cleanup A
+
 # ---------------------------------------------------------------- nova-sync arguments
 case_ 2 "UUID|--undo|--pending" -- --config good.ini nova-sync
 case_ 2 "not-a-uuid" -- --config good.ini nova-sync not-a-uuid --to B
