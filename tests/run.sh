@@ -77,7 +77,10 @@ if [ "${FERRY_SKIP_LAB:-0}" = 1 ] || ! any_wanted $(lab_suites); then
 else
     echo "== lab tests"
     export FERRY_BIN=$build/engine/cli/ferry
-    if lab_inventory=$(tests/lab/up.sh 2>"$logs/lab-up.log" | tail -1) && [ -f "$lab_inventory" ]; then
+    up_rc=0
+    lab_inventory=$(tests/lab/up.sh 2>"$logs/lab-up.log") || up_rc=$?
+    lab_inventory=${lab_inventory##*$'\n'}
+    if [ "$up_rc" = 0 ] && [ -f "$lab_inventory" ]; then
         trap 'tests/lab/down.sh >"$logs/lab-down.log" 2>&1' EXIT
         trap 'exit 130' INT TERM
         for t in tests/labtests/[0-9]*.sh; do
@@ -93,7 +96,8 @@ else
     else
         echo "lab: tests/lab/up.sh failed; no lab test ran:"
         tail -20 "$logs/lab-up.log" | sed 's/^/    /'
-        tests/lab/down.sh >"$logs/lab-down.log" 2>&1
+        # exit 3: another lab is up at this FERRY_LAB/FERRY_LAB_PREFIX; it is not ours to remove
+        [ "$up_rc" = 3 ] || tests/lab/down.sh >"$logs/lab-down.log" 2>&1
     fi
 fi
 

@@ -19,12 +19,12 @@ log() {
 
 if [ -e "$LAB" ]; then
     echo "up.sh: a lab already exists at $LAB (run tests/lab/down.sh first)" >&2
-    exit 1
+    exit 3
 fi
 for h in sw op $LAB_HOSTS s; do
     if ip netns list | grep -qw "$P-$h"; then
         echo "up.sh: network namespace $P-$h already exists (run tests/lab/down.sh first)" >&2
-        exit 1
+        exit 3
     fi
 done
 # Whatever fails from here on, leave nothing behind.
