@@ -293,6 +293,23 @@ json_print_sample(const FerryMigrateEvent *ev, const FerryProgressFigures *f, gb
         ferry_json_string(j, "policy_next", ferry_policy_action_to_string(ev->outlook->action));
         ferry_json_fixed3(j, "policy_next_in_s", ev->outlook->in_s);
     }
+    /* the policy's prediction: can the copy converge before the timeout, and what it does
+     * after enough passes that say no */
+    if (ev->outlook && ev->outlook->predicted && !s->paused && !s->postcopy) {
+        ferry_json_begin_object(j, "prediction");
+        ferry_json_bool(j, "converging", ev->outlook->converging);
+        if (ev->outlook->converge_in_s >= 0)
+            ferry_json_fixed3(j, "converge_in_s", ev->outlook->converge_in_s);
+        else
+            ferry_json_null(j, "converge_in_s");
+        ferry_json_uint(j, "dirty_bps", (guint64)ev->outlook->dirty_bps);
+        ferry_json_uint(j, "sent_bps", (guint64)ev->outlook->sent_bps);
+        ferry_json_uint(j, "diverging_passes", ev->outlook->diverging_passes);
+        ferry_json_uint(j, "diverging_passes_needed", ev->outlook->diverging_passes_needed);
+        ferry_json_string(j, "early_action",
+                          ferry_policy_action_to_string(ev->outlook->early_action));
+        ferry_json_end_object(j);
+    }
     if (!copy)
         json_add_job(j, s);
     ferry_json_print(g_steal_pointer(&j));
@@ -461,14 +478,34 @@ format_eta(const FerryProgressFigures *f)
 
 /* What the policy will do next by itself, and when: as the engine says (ev->outlook). */
 static char *
-format_policy(const FerryPolicyOutlook *outlook)
+format_policy(const FerryPolicyOutlook *outlook, gboolean no_prediction)
 {
     g_autofree char *d = NULL;
+    g_autofree char *prediction = NULL;
 
-    if (!outlook || outlook->action == FERRY_POLICY_ACTION_NONE)
+    if (!outlook)
         return g_strdup("");
+    /* the prediction (rule 3b): whether the copy can converge before the timeout */
+    if (no_prediction) {
+        /* paused or in post-copy: no dirty rate, nothing to predict */
+    } else if (outlook->predicted && outlook->converging) {
+        g_autofree char *in = ferry_progress_format_duration(outlook->converge_in_s);
+
+        prediction = g_strdup_printf("  converging (~%s)", in);
+    } else if (outlook->predicted) {
+        prediction = g_strdup_printf(
+            "  not converging in time (%u of %u passes%s%s)", outlook->diverging_passes,
+            outlook->diverging_passes_needed,
+            outlook->early_action != FERRY_POLICY_ACTION_NONE ? ", then " : "",
+            outlook->early_action != FERRY_POLICY_ACTION_NONE
+                ? ferry_policy_action_to_string(outlook->early_action)
+                : "");
+    }
+    if (outlook->action == FERRY_POLICY_ACTION_NONE)
+        return g_strdup(prediction ? prediction : "");
     d = ferry_progress_format_duration(outlook->in_s);
-    return g_strdup_printf("  %s in %s", ferry_policy_action_to_string(outlook->action), d);
+    return g_strdup_printf("  %s in %s%s", ferry_policy_action_to_string(outlook->action), d,
+                           prediction ? prediction : "");
 }
 
 /* The terminal's width: a line longer than it would wrap and break the redraw in place. */
@@ -527,7 +564,7 @@ print_sample(FerryProgress *p, const FerryJobSample *s, const FerryProgressFigur
     g_autofree char *disk_rate = format_rate(f->disk_bps_known, f->disk_bps);
     g_autofree char *dirty = format_rate(f->dirty_known, f->dirty_bps);
     g_autofree char *eta = format_eta(f);
-    g_autofree char *policy = format_policy(outlook);
+    g_autofree char *policy = format_policy(outlook, s->paused || s->postcopy);
     g_autofree char *downtime =
         s->expected_downtime_ms
             ? g_strdup_printf("  downtime ~%" G_GUINT64_FORMAT " ms", s->expected_downtime_ms)
