@@ -63,8 +63,9 @@ test_survey_test_driver(void)
     disk = g_ptr_array_index(g->disks, 0);
     g_assert_cmpstr(disk->target, ==, "vda");
     g_assert_cmpint(disk->kind, ==, FERRY_SURVEY_DISK_LOCAL);
-    g_assert_nonnull(g->refused);
-    g_assert_nonnull(strstr(g->refused, "disk vda"));
+    /* a local file outside images_dir keeps its path on the destination (issue 14): the disk
+     * is movable, so nothing is refused; running on two hosts is the flag's business */
+    g_assert_null(g->refused);
 
     c = ferry_survey_get_host(survey, "hostC");
     g_assert_false(c->reachable);
