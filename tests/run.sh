@@ -71,6 +71,31 @@ done
 echo "== the ferry command against bad input"
 FERRY_BIN=$build/engine/cli/ferry run_suite cli/bad-input 300 bash tests/cli/test-bad-input.sh
 
+# The lab tests that use a Nova harness, and the one they share (see nova_harness_up).
+nova_lab_suites() {
+    local t
+    for t in $(grep -lE '^\s*(if ! )?nova_(harness_)?up\b' tests/labtests/[0-9]*.sh); do
+        echo "lab/$(basename "$t" .sh)"
+    done
+}
+nova_shared_start() {
+    local suites
+    suites=$(nova_lab_suites)
+    [ -n "$suites" ] && any_wanted $suites || return 0
+    nova_shared=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
+    if FERRY_NOVA_LAB=$nova_shared tests/nova/nova-up.sh start >"$logs/nova-shared-up.log" 2>&1; then
+        export FERRY_NOVA_SHARED_LAB=$nova_shared
+    else
+        echo "lab: the shared Nova harness did not come up (see $logs/nova-shared-up.log)"
+    fi
+}
+nova_shared_stop() {
+    [ -n "${nova_shared:-}" ] || return 0
+    FERRY_NOVA_LAB=$nova_shared tests/nova/nova-up.sh stop >>"$logs/nova-shared-up.log" 2>&1
+    rm -rf "$nova_shared"
+    nova_shared=
+    unset FERRY_NOVA_SHARED_LAB
+}
 lab_suites() { for t in tests/labtests/[0-9]*.sh; do echo "lab/$(basename "$t" .sh)"; done; echo lab/json-schema; echo lab/teardown; }
 if [ "${FERRY_SKIP_LAB:-0}" = 1 ] || ! any_wanted $(lab_suites); then
     for s in $(lab_suites); do not_run "$s" "FERRY_SKIP_LAB=1, or FERRY_ONLY selects no lab test"; done
@@ -81,11 +106,16 @@ else
     lab_inventory=$(tests/lab/up.sh 2>"$logs/lab-up.log") || up_rc=$?
     lab_inventory=${lab_inventory##*$'\n'}
     if [ "$up_rc" = 0 ] && [ -f "$lab_inventory" ]; then
-        trap 'tests/lab/down.sh >"$logs/lab-down.log" 2>&1' EXIT
+        trap 'nova_shared_stop; tests/lab/down.sh >"$logs/lab-down.log" 2>&1' EXIT
         trap 'exit 130' INT TERM
+        # One Nova harness for every lab test that needs one (nova_harness_up in lib.sh resets
+        # its databases for each): starting one takes ~40 s.  If it does not come up, each test
+        # starts its own and says what failed.
+        nova_shared_start
         for t in tests/labtests/[0-9]*.sh; do
             run_suite "lab/$(basename "$t" .sh)" 900 bash "$t"
         done
+        nova_shared_stop
         # Every --json line the lab tests printed (kept by lib.sh's keep_json) against the
         # schema docs/json-schema.json.
         run_suite lab/json-schema 300 bash -c '. tests/lab/env.sh && python3 tests/json/validate.py --tap "lab JSON: " "$LAB/json-out"'

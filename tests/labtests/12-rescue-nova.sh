@@ -10,8 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 HOSTCTL=$LAB_DIR/hostctl.sh
-FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
-export FERRY_NOVA_LAB
 g=t12-nova
 uuid=a1a1a1a1-0000-4000-8000-000000000001 # the instance tests/nova/data/seed.sql seeds on hostA
 
@@ -29,10 +27,8 @@ restore() {
         if [ "$(state a $n)" != running ]; then lv a start $n >/dev/null || true; fi
     done
 }
-on_exit '"$top/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$FERRY_NOVA_LAB"'
 on_exit restore
-if ! "$top/tests/nova/nova-up.sh" start >"$OUT/nova-up.log" 2>&1 ||
-    ! "$top/tests/nova/nova-up.sh" reset-db >>"$OUT/nova-up.log" 2>&1; then
+if ! nova_harness_up "$OUT/nova-up.log"; then
     not_ok "the Nova harness came up"
     diag "$OUT/nova-up.log"
     done_testing

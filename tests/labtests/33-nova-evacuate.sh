@@ -8,13 +8,10 @@
 #  - `ferry evacuate hostB --reenable` on the now empty host enables the service again.
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
-FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
-export FERRY_NOVA_LAB
 export FERRY_STATE_DIR="$LAB/state-t33"
 g=t33-nova
-on_exit '"$top/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$FERRY_NOVA_LAB"; remove_guest $g; rm -rf "$FERRY_STATE_DIR"'
-if ! "$top/tests/nova/nova-up.sh" start >"$OUT/nova-up.log" 2>&1 ||
-    ! "$top/tests/nova/nova-up.sh" reset-db >>"$OUT/nova-up.log" 2>&1; then
+on_exit 'remove_guest $g; rm -rf "$FERRY_STATE_DIR"'
+if ! nova_harness_up "$OUT/nova-up.log"; then
     not_ok "the Nova harness came up"
     diag "$OUT/nova-up.log"
     done_testing

@@ -33,7 +33,7 @@ rm -rf "$FERRY_STATE_DIR"
 "$LAB_DIR/guest.sh" create $g local a
 # migration_s of the JSON result in FILE
 job_s() { python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])["migration_s"])' "$1"; }
-disk_sampled() { grep -q '"event":"sample".*"disk_total":[1-9]' "$OUT/out1" 2>/dev/null; }
+disk_sampled() { grep -q '"event":"sample".*"disk_total_bytes":[1-9]' "$OUT/out1" 2>/dev/null; }
 
 # ---- raised: hostA -> hostB ----
 mkfifo "$OUT/ctl"
@@ -45,12 +45,13 @@ exec 7>"$OUT/ctl"
 wait_for 30 disk_sampled
 left=$(python3 -c 'import json,sys
 s=[json.loads(l) for l in open(sys.argv[1]) if "\"sample\"" in l][-1]
-print(s["data_remaining"])' "$OUT/out1")
+print(s["job"]["data_remaining_bytes"])' "$OUT/out1")
 mirror=$(lv a blockjob $g vda --info 2>&1 || true)
 echo "bandwidth 100" >&7
 exec 7>&-
 rc=0
 wait "$FERRY_PID" || rc=$?
+keep_json "$OUT/out1"
 grep -v '"sample"' "$OUT/out1" | diag
 diag <<<"mirror before the raise: $mirror"
 raised=$(job_s "$OUT/out1")

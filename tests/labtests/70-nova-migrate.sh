@@ -6,11 +6,7 @@
 # socket (the harness listens on the root namespace's loopback only).
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
-FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
-export FERRY_NOVA_LAB
-on_exit '"$top/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$FERRY_NOVA_LAB"'
-if ! "$top/tests/nova/nova-up.sh" start >"$OUT/nova-up.log" 2>&1 ||
-    ! "$top/tests/nova/nova-up.sh" reset-db >>"$OUT/nova-up.log" 2>&1; then
+if ! nova_harness_up "$OUT/nova-up.log"; then
     not_ok "the Nova harness came up"
     diag "$OUT/nova-up.log"
     done_testing

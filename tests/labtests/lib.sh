@@ -20,6 +20,26 @@ TAP_DONE=0
 OUT=$(mktemp -d /tmp/ferry-labtest.XXXXXX)
 _ON_EXIT=()
 
+# nova_harness_up LOG: a real Nova control plane (tests/nova/nova-up.sh) with its databases
+# fresh (data/seed.sql): FERRY_NOVA_LAB set and exported, $FERRY_NOVA_LAB/state.env to source.
+# tests/run.sh starts one harness for all the lab tests (FERRY_NOVA_SHARED_LAB): then only its
+# databases are reset, after MariaDB is started again if a test left it stopped; a test run
+# alone starts a private one, stopped when it ends.  Fails (the log in LOG) when it cannot.
+nova_harness_up() {
+    local log=$1 harness
+    harness=$(cd "$(dirname "${BASH_SOURCE[0]}")/../nova" && pwd)/nova-up.sh
+    if [ -n "${FERRY_NOVA_SHARED_LAB:-}" ]; then
+        export FERRY_NOVA_LAB=$FERRY_NOVA_SHARED_LAB
+        "$harness" db-start >"$log" 2>&1 || true # "running already" is what it says mostly
+        "$harness" reset-db >>"$log" 2>&1
+        return
+    fi
+    FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
+    export FERRY_NOVA_LAB
+    on_exit "'$harness' stop >/dev/null 2>&1; rm -rf '$FERRY_NOVA_LAB'"
+    "$harness" start >"$log" 2>&1 && "$harness" reset-db >>"$log" 2>&1
+}
+
 # on_exit CMD: run CMD (a string for eval) when the script ends, last registered first.
 on_exit() { _ON_EXIT=("$1" "${_ON_EXIT[@]}"); }
 _lib_exit() {

@@ -19,11 +19,7 @@ TAB=$'\t'
 # nova_up: start the harness, load the seed, grant ferry@localhost (the socket login) what
 # ferry@127.0.0.1 has, write $OUT/inventory.ini (the lab's plus [nova]).  Stopped at exit.
 nova_up() {
-    FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
-    export FERRY_NOVA_LAB
-    on_exit '"$NOVA_TOP/tests/nova/nova-up.sh" stop >/dev/null 2>&1; rm -rf "$FERRY_NOVA_LAB"'
-    if ! "$NOVA_TOP/tests/nova/nova-up.sh" start >"$OUT/nova-up.log" 2>&1 ||
-        ! "$NOVA_TOP/tests/nova/nova-up.sh" reset-db >>"$OUT/nova-up.log" 2>&1; then
+    if ! nova_harness_up "$OUT/nova-up.log"; then
         echo "# the Nova harness did not come up:" >&2
         sed 's/^/#   /' "$OUT/nova-up.log" >&2
         return 1
