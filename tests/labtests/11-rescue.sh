@@ -98,7 +98,7 @@ ip netns exec "$P-op" iptables -I OUTPUT -d "$ip_a" -j DROP
 doms_before=$(domains_bc)
 rescue hostA --confirm-dead hostA --json
 diag "$OUT/err"
-check "cut off from the operator only: refused (exit 1)" test "$FERRY_RC" = 1
+check "cut off from the operator only: refused before anything changed (exit 2)" test "$FERRY_RC" = 2
 check "... naming the host that still reaches it" \
     ferry_output_has "'hostA' is not dead: 'hostB' reaches its"
 check "... JSON error kind host-alive" test "$(json_result error | python3 -c 'import json,sys; print(json.load(sys.stdin)["kind"])')" = host-alive
@@ -114,7 +114,7 @@ check "... its libvirtd does not answer" test "$("$HOSTCTL" status a)" = dead
 
 rescue hostA
 diag "$OUT/err"
-check "dead but not fenced, no --confirm-dead: refused (exit 1)" test "$FERRY_RC" = 1
+check "dead but not fenced, no --confirm-dead: refused (exit 2)" test "$FERRY_RC" = 2
 check "... saying what is missing and what to do" \
     ferry_output_has "has no fence_command, and --confirm-dead hostA was not given"
 check "... the probes were made from ferry and from another host" \
@@ -128,7 +128,7 @@ check "... saying so" ferry_output_has "--confirm-dead 'hostB' does not name the
 # a fence_command that fails (exit 1) fences nothing: refused
 sed 's|^\[host hostA\]|&\nfence_command = /bin/false|' "$inv" >"$OUT/fence-fails.ini"
 ferry --config "$OUT/fence-fails.ini" rescue hostA
-check "a fence_command that fails: refused (exit 1)" test "$FERRY_RC" = 1
+check "a fence_command that fails: refused (exit 2)" test "$FERRY_RC" = 2
 check "... naming the command and its exit status" \
     ferry_output_has "'hostA' is not fenced: the fence_command of 'hostA' (/bin/false) failed: exit status 1"
 check "... nothing changed on hostB and hostC" test "$(domains_bc)" = "$doms_before"

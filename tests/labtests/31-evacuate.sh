@@ -58,7 +58,7 @@ snapshot_take
 sed -e '/^\[host host[BC]\]/a reserved_memory_mib = 100000000' "$LAB/inventory.ini" >"$OUT/full.ini"
 ferry --config "$OUT/full.ini" evacuate hostA
 diag "$OUT/err"
-check "a plan that does not fit: exit 1" test "$FERRY_RC" = 1
+check "a plan that does not fit: refused before anything moves, exit 2" test "$FERRY_RC" = 2
 check "... naming each guest that does not fit, and why" \
     eval 'for g in $guests; do grep -q "does not fit: '"'"'$g'"'"'.*hostB: needs .* MiB of memory" "$OUT/out" || exit 1; done'
 check "... and saying nothing was moved" grep -q "hostA: 5 guest(s) do not fit: .*nothing was moved" "$OUT/err"
@@ -86,7 +86,9 @@ names=$(lv a list --all --name | sed '/^$/d')
 check "hostA holds no domain any more (its libvirtd lists none)" test -z "$names"
 check "hostA holds none of the moved disk images" \
     eval 'image_absent a ga-local && image_absent a gc-overlay && image_absent a t31-off'
-# ferry list agrees with the hosts: each guest's host and state, its disks' kinds
+# ferry list agrees with the hosts: each guest's host and state, its disks' kinds; and it
+# refreshes the definitions cache ferry rescue reads (emptied first: the moves recorded too)
+rm -rf "$FERRY_STATE_DIR/definitions"
 ferry list --json
 python3 - "$OUT/out" >"$OUT/list" <<'PY'
 import json, sys
@@ -105,6 +107,18 @@ listed_ok() {
         grep -qx "hostA-guests 0" "$OUT/list"
 }
 check "ferry list --json: every guest where the hosts have it, in that state; disks local/shared; hostA 0 guests" listed_ok
+cached_ok() {
+    local g h u
+    for g in $guests; do
+        h=$(where_is $g) || return 1
+        u=$(lv $h domuuid $g) || return 1
+        [ -s "$FERRY_STATE_DIR/definitions/host${h^^}/$u.xml" ] &&
+            [ -s "$FERRY_STATE_DIR/definitions/host${h^^}/$u.json" ] ||
+            { echo "# no cached definition of $g on host${h^^}" >&2; return 1; }
+    done
+    [ -z "$(ls -A "$FERRY_STATE_DIR/definitions/hostA" 2>/dev/null)" ]
+}
+check "after ferry list the definitions cache holds each guest's definition where it is, none on hostA" cached_ok
 # concurrency, from ferry's JSON: when each move began and how long it took
 python3 - "$OUT/evacuate.json" >"$OUT/overlap" <<'PY'
 import json, sys
