@@ -67,7 +67,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryFleetArgs, fleet_args_clear)
         {"no-nova", 0, 0, G_OPTION_ARG_NONE, &(a).no_nova,                                         \
          "Do not tell Nova, even when the inventory has a [nova] section", NULL},                  \
         {"json", 0, 0, G_OPTION_ARG_NONE, &(a).json,                                               \
-         "JSON lines while moves run, then one JSON document with the plan and the results",      \
+         "JSON lines while moves run, then the result line (the plan and the results)",            \
          NULL }
 
 static gboolean

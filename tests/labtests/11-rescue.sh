@@ -79,8 +79,8 @@ lv a define "$OUT/$ng.xml" >/dev/null
 lv a start $ng >/dev/null
 
 # --- the cache: what hostA holds, recorded while it is up (cron's job)
-ferry --config "$inv" snapshot
-check "ferry snapshot exits 0" test "$FERRY_RC" = 0
+ferry --config "$inv" snapshot --json
+check "ferry snapshot exits 0, its JSON result ok" test "$FERRY_RC/$(json_result ok)" = 0/true
 uuid=$(lv a domuuid gb-shared)
 check "the cache holds gb-shared's definition and state" \
     test -s "$LAB/state/definitions/hostA/$uuid.xml" -a -s "$LAB/state/definitions/hostA/$uuid.json"
@@ -179,10 +179,16 @@ check "... saying it is a split brain" ferry_output_has "'gb-shared' on 'hostA' 
 check "... the running copy is not touched" test "$(state a gb-shared)" = running
 lv a destroy gb-shared >/dev/null
 
-rescue --cleanup hostA
+rescue --cleanup hostA --json
 diag "$OUT/out"
 diag "$OUT/err"
 check "cleanup: exit 0" test "$FERRY_RC" = 0
+check "... its JSON result: gb-shared undefined, no error" \
+    python3 -c 'import json,sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+g = [x for x in r["guests"] if x["name"] == "gb-shared"]
+sys.exit(not (r["command"] == "rescue" and r["cleanup"] and r["ok"] and r["error"] is None
+              and len(g) == 1 and g[0]["undefined"] and g[0]["action"] == "undefine"))' "$OUT/out"
 check "... gb-shared undefined on hostA, still running on hostB" only_on b gb-shared running
 check "... $ng undefined on hostA too, its disk on the shared storage kept" \
     test "$(state a $ng)/$(file_state b "$idir/disk")" = absent/present
