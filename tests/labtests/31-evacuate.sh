@@ -153,9 +153,16 @@ echo '{"hostA": ["ga-local", "gb-shared", "gc-overlay", "gd-dirty", "t31-off"]}'
 ferry plan --host-map "$OUT/back.json"
 check "ferry plan: five moves to hostA, nothing changed" \
     eval '[ "$FERRY_RC" = 0 ] && [ "$(grep -c " -> hostA " "$OUT/out")" = 5 ] && unchanged_since_snapshot'
-ferry apply --yes --host-map "$OUT/back.json"
+ferry plan --host-map "$OUT/back.json" --json
+check "ferry plan --json: its result line has the same five moves to hostA, none in place" \
+    python3 -c 'import json,sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+sys.exit(not (r["command"] == "plan" and r["ok"] and r["error"] is None and r["in_place"] == []
+              and sorted(m["guest"] for m in r["moves"] if m["to"] == "hostA") == sorted(sys.argv[2].split())))' "$OUT/out" "$guests"
+ferry apply --yes --host-map "$OUT/back.json" --json
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
-check "ferry apply --yes: exit 0, five moved" eval '[ "$FERRY_RC" = 0 ] && grep -q "^5 moved, 0 failed, 0 not begun" "$OUT/out"'
+check "ferry apply --yes --json: exit 0, its result: five moved, none failed or not begun" \
+    eval '[ "$FERRY_RC" = 0 ] && [ "$(json_result moved)/$(json_result failed)/$(json_result not_begun)/$(json_result ok)" = 5/0/0/true ]'
 for g in $guests; do
     check "$g back on hostA only, ${want[$g]}" only_on a $g "${want[$g]}"
 done
