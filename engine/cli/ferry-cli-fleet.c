@@ -334,10 +334,10 @@ static void
 display_json(const FerryFleetEvent *event)
 {
     const FerryFleetMove *m = event->move;
-    FerryJson *j = ferry_json_new_event(event->kind == FERRY_FLEET_EVENT_STARTED ? "move-started"
-                                        : event->kind == FERRY_FLEET_EVENT_FINISHED
-                                            ? "move-finished"
-                                            : "move-phase");
+    FerryJson *j =
+        ferry_json_new_event(event->kind == FERRY_FLEET_EVENT_STARTED    ? "move-started"
+                             : event->kind == FERRY_FLEET_EVENT_FINISHED ? "move-finished"
+                                                                         : "move-phase");
 
     ferry_json_string(j, "guest", m->move->guest);
     ferry_json_string(j, "from", m->move->src);

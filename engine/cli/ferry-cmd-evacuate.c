@@ -371,8 +371,7 @@ evacuate_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **erro
                     host->name, left->len, run->n_failed, run->n_skipped);
     }
     if (a.json) {
-        print_result("evacuate", &a, host->name, plan, run, ok ? left : NULL, nova_status,
-                     *error);
+        print_result("evacuate", &a, host->name, plan, run, ok ? left : NULL, nova_status, *error);
     } else {
         g_autofree char *list = NULL;
 

@@ -211,8 +211,8 @@ locate_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **er
         g_set_error(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS,
                     "domain '%s' is running on several hosts (%s)", query, running->str);
     if (json) {
-        locate_json(query, hits, runs, n_running, unreachable->str, nova, where, nova_error,
-                    drift, *error);
+        locate_json(query, hits, runs, n_running, unreachable->str, nova, where, nova_error, drift,
+                    *error);
     } else {
         const FerrySurveyGuest *g = g_ptr_array_index(hits, 0);
 

@@ -234,12 +234,12 @@ print_result(const RescueArgs *a, const FerryHost *host, const FerryFenceCheck *
 }
 
 static gboolean
-refuse(RescueArgs *a, const FerryHost *host, const FerryFenceCheck *check, gint64 t0,
-       GError *cause, GError **error)
+refuse(RescueArgs *a, const FerryHost *host, const FerryFenceCheck *check, gint64 t0, GError *cause,
+       GError **error)
 {
     if (a->json)
-        print_result(a, host, check, NULL, NULL, NULL, 0, (g_get_monotonic_time() - t0) / 1e6,
-                     NULL, cause);
+        print_result(a, host, check, NULL, NULL, NULL, 0, (g_get_monotonic_time() - t0) / 1e6, NULL,
+                     cause);
     g_propagate_error(error, cause);
     return FALSE;
 }
@@ -402,8 +402,8 @@ rescue_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error)
     if (!(plan =
               ferry_rescue_plan(inventory, survey, host->name, (const char *const *)a.to, error))) {
         if (a.json)
-            print_result(&a, host, check, NULL, NULL, NULL, 0,
-                         (g_get_monotonic_time() - t0) / 1e6, local, *error);
+            print_result(&a, host, check, NULL, NULL, NULL, 0, (g_get_monotonic_time() - t0) / 1e6,
+                         local, *error);
         return FALSE;
     }
     now = g_get_real_time() / G_USEC_PER_SEC;
@@ -490,9 +490,9 @@ rescue_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error)
         g_autoptr(GError) incomplete = NULL;
 
         if (failed || no_room)
-            incomplete = g_error_new(FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_FAILED,
-                                     "%u guest(s) of '%s' not rescued", failed + no_room,
-                                     host->name);
+            incomplete =
+                g_error_new(FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_FAILED,
+                            "%u guest(s) of '%s' not rescued", failed + no_room, host->name);
         print_result(&a, host, check, fenced_by, fence_output, plan, now,
                      (g_get_monotonic_time() - t0) / 1e6, NULL, incomplete);
     } else {
