@@ -3,11 +3,14 @@
  */
 #include "engine/cli/ferry-cli-fleet.h"
 
+#include "engine/cli/ferry-cli-json.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/ferry-definitions.h"
 #include "engine/ferry-hostmap.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-journal.h"
@@ -15,111 +18,22 @@
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 
-/* ---- JSON ---------------------------------------------------------------------------------- */
-
-const char *
-ferry_cli_fleet_error_kind(const GError *error)
-{
-    static const struct {
-        const char *domain;
-        int code;
-        const char *kind;
-    } kinds[] = {
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_NOT_FOUND, "not-found"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_AMBIGUOUS, "ambiguous"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_INVALID, "invalid"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_PRECHECK, "precheck"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_FAILED, "failed"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_CANCELLED, "cancelled"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_VERIFY, "verify"},
-        {"ferry-migrate-error-quark", FERRY_MIGRATE_ERROR_NOT_CONVERGED, "not-converged"},
-        {"ferry-locate-error-quark", FERRY_LOCATE_ERROR_NOT_FOUND, "not-found"},
-        {"ferry-locate-error-quark", FERRY_LOCATE_ERROR_AMBIGUOUS, "ambiguous"},
-        {"ferry-locate-error-quark", FERRY_LOCATE_ERROR_UNREACHABLE, "unreachable"},
-        {"ferry-journal-error-quark", FERRY_JOURNAL_ERROR_BUSY, "busy"},
-        {"ferry-journal-error-quark", FERRY_JOURNAL_ERROR_IO, "journal"},
-        {"ferry-host-map-error-quark", FERRY_HOST_MAP_ERROR_CAPACITY, "capacity"},
-        {"ferry-precheck-error-quark", -1, "precheck"},
-        {"ferry-host-map-error-quark", -1, "host-map"},
-        {"ferry-inventory-error-quark", -1, "inventory"},
-        {"ferry-nova-error-quark", -1, "nova"},
-        {"g-io-error-quark", G_IO_ERROR_CANCELLED, "skipped"},
-        {"ferry-cli-error-quark", FERRY_CLI_ERROR_USAGE, "usage"},
-        {"g-option-context-error-quark", -1, "usage"},
-    };
-
-    if (!error)
-        return NULL;
-    for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
-        if (g_str_equal(g_quark_to_string(error->domain), kinds[i].domain) &&
-            (kinds[i].code < 0 || kinds[i].code == error->code))
-            return kinds[i].kind;
-    }
-    return "failed";
-}
-
-void
-ferry_cli_json_print(JsonBuilder *builder)
-{
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(builder);
-    g_autofree char *text = NULL;
-
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    printf("%s\n", text);
-    fflush(stdout);
-}
-
-static void
-jstr(JsonBuilder *b, const char *name, const char *value)
-{
-    json_builder_set_member_name(b, name);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-static void
-jint(JsonBuilder *b, const char *name, gint64 value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_int_value(b, value);
-}
-
-static void
-jsec(JsonBuilder *b, const char *name, double value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_double_value(b, round(value * 1000) / 1000);
-}
-
-static void
-jbool(JsonBuilder *b, const char *name, gboolean value)
-{
-    json_builder_set_member_name(b, name);
-    json_builder_add_boolean_value(b, value);
-}
-
-void
-ferry_cli_json_error(JsonBuilder *b, const char *member, const GError *error)
-{
-    json_builder_set_member_name(b, member);
-    if (!error) {
-        json_builder_add_null_value(b);
-        return;
-    }
-    json_builder_begin_object(b);
-    jstr(b, "kind", ferry_cli_fleet_error_kind(error));
-    jstr(b, "message", error->message);
-    json_builder_end_object(b);
-}
-
 static char *
 mib(guint64 bytes)
 {
     return g_strdup_printf("%" G_GUINT64_FORMAT " MiB", (bytes + (1 << 19)) >> 20);
+}
+
+/* ---- the definitions cache ---------------------------------------------------------------- */
+
+void
+ferry_cli_fleet_record(const FerryInventory *inventory, const FerrySurvey *survey)
+{
+    g_autoptr(GError) local = NULL;
+
+    if (!ferry_definitions_record_survey(inventory, survey, NULL, &local))
+        ferry_cli_error("warning: the definitions cache (for ferry rescue) was not refreshed: %s",
+                        local->message);
 }
 
 /* ---- ferry list ---------------------------------------------------------------------------- */
@@ -142,71 +56,90 @@ guest_disks(const FerrySurveyGuest *g)
     return g_string_free(g_steal_pointer(&s), FALSE);
 }
 
+/* Null where the host could not tell (unreachable). */
+static void
+host_figure(FerryJson *j, const char *name, const FerrySurveyHost *sh, guint64 value)
+{
+    if (sh->reachable)
+        ferry_json_uint(j, name, value);
+    else
+        ferry_json_null(j, name);
+}
+
+void
+ferry_cli_fleet_json_hosts(FerryJson *j, const FerrySurvey *survey)
+{
+    ferry_json_begin_array(j, "hosts");
+    for (guint i = 0; i < survey->hosts->len; i++) {
+        const FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, i);
+
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "name", sh->host->name);
+        ferry_json_bool(j, "reachable", sh->reachable);
+        if (sh->reachable) {
+            ferry_json_null(j, "error");
+        } else {
+            ferry_json_begin_object(j, "error");
+            ferry_json_string(j, "kind", "unreachable");
+            ferry_json_string(j, "message", sh->error ? sh->error : "no answer");
+            ferry_json_end_object(j);
+        }
+        host_figure(j, "memory_total_bytes", sh, sh->mem_total_bytes);
+        host_figure(j, "memory_available_bytes", sh, sh->mem_available_bytes);
+        ferry_json_uint(j, "memory_reserved_bytes", (guint64)sh->host->reserved_memory_mib << 20);
+        host_figure(j, "cpus", sh, sh->cpus);
+        host_figure(j, "vcpus_committed", sh, sh->vcpus_committed);
+        host_figure(j, "guests", sh, sh->guests->len);
+        ferry_json_end_object(j);
+    }
+    ferry_json_end_array(j);
+}
+
 static void
 json_list(const FerrySurvey *survey)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
+    FerryJson *j = ferry_json_new_event("result");
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "hosts");
-    json_builder_begin_array(b);
+    ferry_json_string(j, "command", "list");
+    ferry_json_bool(j, "ok", TRUE);
+    ferry_cli_fleet_json_hosts(j, survey);
+    ferry_json_begin_array(j, "guests");
     for (guint i = 0; i < survey->hosts->len; i++) {
         const FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, i);
 
-        json_builder_begin_object(b);
-        jstr(b, "name", sh->host->name);
-        jbool(b, "reachable", sh->reachable);
-        jstr(b, "error", sh->error);
-        if (sh->reachable) {
-            jint(b, "memory_total_bytes", sh->mem_total_bytes);
-            jint(b, "memory_available_bytes", sh->mem_available_bytes);
-            jint(b, "memory_reserved_bytes", sh->host->reserved_memory_mib << 20);
-            jint(b, "cpus", sh->cpus);
-            jint(b, "vcpus_committed", sh->vcpus_committed);
-            jint(b, "guests", sh->guests->len);
-        }
-        json_builder_end_object(b);
-    }
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "guests");
-    json_builder_begin_array(b);
-    for (guint i = 0; i < survey->hosts->len; i++) {
-        const FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, i);
+        for (guint k = 0; k < sh->guests->len; k++) {
+            const FerrySurveyGuest *g = g_ptr_array_index(sh->guests, k);
 
-        for (guint j = 0; j < sh->guests->len; j++) {
-            const FerrySurveyGuest *g = g_ptr_array_index(sh->guests, j);
+            ferry_json_begin_object(j, NULL);
+            ferry_json_string(j, "name", g->name);
+            ferry_json_string(j, "uuid", g->uuid);
+            ferry_json_string(j, "host", g->host);
+            ferry_json_string(j, "state", ferry_virt_state_to_string(g->state));
+            ferry_json_bool(j, "persistent", g->persistent);
+            ferry_json_bool(j, "autostart", g->autostart);
+            ferry_json_uint(j, "memory_bytes", g->memory_bytes);
+            ferry_json_uint(j, "vcpus", g->vcpus);
+            ferry_json_uint(j, "stream_bytes", g->stream_bytes);
+            ferry_json_begin_array(j, "disks");
+            for (guint d = 0; d < g->disks->len; d++) {
+                const FerrySurveyDisk *disk = g_ptr_array_index(g->disks, d);
 
-            json_builder_begin_object(b);
-            jstr(b, "name", g->name);
-            jstr(b, "uuid", g->uuid);
-            jstr(b, "host", g->host);
-            jstr(b, "state", ferry_virt_state_to_string(g->state));
-            jbool(b, "persistent", g->persistent);
-            jbool(b, "autostart", g->autostart);
-            jint(b, "memory_bytes", g->memory_bytes);
-            jint(b, "vcpus", g->vcpus);
-            jint(b, "stream_bytes", g->stream_bytes);
-            json_builder_set_member_name(b, "disks");
-            json_builder_begin_array(b);
-            for (guint k = 0; k < g->disks->len; k++) {
-                const FerrySurveyDisk *d = g_ptr_array_index(g->disks, k);
-
-                json_builder_begin_object(b);
-                jstr(b, "target", d->target);
-                jstr(b, "source", d->source);
-                jstr(b, "kind", ferry_survey_disk_kind_to_string(d->kind));
-                jint(b, "stream_bytes", d->stream_bytes);
-                json_builder_end_object(b);
+                ferry_json_begin_object(j, NULL);
+                ferry_json_string(j, "target", disk->target);
+                ferry_json_string(j, "source", disk->source);
+                ferry_json_string(j, "kind", ferry_survey_disk_kind_to_string(disk->kind));
+                ferry_json_uint(j, "stream_bytes", disk->stream_bytes);
+                ferry_json_end_object(j);
             }
-            json_builder_end_array(b);
-            jstr(b, "flag", g->flag);
-            jstr(b, "refused", g->refused);
-            json_builder_end_object(b);
+            ferry_json_end_array(j);
+            ferry_json_string(j, "flag", g->flag);
+            ferry_json_string(j, "refused", g->refused);
+            ferry_json_end_object(j);
         }
     }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    ferry_cli_json_print(b);
+    ferry_json_end_array(j);
+    ferry_json_null(j, "error");
+    ferry_json_print(j);
 }
 
 void
@@ -280,48 +213,51 @@ ferry_cli_fleet_print_plan(const FerryPlacePlan *plan, FILE *out)
 }
 
 void
-ferry_cli_fleet_json_plan(JsonBuilder *b, const FerryPlacePlan *plan)
+ferry_cli_fleet_json_plan(FerryJson *j, const FerryPlacePlan *plan)
 {
-    json_builder_set_member_name(b, "moves");
-    json_builder_begin_array(b);
+    if (!plan) {
+        ferry_json_null(j, "moves");
+        ferry_json_null(j, "in_place");
+        ferry_json_null(j, "misfits");
+        return;
+    }
+    ferry_json_begin_array(j, "moves");
     for (guint i = 0; i < plan->moves->len; i++) {
         const FerryPlaceMove *m = g_ptr_array_index(plan->moves, i);
 
-        json_builder_begin_object(b);
-        jstr(b, "guest", m->guest);
-        jstr(b, "uuid", m->uuid);
-        jstr(b, "from", m->src);
-        jstr(b, "to", m->dst);
-        jstr(b, "mode", ferry_place_move_mode_to_string(m->mode));
-        jint(b, "memory_bytes", m->memory_bytes);
-        jint(b, "stream_bytes", m->stream_bytes);
-        jstr(b, "why", m->why);
-        json_builder_end_object(b);
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "guest", m->guest);
+        ferry_json_string(j, "uuid", m->uuid);
+        ferry_json_string(j, "from", m->src);
+        ferry_json_string(j, "to", m->dst);
+        ferry_json_string(j, "mode", ferry_place_move_mode_to_string(m->mode));
+        ferry_json_uint(j, "memory_bytes", m->memory_bytes);
+        ferry_json_uint(j, "stream_bytes", m->stream_bytes);
+        ferry_json_string(j, "why", m->why);
+        ferry_json_end_object(j);
     }
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "in_place");
-    json_builder_begin_array(b);
+    ferry_json_end_array(j);
+    ferry_json_begin_array(j, "in_place");
     for (guint i = 0; i < plan->in_place->len; i++) {
         const FerryPlaceOutcome *o = g_ptr_array_index(plan->in_place, i);
 
-        json_builder_begin_object(b);
-        jstr(b, "guest", o->guest);
-        jstr(b, "host", o->host);
-        json_builder_end_object(b);
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "guest", o->guest);
+        ferry_json_string(j, "host", o->host);
+        ferry_json_end_object(j);
     }
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "misfits");
-    json_builder_begin_array(b);
+    ferry_json_end_array(j);
+    ferry_json_begin_array(j, "misfits");
     for (guint i = 0; i < plan->misfits->len; i++) {
         const FerryPlaceOutcome *o = g_ptr_array_index(plan->misfits, i);
 
-        json_builder_begin_object(b);
-        jstr(b, "guest", o->guest);
-        jstr(b, "host", o->host);
-        jstr(b, "reason", o->reason);
-        json_builder_end_object(b);
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "guest", o->guest);
+        ferry_json_string(j, "host", o->host);
+        ferry_json_string(j, "reason", o->reason);
+        ferry_json_end_object(j);
     }
-    json_builder_end_array(b);
+    ferry_json_end_array(j);
 }
 
 /* ---- while it runs ------------------------------------------------------------------------- */
@@ -398,23 +334,24 @@ static void
 display_json(const FerryFleetEvent *event)
 {
     const FerryFleetMove *m = event->move;
-    g_autoptr(JsonBuilder) b = json_builder_new();
+    FerryJson *j =
+        ferry_json_new_event(event->kind == FERRY_FLEET_EVENT_STARTED    ? "move-started"
+                             : event->kind == FERRY_FLEET_EVENT_FINISHED ? "move-finished"
+                                                                         : "move-phase");
 
-    json_builder_begin_object(b);
-    jstr(b, "event", event->kind == FERRY_FLEET_EVENT_STARTED    ? "move-started"
-                     : event->kind == FERRY_FLEET_EVENT_FINISHED ? "move-finished"
-                                                                 : "move-phase");
-    jstr(b, "guest", m->move->guest);
-    jstr(b, "from", m->move->src);
-    jstr(b, "to", m->move->dst);
-    jstr(b, "state", ferry_fleet_move_state_to_string(m->state));
-    jstr(b, "phase", ferry_phase_to_string(m->phase));
+    ferry_json_string(j, "guest", m->move->guest);
+    ferry_json_string(j, "from", m->move->src);
+    ferry_json_string(j, "to", m->move->dst);
+    ferry_json_string(j, "state", ferry_fleet_move_state_to_string(m->state));
+    ferry_json_string(j, "phase", ferry_phase_to_string(m->phase));
     if (event->kind == FERRY_FLEET_EVENT_FINISHED) {
-        jsec(b, "elapsed_s", m->elapsed_s);
-        ferry_cli_json_error(b, "error", m->error);
+        ferry_json_fixed3(j, "elapsed_s", m->elapsed_s);
+        if (m->error)
+            ferry_json_error(j, "error", m->error);
+        else
+            ferry_json_null(j, "error");
     }
-    json_builder_end_object(b);
-    ferry_cli_json_print(b);
+    ferry_json_print(j);
 }
 
 void
@@ -522,37 +459,57 @@ ferry_cli_fleet_print_run(const FerryFleetRun *run)
 }
 
 void
-ferry_cli_fleet_json_run(JsonBuilder *b, const FerryFleetRun *run)
+ferry_cli_fleet_json_run(FerryJson *j, const FerryFleetRun *run)
 {
-    json_builder_set_member_name(b, "results");
-    json_builder_begin_array(b);
+    if (!run) {
+        ferry_json_null(j, "results");
+        ferry_json_null(j, "moved");
+        ferry_json_null(j, "failed");
+        ferry_json_null(j, "not_begun");
+        ferry_json_null(j, "total_s");
+        return;
+    }
+    ferry_json_begin_array(j, "results");
     for (guint i = 0; i < run->moves->len; i++) {
         const FerryFleetMove *m = g_ptr_array_index(run->moves, i);
+        gboolean begun = m->state == FERRY_FLEET_MOVE_DONE || m->state == FERRY_FLEET_MOVE_FAILED;
 
-        json_builder_begin_object(b);
-        jstr(b, "guest", m->move->guest);
-        jstr(b, "uuid", m->move->uuid);
-        jstr(b, "from", m->move->src);
-        jstr(b, "to", m->move->dst);
-        jstr(b, "mode", done_mode(m));
-        jstr(b, "result", ferry_fleet_move_state_to_string(m->state));
-        jsec(b, "started_s", m->started_s);
-        jsec(b, "elapsed_s", m->elapsed_s);
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "guest", m->move->guest);
+        ferry_json_string(j, "uuid", m->move->uuid);
+        ferry_json_string(j, "from", m->move->src);
+        ferry_json_string(j, "to", m->move->dst);
+        ferry_json_string(j, "mode", done_mode(m));
+        ferry_json_string(j, "result", ferry_fleet_move_state_to_string(m->state));
+        ferry_json_fixed3(j, "started_s", begun ? m->started_s : NAN);
+        ferry_json_fixed3(j, "elapsed_s", begun ? m->elapsed_s : NAN);
         if (m->result) {
-            jint(b, "downtime_ms", m->result->downtime_ms);
-            jint(b, "memory_bytes", m->result->mem_bytes);
-            jint(b, "disk_bytes", m->result->disk_bytes);
-            jstr(b, "state", m->result->dst_state);
-            jstr(b, "nova", m->result->nova_status);
+            if (m->result->mode == FERRY_MIGRATE_MODE_COLD)
+                ferry_json_null(j, "downtime_ms");
+            else
+                ferry_json_uint(j, "downtime_ms", m->result->downtime_ms);
+            ferry_json_uint(j, "memory_bytes", m->result->mem_bytes);
+            ferry_json_uint(j, "disk_bytes", m->result->disk_bytes);
+            ferry_json_string(j, "state", m->result->dst_state);
+            ferry_json_string(j, "nova", m->result->nova_status);
+        } else {
+            ferry_json_null(j, "downtime_ms");
+            ferry_json_null(j, "memory_bytes");
+            ferry_json_null(j, "disk_bytes");
+            ferry_json_null(j, "state");
+            ferry_json_null(j, "nova");
         }
-        ferry_cli_json_error(b, "error", m->error);
-        json_builder_end_object(b);
+        if (m->error)
+            ferry_json_error(j, "error", m->error);
+        else
+            ferry_json_null(j, "error");
+        ferry_json_end_object(j);
     }
-    json_builder_end_array(b);
-    jint(b, "moved", run->n_done);
-    jint(b, "failed", run->n_failed);
-    jint(b, "not_begun", run->n_skipped);
-    jsec(b, "total_s", run->total_s);
+    ferry_json_end_array(j);
+    ferry_json_uint(j, "moved", run->n_done);
+    ferry_json_uint(j, "failed", run->n_failed);
+    ferry_json_uint(j, "not_begun", run->n_skipped);
+    ferry_json_fixed3(j, "total_s", run->total_s);
 }
 
 void

@@ -1,15 +1,13 @@
 /*
  * ferry-cli-fleet.h: what `ferry list`, `locate`, `evacuate`, `plan` and `apply` print: tables
- * for people, one JSON document (or JSON lines while moves run) with --json.
- *
- * JSON conventions: sizes are integers in keys ending in _bytes, times numbers in keys ending
- * in _s or _ms (rounded to 3 decimals), errors {"kind": STABLE-STRING, "message": TEXT}.
+ * for people; with --json, JSON lines through the one writer (ferry-cli-json.h: events while
+ * moves run, then the result line), as docs/json-schema.json describes them.
  */
 #pragma once
 
-#include <json-glib/json-glib.h>
 #include <stdio.h>
 
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-fleet-run.h"
 #include "engine/ferry-fleet-survey.h"
@@ -17,19 +15,20 @@
 
 G_BEGIN_DECLS
 
-/* A stable name for an error's kind: "not-found", "precheck", "cancelled", ... */
-const char *ferry_cli_fleet_error_kind(const GError *error);
+/* Records what @survey saw in the definitions cache for `ferry rescue`
+ * (ferry_definitions_record_survey()); a failure is a warning on stderr, never an error. */
+void ferry_cli_fleet_record(const FerryInventory *inventory, const FerrySurvey *survey);
 
-void ferry_cli_json_print(JsonBuilder *builder);
-void ferry_cli_json_error(JsonBuilder *b, const char *member, const GError *error);
-
-/* `ferry list`: the hosts and the guests. */
+/* `ferry list`: the hosts and the guests (--json: the result line). */
 void ferry_cli_fleet_print_list(const FerrySurvey *survey, gboolean json);
+/* "hosts": [...] as `ferry list --json` has it. */
+void ferry_cli_fleet_json_hosts(FerryJson *j, const FerrySurvey *survey);
 
 /* The plan: the moves (guest, source -> destination, mode, why), the guests in place and
- * those that do not fit.  With @json, adds "moves", "in_place", "misfits" to @b. */
+ * those that do not fit.  ferry_cli_fleet_json_plan() adds "moves", "in_place", "misfits" to
+ * @j (null each when there is no plan). */
 void ferry_cli_fleet_print_plan(const FerryPlacePlan *plan, FILE *out);
-void ferry_cli_fleet_json_plan(JsonBuilder *b, const FerryPlacePlan *plan);
+void ferry_cli_fleet_json_plan(FerryJson *j, const FerryPlacePlan *plan);
 
 /* While a run goes: a live table on a terminal (stderr), plain lines otherwise, JSON lines on
  * stdout with @json. */
@@ -45,7 +44,8 @@ FerryFleetAnswer ferry_fleet_display_prompt(const FerryPlaceMove *move, gpointer
 
 /* The final table, one line per guest: destination, mode, time, downtime, result. */
 void ferry_cli_fleet_print_run(const FerryFleetRun *run);
-void ferry_cli_fleet_json_run(JsonBuilder *b, const FerryFleetRun *run);
+/* "results", "moved", "failed", "not_begun", "total_s" (null each when nothing ran). */
+void ferry_cli_fleet_json_run(FerryJson *j, const FerryFleetRun *run);
 
 /* For `ferry recover`: the guests still on each host of @hosts (char*), asked of the hosts:
  * "still on hostA: g1, g2" or "hostA: no guest left". */

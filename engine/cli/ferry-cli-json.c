@@ -7,10 +7,15 @@
 #include <stdio.h>
 
 #include "engine/cli/ferry-cli.h"
+#include "engine/ferry-definitions.h"
+#include "engine/ferry-fence.h"
+#include "engine/ferry-hostmap.h"
 #include "engine/ferry-inventory.h"
 #include "engine/ferry-journal.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate.h"
+#include "engine/ferry-precheck.h"
+#include "engine/ferry-rescue.h"
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 #include "ssh/ferry-ssh-session.h"
@@ -244,13 +249,38 @@ ferry_json_finish(FerryJson *json)
     return text;
 }
 
+/* Whether this process printed a result line (a command's last line) already. */
+static gboolean result_printed;
+
 void
 ferry_json_print(FerryJson *json)
 {
     g_autofree char *text = ferry_json_finish(json);
 
+    if (g_str_has_prefix(text, "{\"event\":\"result\""))
+        result_printed = TRUE;
     printf("%s\n", text);
     fflush(stdout);
+}
+
+gboolean
+ferry_json_result_printed(void)
+{
+    return result_printed;
+}
+
+void
+ferry_json_print_failure(const char *command, const GError *error)
+{
+    FerryJson *json;
+
+    if (result_printed)
+        return;
+    json = ferry_json_new_event("result");
+    ferry_json_string(json, "command", command);
+    ferry_json_bool(json, "ok", FALSE);
+    ferry_json_error(json, "error", error);
+    ferry_json_print(json);
 }
 
 /* ---- error kinds ---------------------------------------------------------------------------- */
@@ -292,6 +322,40 @@ ferry_cli_error_kind(const GError *error)
     }
     if (error->domain == FERRY_JOURNAL_ERROR)
         return error->code == FERRY_JOURNAL_ERROR_BUSY ? "locked" : "journal";
+    if (error->domain == FERRY_PRECHECK_ERROR)
+        return "precheck";
+    if (error->domain == FERRY_FENCE_ERROR) {
+        switch (error->code) {
+        case FERRY_FENCE_ERROR_ALIVE:
+            return "host-alive";
+        case FERRY_FENCE_ERROR_NO_WITNESS:
+            return "no-witness";
+        case FERRY_FENCE_ERROR_NOT_FENCED:
+            return "not-fenced";
+        case FERRY_FENCE_ERROR_FENCE_FAILED:
+            return "fence-failed";
+        default:
+            return "cannot-probe";
+        }
+    }
+    if (error->domain == FERRY_RESCUE_ERROR) {
+        switch (error->code) {
+        case FERRY_RESCUE_ERROR_UNKNOWN_HOST:
+            return "not-found";
+        case FERRY_RESCUE_ERROR_NO_DEFINITIONS:
+            return "no-definitions";
+        case FERRY_RESCUE_ERROR_SPLIT_BRAIN:
+            return "split-brain";
+        case FERRY_RESCUE_ERROR_UNREACHABLE:
+            return "unreachable";
+        default:
+            return "incomplete";
+        }
+    }
+    if (error->domain == FERRY_HOST_MAP_ERROR)
+        return error->code == FERRY_HOST_MAP_ERROR_CAPACITY ? "capacity" : "host-map";
+    if (error->domain == FERRY_DEFINITIONS_ERROR)
+        return "definitions";
     if (g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED))
         return "nova-queued";
     if (g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG))

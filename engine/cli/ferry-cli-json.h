@@ -1,6 +1,6 @@
 /*
  * ferry-cli-json.h: the JSON every `--json` prints, written by one small writer so that every
- * command follows the same conventions (tests/json/schema.json holds them):
+ * command follows the same conventions (docs/json-schema.json holds them):
  *
  *   - one object per line; each has "event" ("phase", "sample", ..., "result");
  *   - bytes are integers, their keys end in _bytes; rates in bytes/s end in _bps;
@@ -52,9 +52,17 @@ char *ferry_json_finish(FerryJson *json);
 /* ferry_json_finish(), printed as one line on stdout and flushed. */
 void ferry_json_print(FerryJson *json);
 
+/* Whether a {"event":"result",...} line was printed already by this process. */
+gboolean ferry_json_result_printed(void);
+/* Unless a result line was printed already: {"event":"result","command":@command,"ok":false,
+ * "error":{...}} -- for a command that fails before it has anything else to say. */
+void ferry_json_print_failure(const char *command, const GError *error);
+
 /* A stable, short name for an error, for scripts: "usage", "inventory", "not-found",
  * "ambiguous", "precheck", "migration-failed", "cancelled", "verify-failed", "not-converged",
- * "nova-queued", "nova", "ssh", "libvirt", "journal", "locked", "failed". */
+ * "nova-queued", "nova", "ssh", "libvirt", "journal", "locked", "unreachable", "host-alive",
+ * "no-witness", "not-fenced", "fence-failed", "cannot-probe", "no-definitions", "split-brain",
+ * "incomplete", "host-map", "capacity", "definitions", "failed". */
 const char *ferry_cli_error_kind(const GError *error);
 
 G_END_DECLS

@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include "engine/ferry-abort.h"
+#include "engine/ferry-fence.h"
+#include "engine/ferry-hostmap.h"
 #include "engine/ferry-journal.h"
 #include "engine/ferry-locate.h"
 #include "engine/ferry-migrate.h"
+#include "engine/ferry-rescue.h"
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 
@@ -56,7 +59,13 @@ ferry_cli_exit_status(const GError *error)
         g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_NOT_FOUND) ||
         g_error_matches(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS) ||
         g_error_matches(error, FERRY_JOURNAL_ERROR, FERRY_JOURNAL_ERROR_BUSY) ||
-        g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG))
+        g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_CONFIG) ||
+        /* rescue: not proven dead and fenced, nothing recorded, a host that cannot be asked
+         * what to clean up; an impossible host map */
+        error->domain == FERRY_FENCE_ERROR || error->domain == FERRY_HOST_MAP_ERROR ||
+        g_error_matches(error, FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_UNKNOWN_HOST) ||
+        g_error_matches(error, FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_NO_DEFINITIONS) ||
+        g_error_matches(error, FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_UNREACHABLE))
         return FERRY_EXIT_USAGE;
     if (g_error_matches(error, FERRY_NOVA_ERROR, FERRY_NOVA_ERROR_QUEUED))
         return FERRY_EXIT_QUEUED;

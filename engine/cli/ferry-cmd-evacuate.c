@@ -67,7 +67,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FerryFleetArgs, fleet_args_clear)
         {"no-nova", 0, 0, G_OPTION_ARG_NONE, &(a).no_nova,                                         \
          "Do not tell Nova, even when the inventory has a [nova] section", NULL},                  \
         {"json", 0, 0, G_OPTION_ARG_NONE, &(a).json,                                               \
-         "JSON lines while moves run, then one JSON document with the plan and the results",      \
+         "JSON lines while moves run, then the result line (the plan and the results)",            \
          NULL }
 
 static gboolean
@@ -117,21 +117,42 @@ show_plan(const FerryFleetArgs *a, const FerryPlacePlan *plan)
     fflush(stdout);
 }
 
-static JsonBuilder *
-json_begin(const char *command, const char *host, const FerryPlacePlan *plan)
+/* The result line of evacuate (@host), plan or apply (@a->host_map): the plan, the run and
+ * what is still on the host, each null when the command did not get that far. */
+static void
+print_result(const char *command, const FerryFleetArgs *a, const char *host,
+             const FerryPlacePlan *plan, const FerryFleetRun *run, GPtrArray *left,
+             const char *nova_status, const GError *error)
 {
-    JsonBuilder *b = json_builder_new();
+    FerryJson *j = ferry_json_new_event("result");
 
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "command");
-    json_builder_add_string_value(b, command);
+    ferry_json_string(j, "command", command);
+    ferry_json_bool(j, "ok", error == NULL);
     if (host) {
-        json_builder_set_member_name(b, "host");
-        json_builder_add_string_value(b, host);
+        ferry_json_string(j, "host", host);
+        ferry_json_bool(j, "dry_run", a->dry_run);
+    } else {
+        ferry_json_string(j, "host_map", a->host_map);
     }
-    if (plan)
-        ferry_cli_fleet_json_plan(b, plan);
-    return b;
+    ferry_cli_fleet_json_plan(j, plan);
+    if (!g_str_equal(command, "plan"))
+        ferry_cli_fleet_json_run(j, run);
+    if (host) {
+        if (left) {
+            ferry_json_begin_array(j, "still_on_host");
+            for (guint i = 0; i < left->len; i++)
+                ferry_json_string(j, NULL, g_ptr_array_index(left, i));
+            ferry_json_end_array(j);
+        } else {
+            ferry_json_null(j, "still_on_host");
+        }
+        ferry_json_string(j, "nova_service", nova_status);
+    }
+    if (error)
+        ferry_json_error(j, "error", error);
+    else
+        ferry_json_null(j, "error");
+    ferry_json_print(j);
 }
 
 /* Runs @plan's moves with the live display; the run is returned for the final table. */
@@ -216,8 +237,8 @@ nova_service(FerryNovaConfig *nova, FerryInventory *inventory, const char *host,
     return TRUE;
 }
 
-gboolean
-ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
+static gboolean
+evacuate_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error)
 {
     g_auto(FerryFleetArgs) a = {0};
     const GOptionEntry entries[] = {
@@ -241,7 +262,6 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
     g_autoptr(FerryFleetRun) run = NULL;
     g_autoptr(GPtrArray) left = g_ptr_array_new_with_free_func(g_free);
     g_autoptr(FerryNovaConfig) nova = NULL;
-    g_autoptr(JsonBuilder) b = NULL;
     g_autoptr(GError) left_error = NULL;
     g_autoptr(GCancellable) cancellable = NULL;
     g_autofree char *nova_status = NULL;
@@ -260,6 +280,7 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
+    *json = a.json;
     if (argc != 2) {
         ferry_cli_usage_error(error, "evacuate takes exactly one HOST (see --help)");
         return FALSE;
@@ -292,10 +313,12 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
     cancellable = ferry_cli_signal_cancellable();
 
     survey = ferry_survey_run(inventory, FERRY_SURVEY_DISK_SPACE);
+    ferry_cli_fleet_record(inventory, survey);
     src = ferry_survey_get_host(survey, host->name);
     if (!src->reachable) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
-                    "cannot evacuate '%s': %s", host->name, src->error);
+        /* refused before anything changed (exit 2), as any check before a move */
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_PRECHECK,
+                    "cannot evacuate '%s': %s; nothing was moved", host->name, src->error);
         return FALSE;
     }
     hosts = ferry_survey_place_hosts(survey);
@@ -309,20 +332,18 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
     if (!refuse_misfits(plan, host->name, error))
         goto json_error;
     if (a.dry_run) {
-        if (a.json) {
-            b = json_begin("evacuate", host->name, plan);
-            json_builder_set_member_name(b, "dry_run");
-            json_builder_add_boolean_value(b, TRUE);
-            json_builder_end_object(b);
-            ferry_cli_json_print(b);
-        }
+        if (a.json)
+            print_result("evacuate", &a, host->name, plan, NULL, NULL, NULL, NULL);
         return TRUE;
     }
     /* (an empty host with --reenable: only the enabling is asked for) */
     if (nova && (plan->moves->len || !a.reenable)) {
         if (!nova_service(nova, inventory, host->name, TRUE,
-                          a.reason ? a.reason : "evacuated by ferry", error))
+                          a.reason ? a.reason : "evacuated by ferry", error)) {
+            /* Nova refusing, before anything moved: exit 2, as migrate's precheck */
+            cli->status = FERRY_EXIT_USAGE;
             goto json_error;
+        }
         nova_status = g_strdup("disabled");
         if (!a.json)
             printf("nova-compute on %s disabled (%s)\n", host->name,
@@ -342,22 +363,15 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
             nova_status = g_strdup_printf("still disabled: %s", local->message);
         }
     }
+    if (!ok) {
+        g_propagate_error(error, g_steal_pointer(&left_error));
+    } else if (run->n_failed || run->n_skipped || left->len) {
+        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
+                    "%s is not empty: %u guest(s) still on it (%u move(s) failed, %u not begun)",
+                    host->name, left->len, run->n_failed, run->n_skipped);
+    }
     if (a.json) {
-        b = json_begin("evacuate", host->name, plan);
-        ferry_cli_fleet_json_run(b, run);
-        json_builder_set_member_name(b, "still_on_host");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < left->len; i++)
-            json_builder_add_string_value(b, g_ptr_array_index(left, i));
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "nova_service");
-        if (nova_status)
-            json_builder_add_string_value(b, nova_status);
-        else
-            json_builder_add_null_value(b);
-        ferry_cli_json_error(b, "error", left_error);
-        json_builder_end_object(b);
-        ferry_cli_json_print(b);
+        print_result("evacuate", &a, host->name, plan, run, ok ? left : NULL, nova_status, *error);
     } else {
         g_autofree char *list = NULL;
 
@@ -371,25 +385,23 @@ ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
             printf("nova-compute on %s: %s\n", host->name, nova_status);
         fflush(stdout);
     }
-    if (!ok) {
-        g_propagate_error(error, g_steal_pointer(&left_error));
-        return FALSE;
-    }
-    if (run->n_failed || run->n_skipped || left->len) {
-        g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
-                    "%s is not empty: %u guest(s) still on it (%u move(s) failed, %u not begun)",
-                    host->name, left->len, run->n_failed, run->n_skipped);
-        return FALSE;
-    }
-    return TRUE;
+    return *error == NULL;
 
 json_error:
-    if (a.json) {
-        b = json_begin("evacuate", host->name, plan);
-        ferry_cli_json_error(b, "error", *error);
-        json_builder_end_object(b);
-        ferry_cli_json_print(b);
-    }
+    if (a.json)
+        print_result("evacuate", &a, host->name, plan, NULL, NULL, nova_status, *error);
+    return FALSE;
+}
+
+gboolean
+ferry_cmd_evacuate(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+
+    if (evacuate_run(cli, argc, argv, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure("evacuate", *error);
     return FALSE;
 }
 
@@ -428,7 +440,8 @@ host_map_plan(FerryInventory *inventory, const FerryFleetArgs *a, FerrySurvey **
 }
 
 static gboolean
-host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **error)
+host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, gboolean *json,
+                 GError **error)
 {
     g_auto(FerryFleetArgs) a = {0};
     const GOptionEntry entries[] = {
@@ -444,7 +457,6 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
     g_autoptr(FerryPlacePlan) plan = NULL;
     g_autoptr(FerrySurvey) survey = NULL;
     g_autoptr(FerryFleetRun) run = NULL;
-    g_autoptr(JsonBuilder) b = NULL;
     g_autoptr(GString) misplaced = g_string_new(NULL);
     g_autoptr(GCancellable) cancellable = NULL;
     FerryInventory *inventory;
@@ -460,6 +472,7 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
+    *json = a.json;
     if (argc != 1) {
         ferry_cli_usage_error(error, "%s takes no argument but --host-map FILE (see --help)",
                               argv[0]);
@@ -482,25 +495,14 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
         cancellable = ferry_cli_signal_cancellable();
     if (!(plan = host_map_plan(inventory, &a, &survey, error))) {
         /* an impossible map is bad input: nothing was touched */
-        if (g_error_matches(*error, FERRY_HOST_MAP_ERROR, FERRY_HOST_MAP_ERROR_CAPACITY) ||
-            (*error)->domain == FERRY_HOST_MAP_ERROR) {
-            if (a.json) {
-                b = json_begin(argv[0], NULL, NULL);
-                ferry_cli_json_error(b, "error", *error);
-                json_builder_end_object(b);
-                ferry_cli_json_print(b);
-            }
-            ferry_error_recode(error, FERRY_CLI_ERROR, FERRY_CLI_ERROR_USAGE);
-        }
+        if (a.json)
+            print_result(argv[0], &a, NULL, NULL, NULL, NULL, NULL, *error);
         return FALSE;
     }
     show_plan(&a, plan);
     if (!apply || !plan->moves->len) {
-        if (a.json) {
-            b = json_begin(argv[0], NULL, plan);
-            json_builder_end_object(b);
-            ferry_cli_json_print(b);
-        }
+        if (a.json)
+            print_result(argv[0], &a, NULL, plan, NULL, NULL, NULL, NULL);
         return TRUE;
     }
     run = run_plan(inventory, &a, plan, !a.yes, cancellable);
@@ -517,31 +519,38 @@ host_map_command(FerryCli *cli, int argc, char **argv, gboolean apply, GError **
                                        m->guest);
         }
     }
-    if (a.json) {
-        b = json_begin(argv[0], NULL, plan);
-        ferry_cli_fleet_json_run(b, run);
-        json_builder_end_object(b);
-        ferry_cli_json_print(b);
-    } else {
-        ferry_cli_fleet_print_run(run);
-    }
-    if (misplaced->len) {
+    if (misplaced->len)
         g_set_error(error, FERRY_MIGRATE_ERROR, FERRY_MIGRATE_ERROR_FAILED,
                     "not where '%s' puts them: %s (%u move(s) failed, %u not begun)", a.host_map,
                     misplaced->str, run->n_failed, run->n_skipped);
-        return FALSE;
-    }
-    return TRUE;
+    if (a.json)
+        print_result(argv[0], &a, NULL, plan, run, NULL, NULL, *error);
+    else
+        ferry_cli_fleet_print_run(run);
+    return *error == NULL;
+}
+
+static gboolean
+host_map_main(FerryCli *cli, int argc, char **argv, gboolean apply, GError **error)
+{
+    g_autofree char *command = g_strdup(argv[0]);
+    gboolean json = FALSE;
+
+    if (host_map_command(cli, argc, argv, apply, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure(command, *error);
+    return FALSE;
 }
 
 gboolean
 ferry_cmd_plan(FerryCli *cli, int argc, char **argv, GError **error)
 {
-    return host_map_command(cli, argc, argv, FALSE, error);
+    return host_map_main(cli, argc, argv, FALSE, error);
 }
 
 gboolean
 ferry_cmd_apply(FerryCli *cli, int argc, char **argv, GError **error)
 {
-    return host_map_command(cli, argc, argv, TRUE, error);
+    return host_map_main(cli, argc, argv, TRUE, error);
 }

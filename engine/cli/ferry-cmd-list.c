@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "engine/cli/ferry-cli-fleet.h"
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-fleet-survey.h"
 #include "engine/ferry-locate.h"
@@ -14,12 +15,12 @@
 #include "engine/ferry-virt-util.h"
 #include "engine/nova/ferry-nova.h"
 
-gboolean
-ferry_cmd_list(FerryCli *cli, int argc, char **argv, GError **error)
+static gboolean
+list_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error)
 {
-    gboolean json = FALSE;
     const GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON document on stdout", NULL},
+        {"json", 0, 0, G_OPTION_ARG_NONE, json,
+         "One JSON result line on stdout (docs/json-schema.json)", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("");
@@ -40,8 +41,21 @@ ferry_cmd_list(FerryCli *cli, int argc, char **argv, GError **error)
     if (!(inventory = ferry_cli_inventory(cli, error)))
         return FALSE;
     survey = ferry_survey_run(inventory, 0);
-    ferry_cli_fleet_print_list(survey, json);
+    ferry_cli_fleet_record(inventory, survey);
+    ferry_cli_fleet_print_list(survey, *json);
     return TRUE;
+}
+
+gboolean
+ferry_cmd_list(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+
+    if (list_run(cli, argc, argv, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure("list", *error);
+    return FALSE;
 }
 
 /* ---- locate -------------------------------------------------------------------------------- */
@@ -56,12 +70,63 @@ guest_matches(const FerrySurveyGuest *g, const char *query)
     return g_strcmp0(g->name, query) == 0 || (g->uuid && g_ascii_strcasecmp(g->uuid, query) == 0);
 }
 
-gboolean
-ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error)
+static void
+locate_json(const char *query, GPtrArray *hits, const FerrySurveyGuest *runs, guint n_running,
+            const char *unreachable, const FerryNovaConfig *nova, const FerryNovaWhere *where,
+            const GError *nova_error, const char *drift, const GError *error)
+{
+    const FerrySurveyGuest *g = hits->len ? g_ptr_array_index(hits, 0) : NULL;
+    FerryJson *j = ferry_json_new_event("result");
+
+    ferry_json_string(j, "command", "locate");
+    ferry_json_bool(j, "ok", error == NULL);
+    ferry_json_string(j, "query", query);
+    ferry_json_string(j, "name", g ? g->name : NULL);
+    ferry_json_string(j, "uuid", g ? g->uuid : NULL);
+    ferry_json_begin_array(j, "hosts");
+    for (guint i = 0; i < hits->len; i++) {
+        const FerrySurveyGuest *hit = g_ptr_array_index(hits, i);
+
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "host", hit->host);
+        ferry_json_string(j, "state", ferry_virt_state_to_string(hit->state));
+        ferry_json_bool(j, "running", hit->active);
+        ferry_json_bool(j, "persistent", hit->persistent);
+        ferry_json_end_object(j);
+    }
+    ferry_json_end_array(j);
+    ferry_json_string(j, "running_on", n_running == 1 ? runs->host : NULL);
+    ferry_json_string(j, "flag", g ? g->flag : NULL);
+    ferry_json_string(j, "unreachable", unreachable && *unreachable ? unreachable : NULL);
+    if (nova) {
+        ferry_json_begin_object(j, "nova");
+        ferry_json_string(j, "host", where ? where->host : NULL);
+        ferry_json_string(j, "node", where ? where->node : NULL);
+        ferry_json_string(j, "task_state", where ? where->task_state : NULL);
+        ferry_json_string(j, "vm_state", where ? where->vm_state : NULL);
+        ferry_json_string(j, "fix", drift);
+        if (nova_error)
+            ferry_json_error(j, "error", nova_error);
+        else
+            ferry_json_null(j, "error");
+        ferry_json_end_object(j);
+    } else {
+        ferry_json_null(j, "nova");
+    }
+    if (error)
+        ferry_json_error(j, "error", error);
+    else
+        ferry_json_null(j, "error");
+    ferry_json_print(j);
+}
+
+static gboolean
+locate_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error)
 {
     gboolean json = FALSE;
     const GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON document on stdout", NULL},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &json,
+         "One JSON result line on stdout (docs/json-schema.json)", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new("NAME|UUID");
@@ -85,6 +150,7 @@ ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error)
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
+    *json_out = json;
     if (argc != 2) {
         ferry_cli_usage_error(error, "locate takes exactly one NAME or UUID (see --help)");
         return FALSE;
@@ -95,6 +161,7 @@ ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error)
     if (!(nova = ferry_nova_config_load(inventory->keyfile, inventory->path, error)) && *error)
         return FALSE;
     survey = ferry_survey_run(inventory, 0);
+    ferry_cli_fleet_record(inventory, survey);
     for (guint h = 0; h < survey->hosts->len; h++) {
         const FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, h);
 
@@ -139,73 +206,13 @@ ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error)
                 drift = g_strdup_printf("ferry nova-sync %s --to %s", runs->uuid, runs->host);
         }
     }
+    /* a guest running on two hosts: as a refusal (ferry does not pick one of two copies) */
+    if (n_running > 1)
+        g_set_error(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS,
+                    "domain '%s' is running on several hosts (%s)", query, running->str);
     if (json) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
-        const FerrySurveyGuest *g = g_ptr_array_index(hits, 0);
-
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "name");
-        json_builder_add_string_value(b, g->name);
-        json_builder_set_member_name(b, "uuid");
-        json_builder_add_string_value(b, g->uuid ? g->uuid : "");
-        json_builder_set_member_name(b, "hosts");
-        json_builder_begin_array(b);
-        for (guint i = 0; i < hits->len; i++) {
-            const FerrySurveyGuest *hit = g_ptr_array_index(hits, i);
-
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "host");
-            json_builder_add_string_value(b, hit->host);
-            json_builder_set_member_name(b, "state");
-            json_builder_add_string_value(b, ferry_virt_state_to_string(hit->state));
-            json_builder_set_member_name(b, "running");
-            json_builder_add_boolean_value(b, hit->active);
-            json_builder_set_member_name(b, "persistent");
-            json_builder_add_boolean_value(b, hit->persistent);
-            json_builder_end_object(b);
-        }
-        json_builder_end_array(b);
-        json_builder_set_member_name(b, "running_on");
-        if (n_running == 1)
-            json_builder_add_string_value(b, runs->host);
-        else
-            json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "flag");
-        if (g->flag)
-            json_builder_add_string_value(b, g->flag);
-        else
-            json_builder_add_null_value(b);
-        json_builder_set_member_name(b, "unreachable");
-        if (unreachable->len)
-            json_builder_add_string_value(b, unreachable->str);
-        else
-            json_builder_add_null_value(b);
-        if (nova) {
-            json_builder_set_member_name(b, "nova");
-            json_builder_begin_object(b);
-            if (where) {
-                json_builder_set_member_name(b, "host");
-                json_builder_add_string_value(b, where->host ? where->host : "");
-                json_builder_set_member_name(b, "node");
-                json_builder_add_string_value(b, where->node ? where->node : "");
-                json_builder_set_member_name(b, "task_state");
-                if (where->task_state)
-                    json_builder_add_string_value(b, where->task_state);
-                else
-                    json_builder_add_null_value(b);
-                json_builder_set_member_name(b, "vm_state");
-                json_builder_add_string_value(b, where->vm_state ? where->vm_state : "");
-                json_builder_set_member_name(b, "fix");
-                if (drift)
-                    json_builder_add_string_value(b, drift);
-                else
-                    json_builder_add_null_value(b);
-            }
-            ferry_cli_json_error(b, "error", nova_error);
-            json_builder_end_object(b);
-        }
-        json_builder_end_object(b);
-        ferry_cli_json_print(b);
+        locate_json(query, hits, runs, n_running, unreachable->str, nova, where, nova_error, drift,
+                    *error);
     } else {
         const FerrySurveyGuest *g = g_ptr_array_index(hits, 0);
 
@@ -229,10 +236,17 @@ ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error)
                 printf("  fix:        %s\n", drift);
         }
     }
-    if (n_running > 1) {
-        g_set_error(error, FERRY_LOCATE_ERROR, FERRY_LOCATE_ERROR_AMBIGUOUS,
-                    "domain '%s' is running on several hosts (%s)", query, running->str);
-        return FALSE;
-    }
-    return TRUE;
+    return n_running <= 1;
+}
+
+gboolean
+ferry_cmd_locate(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+
+    if (locate_run(cli, argc, argv, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure("locate", *error);
+    return FALSE;
 }

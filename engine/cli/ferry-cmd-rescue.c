@@ -7,13 +7,13 @@
  * other hosts (ferry-fence); the survey of the other hosts and the plan from the definitions
  * cache (ferry-rescue); --dry-run stops here; fencing (fence_command, else --confirm-dead);
  * each guest rescued, HOST probed again just before.  A table per guest at the end, or one
- * JSON object with --json.
+ * JSON result line with --json (ferry-cli-json.h; docs/json-schema.json), also on a refusal.
  */
-#include <json-glib/json-glib.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-fence.h"
 #include "engine/ferry-fleet-survey.h"
@@ -37,12 +37,6 @@ args_clear(RescueArgs *a)
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(RescueArgs, args_clear)
 
-static double
-ms3(double s)
-{
-    return round(s * 1000.0) / 1000.0;
-}
-
 static char *
 format_age(gint64 age_s)
 {
@@ -55,58 +49,39 @@ format_age(gint64 age_s)
     return g_strdup_printf("%" G_GINT64_FORMAT " days", age_s / 86400);
 }
 
-static void
-json_str(JsonBuilder *b, const char *name, const char *value)
+/* A guest's error kind (ferry-rescue.c names the step that failed) as the JSON kinds. */
+static const char *
+guest_error_kind(const char *kind)
 {
-    json_builder_set_member_name(b, name);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
+    if (!kind)
+        return "failed";
+    if (g_str_equal(kind, "start") || g_str_equal(kind, "define"))
+        return "libvirt";
+    if (g_str_equal(kind, "stopped"))
+        return "cancelled";
+    return kind;
 }
 
 static void
-json_error(JsonBuilder *b, const char *kind, const char *message)
+json_kind_error(FerryJson *j, const char *name, const char *kind, const char *message)
 {
-    json_builder_set_member_name(b, "error");
     if (!message) {
-        json_builder_add_null_value(b);
+        ferry_json_null(j, name);
         return;
     }
-    json_builder_begin_object(b);
-    json_str(b, "kind", kind);
-    json_str(b, "message", message);
-    json_builder_end_object(b);
+    ferry_json_begin_object(j, name);
+    ferry_json_string(j, "kind", kind);
+    ferry_json_string(j, "message", message);
+    ferry_json_end_object(j);
 }
 
 static void
-json_print(JsonBuilder *b)
+json_gerror(FerryJson *j, const char *name, const GError *error)
 {
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autofree char *text = NULL;
-
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    printf("%s\n", text);
-    fflush(stdout);
-}
-
-static const char *
-fence_error_kind(const GError *error)
-{
-    static const char *const kinds[] = {
-        [FERRY_FENCE_ERROR_ALIVE] = "host-alive",
-        [FERRY_FENCE_ERROR_NO_WITNESS] = "no-witness",
-        [FERRY_FENCE_ERROR_NOT_FENCED] = "not-fenced",
-        [FERRY_FENCE_ERROR_FENCE_FAILED] = "fence-failed",
-        [FERRY_FENCE_ERROR_INVALID] = "cannot-probe",
-    };
-
-    if (error->domain == FERRY_FENCE_ERROR && error->code >= 0 &&
-        (gsize)error->code < G_N_ELEMENTS(kinds))
-        return kinds[error->code];
-    return "failed";
+    if (error)
+        ferry_json_error(j, name, error);
+    else
+        ferry_json_null(j, name);
 }
 
 static void
@@ -123,39 +98,37 @@ print_probes(const FerryFenceCheck *check)
 }
 
 static void
-json_fencing(JsonBuilder *b, const FerryFenceCheck *check, const char *fenced_by,
+json_fencing(FerryJson *j, const FerryFenceCheck *check, const char *fenced_by,
              const char *fence_output)
 {
-    json_builder_set_member_name(b, "fencing");
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "unreachable");
-    json_builder_add_boolean_value(b, check->unreachable);
-    json_builder_set_member_name(b, "witnesses");
-    json_builder_begin_array(b);
+    if (!check) {
+        ferry_json_null(j, "fencing");
+        return;
+    }
+    ferry_json_begin_object(j, "fencing");
+    ferry_json_bool(j, "unreachable", check->unreachable);
+    ferry_json_begin_array(j, "witnesses");
     for (guint i = 0; i < check->witnesses->len; i++)
-        json_builder_add_string_value(b, g_ptr_array_index(check->witnesses, i));
-    json_builder_end_array(b);
-    json_builder_set_member_name(b, "probes");
-    json_builder_begin_array(b);
+        ferry_json_string(j, NULL, g_ptr_array_index(check->witnesses, i));
+    ferry_json_end_array(j);
+    ferry_json_begin_array(j, "probes");
     for (guint i = 0; i < check->probes->len; i++) {
         const FerryProbe *p = g_ptr_array_index(check->probes, i);
 
-        json_builder_begin_object(b);
-        json_str(b, "from", p->from);
-        json_str(b, "service", p->service);
-        json_str(b, "address", p->address);
-        json_builder_set_member_name(b, "port");
-        json_builder_add_int_value(b, p->port);
-        json_str(b, "result", ferry_probe_result_to_string(p->result));
-        json_str(b, "detail", p->detail);
-        json_builder_set_member_name(b, "elapsed_s");
-        json_builder_add_double_value(b, ms3(p->elapsed_s));
-        json_builder_end_object(b);
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "from", p->from);
+        ferry_json_string(j, "service", p->service);
+        ferry_json_string(j, "address", p->address);
+        ferry_json_uint(j, "port", p->port);
+        ferry_json_string(j, "result", ferry_probe_result_to_string(p->result));
+        ferry_json_string(j, "detail", p->detail);
+        ferry_json_fixed3(j, "elapsed_s", p->elapsed_s);
+        ferry_json_end_object(j);
     }
-    json_builder_end_array(b);
-    json_str(b, "fenced_by", fenced_by);
-    json_str(b, "fence_output", fence_output);
-    json_builder_end_object(b);
+    ferry_json_end_array(j);
+    ferry_json_string(j, "fenced_by", fenced_by);
+    ferry_json_string(j, "fence_output", fence_output);
+    ferry_json_end_object(j);
 }
 
 static void
@@ -203,51 +176,70 @@ print_table(const FerryRescuePlan *plan)
 }
 
 static void
-json_guests(JsonBuilder *b, const FerryRescuePlan *plan, gint64 now)
+json_guests(FerryJson *j, const FerryRescuePlan *plan, gint64 now)
 {
-    json_builder_set_member_name(b, "guests");
-    json_builder_begin_array(b);
+    if (!plan) {
+        ferry_json_null(j, "guests");
+        return;
+    }
+    ferry_json_begin_array(j, "guests");
     for (guint i = 0; i < plan->guests->len; i++) {
         const FerryRescueGuest *g = g_ptr_array_index(plan->guests, i);
         g_autoptr(GDateTime) seen = g_date_time_new_from_unix_utc(g->def->seen_unix_s);
         g_autofree char *seen_iso = g_date_time_format_iso8601(seen);
 
-        json_builder_begin_object(b);
-        json_str(b, "name", g->def->name);
-        json_str(b, "uuid", g->def->uuid);
-        json_str(b, "state", g->def->state);
-        json_builder_set_member_name(b, "autostart");
-        json_builder_add_boolean_value(b, g->def->autostart);
-        json_str(b, "definition_seen", seen_iso);
-        json_builder_set_member_name(b, "definition_age_s");
-        json_builder_add_double_value(b, (double)(now - g->def->seen_unix_s));
-        json_str(b, "definition_origin", g->def->origin);
-        json_builder_set_member_name(b, "memory_bytes");
-        json_builder_add_int_value(b, (gint64)g->memory_bytes);
-        json_builder_set_member_name(b, "vcpus");
-        json_builder_add_int_value(b, g->vcpus);
-        json_str(b, "outcome", ferry_rescue_outcome_to_string(g->outcome));
-        json_str(b, "destination", g->dst);
-        json_str(b, "reason", g->reason);
-        json_str(b, "warning", g->warning);
-        json_str(b, "nova", g->nova);
-        json_builder_set_member_name(b, "elapsed_s");
-        json_builder_add_double_value(b, ms3(g->elapsed_s));
-        json_error(b, g->error_kind, g->error);
-        json_builder_end_object(b);
+        ferry_json_begin_object(j, NULL);
+        ferry_json_string(j, "name", g->def->name);
+        ferry_json_string(j, "uuid", g->def->uuid);
+        ferry_json_string(j, "state", g->def->state);
+        ferry_json_bool(j, "autostart", g->def->autostart);
+        ferry_json_string(j, "definition_seen", seen_iso);
+        ferry_json_fixed3(j, "definition_age_s", (double)MAX(now - g->def->seen_unix_s, 0));
+        ferry_json_string(j, "definition_origin", g->def->origin);
+        ferry_json_uint(j, "memory_bytes", g->memory_bytes);
+        ferry_json_uint(j, "vcpus", g->vcpus);
+        ferry_json_string(j, "outcome", ferry_rescue_outcome_to_string(g->outcome));
+        ferry_json_string(j, "destination", g->dst);
+        ferry_json_string(j, "reason", g->reason);
+        ferry_json_string(j, "warning", g->warning);
+        ferry_json_string(j, "nova", g->nova);
+        /* the time of a rescue tried; null for a guest only planned or not rescuable */
+        ferry_json_fixed3(j, "elapsed_s", g->elapsed_s > 0 ? g->elapsed_s : NAN);
+        json_kind_error(j, "error", guest_error_kind(g->error_kind), g->error);
+        ferry_json_end_object(j);
     }
-    json_builder_end_array(b);
+    ferry_json_end_array(j);
+}
+
+/* The result line of `ferry rescue HOST` (not --cleanup): what it got to, each part null when
+ * it did not get that far; @would_refuse: a dry run's verdict that a rescue would be refused. */
+static void
+print_result(const RescueArgs *a, const FerryHost *host, const FerryFenceCheck *check,
+             const char *fenced_by, const char *fence_output, const FerryRescuePlan *plan,
+             gint64 now, double elapsed_s, const GError *would_refuse, const GError *error)
+{
+    FerryJson *j = ferry_json_new_event("result");
+
+    ferry_json_string(j, "command", "rescue");
+    ferry_json_bool(j, "ok", error == NULL);
+    ferry_json_string(j, "host", host->name);
+    ferry_json_bool(j, "cleanup", FALSE);
+    ferry_json_bool(j, "dry_run", a->dry_run);
+    json_fencing(j, check, fenced_by, fence_output);
+    json_guests(j, plan, now);
+    ferry_json_fixed3(j, "elapsed_s", elapsed_s);
+    json_gerror(j, "would_refuse", would_refuse);
+    json_gerror(j, "error", error);
+    ferry_json_print(j);
 }
 
 static gboolean
-refuse(RescueArgs *a, JsonBuilder *b, const FerryFenceCheck *check, GError *cause, GError **error)
+refuse(RescueArgs *a, const FerryHost *host, const FerryFenceCheck *check, gint64 t0, GError *cause,
+       GError **error)
 {
-    if (a->json) {
-        json_fencing(b, check, NULL, NULL);
-        json_error(b, fence_error_kind(cause), cause->message);
-        json_builder_end_object(b);
-        json_print(b);
-    }
+    if (a->json)
+        print_result(a, host, check, NULL, NULL, NULL, 0, (g_get_monotonic_time() - t0) / 1e6, NULL,
+                     cause);
     g_propagate_error(error, cause);
     return FALSE;
 }
@@ -257,7 +249,6 @@ run_cleanup(FerryInventory *inventory, const FerryHost *host, RescueArgs *a, GEr
 {
     g_autoptr(FerrySurvey) survey = ferry_survey_run(inventory, 0);
     g_autoptr(GPtrArray) guests = NULL;
-    g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(GError) local = NULL;
     gboolean ok = TRUE;
 
@@ -266,37 +257,35 @@ run_cleanup(FerryInventory *inventory, const FerryHost *host, RescueArgs *a, GEr
     if (!a->dry_run)
         ok = ferry_rescue_cleanup(inventory, survey, host->name, guests, &local);
     if (a->json) {
-        json_builder_begin_object(b);
-        json_str(b, "host", host->name);
-        json_builder_set_member_name(b, "dry_run");
-        json_builder_add_boolean_value(b, a->dry_run);
-        json_builder_set_member_name(b, "guests");
-        json_builder_begin_array(b);
+        FerryJson *j = ferry_json_new_event("result");
+
+        ferry_json_string(j, "command", "rescue");
+        ferry_json_bool(j, "ok", ok);
+        ferry_json_string(j, "host", host->name);
+        ferry_json_bool(j, "cleanup", TRUE);
+        ferry_json_bool(j, "dry_run", a->dry_run);
+        ferry_json_begin_array(j, "guests");
         for (guint i = 0; i < guests->len; i++) {
             const FerryCleanupGuest *g = g_ptr_array_index(guests, i);
 
-            json_builder_begin_object(b);
-            json_str(b, "name", g->name);
-            json_str(b, "uuid", g->uuid);
-            json_str(b, "state", g->state);
-            json_builder_set_member_name(b, "autostart");
-            json_builder_add_boolean_value(b, g->autostart);
-            json_str(b, "elsewhere", g->elsewhere);
-            json_str(b, "rescue_op", g->rescue_op);
-            json_str(b, "action", ferry_cleanup_action_to_string(g->action));
-            json_builder_set_member_name(b, "undefined");
-            json_builder_add_boolean_value(b, g->done);
-            json_error(b, g->action == FERRY_CLEANUP_RUNNING ? "split-brain" : "undefine",
-                       g->action == FERRY_CLEANUP_RUNNING ? "running on the returned host"
-                                                          : g->error);
-            json_builder_end_object(b);
+            ferry_json_begin_object(j, NULL);
+            ferry_json_string(j, "name", g->name);
+            ferry_json_string(j, "uuid", g->uuid);
+            ferry_json_string(j, "state", g->state);
+            ferry_json_bool(j, "autostart", g->autostart);
+            ferry_json_string(j, "elsewhere", g->elsewhere);
+            ferry_json_string(j, "rescue_op", g->rescue_op);
+            ferry_json_string(j, "action", ferry_cleanup_action_to_string(g->action));
+            ferry_json_bool(j, "undefined", g->done);
+            if (g->action == FERRY_CLEANUP_RUNNING)
+                json_kind_error(j, "error", "split-brain", "running on the returned host");
+            else
+                json_kind_error(j, "error", "libvirt", g->error);
+            ferry_json_end_object(j);
         }
-        json_builder_end_array(b);
-        json_error(
-            b, local && local->code == FERRY_RESCUE_ERROR_SPLIT_BRAIN ? "split-brain" : "failed",
-            local ? local->message : NULL);
-        json_builder_end_object(b);
-        json_print(b);
+        ferry_json_end_array(j);
+        json_gerror(j, "error", local);
+        ferry_json_print(j);
     } else {
         printf("cleanup of '%s'%s: %u guest(s) also on another host or rescued by ferry\n",
                host->name, a->dry_run ? " (dry run: nothing changed)" : "", guests->len);
@@ -319,8 +308,8 @@ run_cleanup(FerryInventory *inventory, const FerryHost *host, RescueArgs *a, GEr
     return TRUE;
 }
 
-gboolean
-ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
+static gboolean
+rescue_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error)
 {
     g_auto(RescueArgs) a = {0};
     const GOptionEntry entries[] = {
@@ -328,7 +317,8 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
          "Only these hosts may take the guests (repeatable; default: any other host)", "HOST"},
         {"dry-run", 'n', 0, G_OPTION_ARG_NONE, &a.dry_run,
          "Check reachability and print the plan; fence nothing, change nothing", NULL},
-        {"json", 0, 0, G_OPTION_ARG_NONE, &a.json, "One JSON object on stdout", NULL},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &a.json,
+         "One JSON result line on stdout (docs/json-schema.json)", NULL},
         {"confirm-dead", 0, 0, G_OPTION_ARG_STRING, &a.confirm_dead,
          "The operator's word that HOST is powered off (type its name again)", "HOST"},
         {"cleanup", 0, 0, G_OPTION_ARG_NONE, &a.cleanup,
@@ -339,7 +329,6 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
     g_autoptr(FerryFenceCheck) check = NULL;
     g_autoptr(FerrySurvey) survey = NULL;
     g_autoptr(FerryRescuePlan) plan = NULL;
-    g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(GError) local = NULL;
     g_autoptr(GCancellable) cancellable = NULL;
     g_autofree char *fence_output = NULL;
@@ -358,6 +347,7 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
+    *json = a.json;
     if (argc != 2) {
         ferry_cli_usage_error(error, "rescue takes one HOST (the dead host)");
         return FALSE;
@@ -391,15 +381,11 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
 
     /* 1. dead?  From ferry and from the other hosts. */
     check = ferry_fence_check(inventory, host);
-    json_builder_begin_object(b);
-    json_str(b, "host", host->name);
-    json_builder_set_member_name(b, "dry_run");
-    json_builder_add_boolean_value(b, a.dry_run);
     if (!a.json)
         print_probes(check);
     if (!ferry_fence_check_verdict(check, &local)) {
         if (!a.dry_run)
-            return refuse(&a, b, check, g_steal_pointer(&local), error);
+            return refuse(&a, host, check, t0, g_steal_pointer(&local), error);
         if (!a.json)
             printf("  would refuse: %s\n", local->message);
     } else if (!a.json) {
@@ -415,17 +401,9 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
     survey = ferry_survey_run(inventory, 0);
     if (!(plan =
               ferry_rescue_plan(inventory, survey, host->name, (const char *const *)a.to, error))) {
-        if (a.json) {
-            json_fencing(b, check, NULL, NULL);
-            json_error(
-                b,
-                g_error_matches(*error, FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_NO_DEFINITIONS)
-                    ? "no-definitions"
-                    : "plan",
-                (*error)->message);
-            json_builder_end_object(b);
-            json_print(b);
-        }
+        if (a.json)
+            print_result(&a, host, check, NULL, NULL, NULL, 0, (g_get_monotonic_time() - t0) / 1e6,
+                         local, *error);
         return FALSE;
     }
     now = g_get_real_time() / G_USEC_PER_SEC;
@@ -443,11 +421,8 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
                        host->name, host->name);
             }
         } else {
-            json_fencing(b, check, NULL, NULL);
-            json_guests(b, plan, now);
-            json_error(b, local ? fence_error_kind(local) : NULL, local ? local->message : NULL);
-            json_builder_end_object(b);
-            json_print(b);
+            print_result(&a, host, check, NULL, NULL, plan, now,
+                         (g_get_monotonic_time() - t0) / 1e6, local, NULL);
         }
         return TRUE;
     }
@@ -468,7 +443,7 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
                                     "--confirm-dead %s)",
                                     host->name, local->message, host->name);
 
-            return refuse(&a, b, check, e, error);
+            return refuse(&a, host, check, t0, e, error);
         }
     } else if (a.confirm_dead) {
         fenced_by = "confirm-dead";
@@ -479,7 +454,7 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
             "fence_command, and --confirm-dead %s was not given; nothing was changed (make sure "
             "it is powered off, then run again with --confirm-dead %s)",
             host->name, host->name, inventory->path, host->name, host->name);
-        return refuse(&a, b, check, e, error);
+        return refuse(&a, host, check, t0, e, error);
     }
     if (!a.json)
         printf("  fenced: %s%s%s\n", fenced_by, fence_output && *fence_output ? ": " : "",
@@ -512,14 +487,14 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
         }
     }
     if (a.json) {
-        json_fencing(b, check, fenced_by, fence_output);
-        json_guests(b, plan, now);
-        json_builder_set_member_name(b, "elapsed_s");
-        json_builder_add_double_value(b, ms3((g_get_monotonic_time() - t0) / 1e6));
-        json_error(b, failed || no_room ? "incomplete" : NULL,
-                   failed || no_room ? "some guests were not rescued" : NULL);
-        json_builder_end_object(b);
-        json_print(b);
+        g_autoptr(GError) incomplete = NULL;
+
+        if (failed || no_room)
+            incomplete =
+                g_error_new(FERRY_RESCUE_ERROR, FERRY_RESCUE_ERROR_FAILED,
+                            "%u guest(s) of '%s' not rescued", failed + no_room, host->name);
+        print_result(&a, host, check, fenced_by, fence_output, plan, now,
+                     (g_get_monotonic_time() - t0) / 1e6, NULL, incomplete);
     } else {
         print_table(plan);
     }
@@ -532,4 +507,16 @@ ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+gboolean
+ferry_cmd_rescue(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+
+    if (rescue_run(cli, argc, argv, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure("rescue", *error);
+    return FALSE;
 }

@@ -4,26 +4,27 @@
  * start them elsewhere when their host dies.  Meant for cron.  A host that does not answer
  * keeps what was recorded before, with its age.
  */
-#include <json-glib/json-glib.h>
+#include <math.h>
 #include <stdio.h>
 
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-definitions.h"
 #include "engine/ferry-fleet-survey.h"
 #include "engine/ferry-journal.h"
 
-gboolean
-ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
+static gboolean
+snapshot_run(FerryCli *cli, int argc, char **argv, gboolean *json, GError **error)
 {
-    gboolean json = FALSE;
     const GOptionEntry entries[] = {
-        {"json", 0, 0, G_OPTION_ARG_NONE, &json, "One JSON object on stdout", NULL},
+        {"json", 0, 0, G_OPTION_ARG_NONE, json,
+         "One JSON result line on stdout (docs/json-schema.json)", NULL},
         {NULL},
     };
     g_autoptr(GOptionContext) context = g_option_context_new(NULL);
     g_autoptr(FerrySurvey) survey = NULL;
-    g_autoptr(JsonBuilder) b = json_builder_new();
     g_autofree char *state_dir = NULL;
+    FerryJson *j = NULL;
     FerryInventory *inventory;
     gint64 now;
     guint n = 0;
@@ -45,11 +46,14 @@ ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
     if (!ferry_definitions_record_survey(inventory, survey, &n, error))
         return FALSE;
     now = g_get_real_time() / G_USEC_PER_SEC;
-    json_builder_begin_object(b);
-    json_builder_set_member_name(b, "definitions_dir");
-    json_builder_add_string_value(b, state_dir);
-    json_builder_set_member_name(b, "hosts");
-    json_builder_begin_array(b);
+    if (*json) {
+        j = ferry_json_new_event("result");
+        ferry_json_string(j, "command", "snapshot");
+        ferry_json_bool(j, "ok", TRUE);
+        ferry_json_string(j, "definitions_dir", state_dir);
+        ferry_json_uint(j, "recorded", n);
+        ferry_json_begin_array(j, "hosts");
+    }
     for (guint h = 0; h < survey->hosts->len; h++) {
         const FerrySurveyHost *sh = g_ptr_array_index(survey->hosts, h);
         g_autoptr(GPtrArray) defs = NULL;
@@ -58,6 +62,7 @@ ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
 
         if (!(defs = ferry_definitions_load_host(inventory, sh->host->name, &local))) {
             g_propagate_error(error, g_steal_pointer(&local));
+            ferry_json_free(j);
             return FALSE;
         }
         for (guint i = 0; i < defs->len; i++) {
@@ -65,29 +70,24 @@ ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
 
             oldest = MIN(oldest, d->seen_unix_s);
         }
-        json_builder_begin_object(b);
-        json_builder_set_member_name(b, "host");
-        json_builder_add_string_value(b, sh->host->name);
-        json_builder_set_member_name(b, "reachable");
-        json_builder_add_boolean_value(b, sh->reachable);
-        json_builder_set_member_name(b, "definitions");
-        json_builder_add_int_value(b, defs->len);
-        json_builder_set_member_name(b, "oldest_age_s");
-        json_builder_add_double_value(b, (double)(now - oldest));
-        json_builder_set_member_name(b, "error");
-        if (sh->reachable) {
-            json_builder_add_null_value(b);
-        } else {
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "kind");
-            json_builder_add_string_value(b, "unreachable");
-            json_builder_set_member_name(b, "message");
-            json_builder_add_string_value(b, sh->error ? sh->error : "");
-            json_builder_end_object(b);
-        }
-        json_builder_end_object(b);
-        if (json)
+        if (*json) {
+            ferry_json_begin_object(j, NULL);
+            ferry_json_string(j, "host", sh->host->name);
+            ferry_json_bool(j, "reachable", sh->reachable);
+            ferry_json_uint(j, "definitions", defs->len);
+            /* no definition: no age */
+            ferry_json_fixed3(j, "oldest_age_s", defs->len ? (double)MAX(now - oldest, 0) : NAN);
+            if (sh->reachable) {
+                ferry_json_null(j, "error");
+            } else {
+                ferry_json_begin_object(j, "error");
+                ferry_json_string(j, "kind", "unreachable");
+                ferry_json_string(j, "message", sh->error ? sh->error : "no answer");
+                ferry_json_end_object(j);
+            }
+            ferry_json_end_object(j);
             continue;
+        }
         if (sh->reachable)
             printf("%s: %u definition(s) recorded\n", sh->host->name, defs->len);
         else
@@ -95,18 +95,24 @@ ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
                    "%" G_GINT64_FORMAT " s ago\n",
                    sh->host->name, sh->error ? sh->error : "no answer", defs->len, now - oldest);
     }
-    json_builder_end_array(b);
-    json_builder_end_object(b);
-    if (json) {
-        g_autoptr(JsonGenerator) gen = json_generator_new();
-        g_autoptr(JsonNode) root = json_builder_get_root(b);
-        g_autofree char *text = NULL;
-
-        json_generator_set_root(gen, root);
-        text = json_generator_to_data(gen, NULL);
-        printf("%s\n", text);
+    if (*json) {
+        ferry_json_end_array(j);
+        ferry_json_null(j, "error");
+        ferry_json_print(j);
     } else {
         printf("%u definition(s) in %s/definitions\n", n, state_dir);
     }
     return TRUE;
+}
+
+gboolean
+ferry_cmd_snapshot(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+
+    if (snapshot_run(cli, argc, argv, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure("snapshot", *error);
+    return FALSE;
 }

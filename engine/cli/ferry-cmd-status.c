@@ -24,6 +24,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
+#include "engine/cli/ferry-cli-json.h"
 #include "engine/cli/ferry-cli.h"
 #include "engine/ferry-journal.h"
 #include "engine/ferry-virt-util.h"
@@ -131,73 +132,45 @@ op_job_format(const OpJob *job)
                            s->disk_total ? disk_total : "");
 }
 
-static void
-add_member(JsonBuilder *b, const char *key, const char *value)
-{
-    json_builder_set_member_name(b, key);
-    if (value)
-        json_builder_add_string_value(b, value);
-    else
-        json_builder_add_null_value(b);
-}
-
-static void
-add_int(JsonBuilder *b, const char *key, gint64 value)
-{
-    json_builder_set_member_name(b, key);
-    json_builder_add_int_value(b, value);
-}
-
 /* One JSON object a line: the operation, and its job when it runs. */
 static void
 print_op_json(const FerryJournalOp *op, int pid, const char *state, const char *step,
               const char *time, const OpJob *job)
 {
-    g_autoptr(JsonBuilder) b = json_builder_new();
-    g_autoptr(JsonGenerator) gen = json_generator_new();
-    g_autoptr(JsonNode) root = NULL;
-    g_autofree char *text = NULL;
+    FerryJson *j = ferry_json_new_event("operation");
 
-    json_builder_begin_object(b);
-    add_member(b, "op", op->op);
-    add_member(b, "domain", ferry_journal_op_get(op, "name"));
-    add_member(b, "uuid", ferry_journal_op_get(op, "uuid"));
-    add_member(b, "source", ferry_journal_op_get(op, "source"));
-    add_member(b, "destination", ferry_journal_op_get(op, "destination"));
-    add_member(b, "mode", ferry_journal_op_get(op, "mode"));
-    add_member(b, "state", state);
-    json_builder_set_member_name(b, "pid");
+    ferry_json_string(j, "op", op->op);
+    ferry_json_string(j, "domain", ferry_journal_op_get(op, "name"));
+    ferry_json_string(j, "uuid", ferry_journal_op_get(op, "uuid"));
+    ferry_json_string(j, "source", ferry_journal_op_get(op, "source"));
+    ferry_json_string(j, "destination", ferry_journal_op_get(op, "destination"));
+    ferry_json_string(j, "mode", ferry_journal_op_get(op, "mode"));
+    ferry_json_string(j, "state", state);
     if (pid > 0)
-        json_builder_add_int_value(b, pid);
+        ferry_json_int(j, "pid", pid);
     else
-        json_builder_add_null_value(b);
-    add_member(b, "last_step", step);
-    add_member(b, "last_step_time", time);
-    add_member(b, "log", ferry_journal_op_last(op, "log", "path"));
-    json_builder_set_member_name(b, "job");
+        ferry_json_null(j, "pid");
+    ferry_json_string(j, "last_step", step);
+    ferry_json_string(j, "last_step_time", time);
+    ferry_json_string(j, "log", ferry_journal_op_last(op, "log", "path"));
     if (!job) {
-        json_builder_add_null_value(b);
+        ferry_json_null(j, "job");
     } else {
-        json_builder_begin_object(b);
-        add_member(b, "host", job->host);
-        json_builder_set_member_name(b, "running");
-        json_builder_add_boolean_value(b, job->have_job);
-        add_member(b, "why", job->have_job ? NULL : job->why);
+        ferry_json_begin_object(j, "job");
+        ferry_json_string(j, "host", job->host);
+        ferry_json_bool(j, "running", job->have_job);
+        ferry_json_string(j, "why", job->have_job ? NULL : job->why);
         if (job->have_job) {
-            add_int(b, "elapsed_ms", (gint64)job->elapsed_ms);
-            add_int(b, "memory_processed_bytes", (gint64)job->sample.mem_processed);
-            add_int(b, "memory_total_bytes", (gint64)job->sample.mem_total);
-            add_int(b, "memory_pass", (gint64)job->sample.mem_iteration);
-            add_int(b, "disk_processed_bytes", (gint64)job->sample.disk_processed);
-            add_int(b, "disk_total_bytes", (gint64)job->sample.disk_total);
+            ferry_json_uint(j, "elapsed_ms", job->elapsed_ms);
+            ferry_json_uint(j, "memory_processed_bytes", job->sample.mem_processed);
+            ferry_json_uint(j, "memory_total_bytes", job->sample.mem_total);
+            ferry_json_uint(j, "memory_pass", job->sample.mem_iteration);
+            ferry_json_uint(j, "disk_processed_bytes", job->sample.disk_processed);
+            ferry_json_uint(j, "disk_total_bytes", job->sample.disk_total);
         }
-        json_builder_end_object(b);
+        ferry_json_end_object(j);
     }
-    json_builder_end_object(b);
-    root = json_builder_get_root(b);
-    json_generator_set_root(gen, root);
-    text = json_generator_to_data(gen, NULL);
-    printf("%s\n", text);
+    ferry_json_print(j);
 }
 
 static void
@@ -247,14 +220,15 @@ print_op(const FerryInventory *inventory, const FerryJournalOp *op, int pid, gbo
     g_free(job.why);
 }
 
-gboolean
-ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error)
+static gboolean
+status_run(FerryCli *cli, int argc, char **argv, gboolean *json_out, GError **error)
 {
     gboolean all = FALSE, json = FALSE;
     const GOptionEntry entries[] = {
         {"json", 0, 0, G_OPTION_ARG_NONE, &json,
-         "One JSON object a line per operation (op, domain, uuid, source, destination, mode, "
-         "state, pid, last_step, last_step_time, log, job)",
+         "One JSON line per operation (event 'operation': op, domain, uuid, source, "
+         "destination, mode, state, pid, last_step, last_step_time, log, job), then the result "
+         "line",
          NULL},
         {"all", 'a', 0, G_OPTION_ARG_NONE, &all,
          "Every operation in the journal (default: running ones and the last " G_STRINGIFY(
@@ -275,6 +249,7 @@ ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error)
     g_option_context_add_main_entries(context, entries, NULL);
     if (!ferry_cli_parse(context, &argc, &argv, entries, error))
         return FALSE;
+    *json_out = json;
     if (argc != 1) {
         ferry_cli_usage_error(error, "status takes no argument (see --help)");
         return FALSE;
@@ -296,9 +271,31 @@ ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error)
         print_op(inventory, op, pid, json);
         shown++;
     }
-    if (!shown && !json)
+    if (json) {
+        FerryJson *j = ferry_json_new_event("result");
+
+        ferry_json_string(j, "command", "status");
+        ferry_json_bool(j, "ok", TRUE);
+        ferry_json_string(j, "state_dir", state_dir);
+        ferry_json_uint(j, "operations", shown);
+        ferry_json_null(j, "error");
+        ferry_json_print(j);
+    } else if (!shown) {
         printf("no operation in %s\n", state_dir);
+    }
     return TRUE;
+}
+
+gboolean
+ferry_cmd_status(FerryCli *cli, int argc, char **argv, GError **error)
+{
+    gboolean json = FALSE;
+
+    if (status_run(cli, argc, argv, &json, error))
+        return TRUE;
+    if (json)
+        ferry_json_print_failure("status", *error);
+    return FALSE;
 }
 
 /* ---- abort */

@@ -54,7 +54,8 @@ ferry_cli_command_names(gsize *n)
     "      guest moved leaves it running on its source as it was)\n"                              \
     "  2   refused before anything changed: bad arguments, inventory or configuration, a guest\n" \
     "      or host that does not exist or is ambiguous, a failed destination check, a guest\n"    \
-    "      another ferry works on\n"                                                               \
+    "      another ferry works on, a fleet plan or host map that does not fit, a rescue of a\n"   \
+    "      host not proven dead and fenced\n"                                                     \
     "  75  done, but the Nova sync is queued (its database unreachable): ferry nova-sync "        \
     "--pending"
 

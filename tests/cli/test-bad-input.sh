@@ -5,10 +5,12 @@
 # argument and checks: the exit status is the one the README documents (2: bad arguments or
 # configuration, nothing touched; 1: the operation failed), the message names what is wrong
 # and where (a regex over stderr+stdout), nothing crashed (exit >= 128, a sanitizer report)
-# and GLib printed no CRITICAL or WARNING.  No host is needed: the inventory's libvirt URIs
+# and GLib printed no CRITICAL or WARNING; with --json, that stdout is JSON lines valid against
+# docs/json-schema.json (tests/json/validate.py).  No host is needed: the inventory's libvirt URIs
 # point at a closed port on loopback, or at libvirt's test:///default driver.
 set -uo pipefail
 FERRY_BIN=${FERRY_BIN:?set FERRY_BIN to the ferry binary}
+validate=$(cd "$(dirname "$0")/../json" && pwd)/validate.py
 work=$(mktemp -d /tmp/ferry-bad-input.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
@@ -69,6 +71,8 @@ case_() {
         problem="message does not match /$regex/"
     elif grep -qE 'CRITICAL|WARNING \*\*|runtime error:|AddressSanitizer|LeakSanitizer' all; then
         problem="GLib warning or sanitizer report"
+    elif [[ " $* " == *" --json "* ]] && [ -s out ] && ! python3 "$validate" out 2>schema; then
+        problem="stdout is not valid against docs/json-schema.json: $(head -c 400 schema)"
     fi
     local what="${envs[*]:+${envs[*]} }ferry $*"
     if [ -z "$problem" ]; then
@@ -98,6 +102,9 @@ case_ 2 "latin1.ini.*(UTF-8|utf-8|encoding)" -- --config "$work/latin1.ini" migr
 inv garbage 'this is not an ini file\n'
 case_ 2 "garbage.ini" -- --config "$work/garbage.ini" migrate d1 --to B
 with section '$a [hots C]\nuri = qemu:///system'
+# the good inventory with a state directory of its own (status, snapshot: the journal and the
+# definitions cache there)
+with state "s|^\[ferry\]|&\nstate_dir = $work/state|"
 case_ 2 "section.ini.*hots C" -- --config "$work/section.ini" migrate d1 --to B
 with key '/^\[host B\]/a urii = qemu:///system'
 case_ 2 "key.ini.*urii" -- --config "$work/key.ini" migrate d1 --to B
@@ -228,9 +235,14 @@ case_ 2 "fencekey.ini.*fence_cmd" -- --config "$work/fencekey.ini" rescue A --co
 # A's libvirtd and sshd do not answer, but no other host can be asked (B's ssh fails): a cut
 # in ferry's own network cannot be ruled out, so A is not proven dead
 with nowitness 's|^\[host A\]|&\nssh_port = 1|'
-case_ 1 "cannot prove 'A' dead: no other inventory host could be asked.*nothing was changed" -- --config "$work/nowitness.ini" rescue A --confirm-dead A
+# (refused before anything changed: exit 2, as every refusal)
+case_ 2 "cannot prove 'A' dead: no other inventory host could be asked.*nothing was changed" -- --config "$work/nowitness.ini" rescue A --confirm-dead A
+case_ 2 '^\{"event":"result","command":"rescue","ok":false,"host":"A","cleanup":false,"dry_run":false,"fencing":\{"unreachable":false,"witnesses":\[\],.*"guests":null,.*"error":\{"kind":"no-witness","message":"cannot prove' -- --config "$work/nowitness.ini" rescue A --confirm-dead A --json
 # --cleanup: A must answer
-case_ 1 "cannot clean up 'A': it does not answer.*nothing was changed" -- --config good.ini rescue --cleanup A
+case_ 2 "cannot clean up 'A': it does not answer.*nothing was changed" -- --config good.ini rescue --cleanup A
+case_ 2 '^\{"event":"result","command":"rescue","ok":false,"error":\{"kind":"unreachable","message":"cannot clean up' -- --config good.ini rescue --cleanup A --json
+case_ 2 '^\{"event":"result","command":"rescue","ok":false,"error":\{"kind":"usage"' -- --config good.ini rescue A --to A --json
+case_ 0 '^\{"event":"result","command":"snapshot","ok":true,"definitions_dir":"'"$work"'/state","recorded":0,"hosts":\[\{"host":"A","reachable":false,"definitions":0,"oldest_age_s":null,"error":\{"kind":"unreachable"' -- --config state.ini snapshot --json
 
 # ---------------------------------------------------------------- nova-sync arguments
 case_ 2 "UUID|--undo|--pending" -- --config good.ini nova-sync
@@ -245,6 +257,7 @@ case_ 2 "--undo|--pending" -- --config good.ini nova-sync --undo 1 --pending
 cat >tdrv.ini <<INI
 [ferry]
 connect_timeout = 5
+state_dir = $work/tdrv-state
 
 [host A]
 uri = test:///default
@@ -264,7 +277,9 @@ case_ 2 "--concurrency takes 1 to 64" -- --config good.ini evacuate A --concurre
 case_ 2 "--bandwidth takes" -- --config good.ini evacuate A --bandwidth -5
 case_ 2 "--vcpu-ratio takes" -- --config good.ini evacuate A --vcpu-ratio nan
 case_ 2 "--timeout takes" -- --config good.ini evacuate A --timeout -1
-case_ 1 "cannot evacuate 'A': cannot connect to libvirt on 'A'" -- --config good.ini evacuate A --dry-run
+case_ 2 "cannot evacuate 'A': cannot connect to libvirt on 'A'.*nothing was moved" -- --config good.ini evacuate A --dry-run
+case_ 2 '^\{"event":"result","command":"evacuate","ok":false,"error":\{"kind":"precheck","message":"cannot evacuate' -- --config good.ini evacuate A --dry-run --json
+case_ 2 '^\{"event":"result","command":"evacuate","ok":false,"error":\{"kind":"usage"' -- --config good.ini evacuate A --to A --json
 case_ 2 "plan needs --host-map FILE" -- --config good.ini plan
 case_ 2 "--yes is for apply" -- --config good.ini plan --host-map x.json --yes
 case_ 2 "apply takes no argument" -- --config good.ini apply extra --host-map x.json
@@ -289,12 +304,30 @@ map guesttwice '{"A": ["test"], "cmp-b.example": ["6695eb01-f6a4-8304-79aa-97f25
 case_ 2 "guesttwice.json', key 'cmp-b.example': guest '6695eb01-f6a4-8304-79aa-97f2502e193f' is named twice \(also under key 'A'\)" -- --config tdrv.ini apply --yes --host-map "$work/guesttwice.json"
 map ontwo '{"cmp-b.example": ["test"]}'
 case_ 2 "ontwo.json', key 'cmp-b.example': guest 'test' cannot go there: running on 'A', 'B'" -- --config tdrv.ini apply --yes --host-map "$work/ontwo.json"
+case_ 2 '^\{"event":"result","command":"plan","ok":false,"host_map":".*unknownhost.json","moves":null,"in_place":null,"misfits":null,"error":\{"kind":"host-map"' -- --config good.ini plan --host-map "$work/unknownhost.json" --json
+case_ 2 '^\{"event":"result","command":"apply","ok":false,"host_map":.*"results":null,.*"error":\{"kind":"capacity","message":"host map .*ontwo.json' -- --config tdrv.ini apply --yes --host-map "$work/ontwo.json" --json
 case_ 2 "locate takes exactly one NAME or UUID" -- --config good.ini locate
 case_ 2 "domain 'nope' was not found on any host" -- --config tdrv.ini locate nope
-case_ 1 "domain 'test' is running on several hosts \(A \(running\), B \(running\)\)" -- --config tdrv.ini locate test
+case_ 2 '^\{"event":"result","command":"locate","ok":false,"error":\{"kind":"not-found","message":"domain .nope. was not found' -- --config tdrv.ini locate nope --json
+# on two hosts: exit 2, as every command that meets a guest running on two hosts
+case_ 2 "domain 'test' is running on several hosts \(A \(running\), B \(running\)\)" -- --config tdrv.ini locate test
+case_ 2 '^\{"event":"result","command":"locate","ok":false,"query":"test","name":"test","uuid":"6695eb01-f6a4-8304-79aa-97f2502e193f","hosts":\[\{"host":"A","state":"running","running":true,"persistent":true\},\{"host":"B".*"running_on":null,"flag":"running on .A., .B.",.*"nova":null,"error":\{"kind":"ambiguous"' -- --config tdrv.ini locate test --json
 case_ 2 "list takes no argument" -- --config good.ini list extra
-case_ 0 '"reachable":false' -- --config good.ini list --json
+case_ 0 '^\{"event":"result","command":"list","ok":true,"hosts":\[\{"name":"A","reachable":false,"error":\{"kind":"unreachable","message":"cannot connect to libvirt on .A.*"memory_total_bytes":null,' -- --config good.ini list --json
 case_ 0 "running on 'A', 'B'" -- --config tdrv.ini list
+# list and locate refresh the definitions cache for ferry rescue (one definition per host)
+case_ 0 '"command":"list","ok":true,.*"guests":\[\{"name":"test","uuid":"6695eb01-f6a4-8304-79aa-97f2502e193f","host":"A","state":"running"' -- --config tdrv.ini list --json
+n=$((n + 1))
+if [ -s "$work/tdrv-state/definitions/A/6695eb01-f6a4-8304-79aa-97f2502e193f.xml" ] &&
+    [ -s "$work/tdrv-state/definitions/B/6695eb01-f6a4-8304-79aa-97f2502e193f.json" ]; then
+    echo "ok $n - after ferry list the definitions cache holds 'test' of A and of B"
+else
+    failed=$((failed + 1))
+    echo "not ok $n - after ferry list the definitions cache holds 'test' of A and of B"
+    ls -lR "$work/tdrv-state" 2>&1 | sed 's/^/#   /' | head -8
+fi
+case_ 0 '^\{"event":"result","command":"status","ok":true,"state_dir":".*tdrv-state","operations":0,"error":null\}$' -- --config tdrv.ini status --json
+case_ 2 '^\{"event":"result","command":"status","ok":false,"error":\{"kind":"usage"' -- --config tdrv.ini status extra --json
 
 echo "1..$n"
 [ "$failed" = 0 ]

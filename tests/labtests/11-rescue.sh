@@ -79,8 +79,8 @@ lv a define "$OUT/$ng.xml" >/dev/null
 lv a start $ng >/dev/null
 
 # --- the cache: what hostA holds, recorded while it is up (cron's job)
-ferry --config "$inv" snapshot
-check "ferry snapshot exits 0" test "$FERRY_RC" = 0
+ferry --config "$inv" snapshot --json
+check "ferry snapshot exits 0, its JSON result ok" test "$FERRY_RC/$(json_result ok)" = 0/true
 uuid=$(lv a domuuid gb-shared)
 check "the cache holds gb-shared's definition and state" \
     test -s "$LAB/state/definitions/hostA/$uuid.xml" -a -s "$LAB/state/definitions/hostA/$uuid.json"
@@ -98,7 +98,7 @@ ip netns exec "$P-op" iptables -I OUTPUT -d "$ip_a" -j DROP
 doms_before=$(domains_bc)
 rescue hostA --confirm-dead hostA --json
 diag "$OUT/err"
-check "cut off from the operator only: refused (exit 1)" test "$FERRY_RC" = 1
+check "cut off from the operator only: refused before anything changed (exit 2)" test "$FERRY_RC" = 2
 check "... naming the host that still reaches it" \
     ferry_output_has "'hostA' is not dead: 'hostB' reaches its"
 check "... JSON error kind host-alive" test "$(json_result error | python3 -c 'import json,sys; print(json.load(sys.stdin)["kind"])')" = host-alive
@@ -114,7 +114,7 @@ check "... its libvirtd does not answer" test "$("$HOSTCTL" status a)" = dead
 
 rescue hostA
 diag "$OUT/err"
-check "dead but not fenced, no --confirm-dead: refused (exit 1)" test "$FERRY_RC" = 1
+check "dead but not fenced, no --confirm-dead: refused (exit 2)" test "$FERRY_RC" = 2
 check "... saying what is missing and what to do" \
     ferry_output_has "has no fence_command, and --confirm-dead hostA was not given"
 check "... the probes were made from ferry and from another host" \
@@ -128,7 +128,7 @@ check "... saying so" ferry_output_has "--confirm-dead 'hostB' does not name the
 # a fence_command that fails (exit 1) fences nothing: refused
 sed 's|^\[host hostA\]|&\nfence_command = /bin/false|' "$inv" >"$OUT/fence-fails.ini"
 ferry --config "$OUT/fence-fails.ini" rescue hostA
-check "a fence_command that fails: refused (exit 1)" test "$FERRY_RC" = 1
+check "a fence_command that fails: refused (exit 2)" test "$FERRY_RC" = 2
 check "... naming the command and its exit status" \
     ferry_output_has "'hostA' is not fenced: the fence_command of 'hostA' (/bin/false) failed: exit status 1"
 check "... nothing changed on hostB and hostC" test "$(domains_bc)" = "$doms_before"
@@ -179,10 +179,16 @@ check "... saying it is a split brain" ferry_output_has "'gb-shared' on 'hostA' 
 check "... the running copy is not touched" test "$(state a gb-shared)" = running
 lv a destroy gb-shared >/dev/null
 
-rescue --cleanup hostA
+rescue --cleanup hostA --json
 diag "$OUT/out"
 diag "$OUT/err"
 check "cleanup: exit 0" test "$FERRY_RC" = 0
+check "... its JSON result: gb-shared undefined, no error" \
+    python3 -c 'import json,sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+g = [x for x in r["guests"] if x["name"] == "gb-shared"]
+sys.exit(not (r["command"] == "rescue" and r["cleanup"] and r["ok"] and r["error"] is None
+              and len(g) == 1 and g[0]["undefined"] and g[0]["action"] == "undefine"))' "$OUT/out"
 check "... gb-shared undefined on hostA, still running on hostB" only_on b gb-shared running
 check "... $ng undefined on hostA too, its disk on the shared storage kept" \
     test "$(state a $ng)/$(file_state b "$idir/disk")" = absent/present

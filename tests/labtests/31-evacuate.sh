@@ -58,7 +58,7 @@ snapshot_take
 sed -e '/^\[host host[BC]\]/a reserved_memory_mib = 100000000' "$LAB/inventory.ini" >"$OUT/full.ini"
 ferry --config "$OUT/full.ini" evacuate hostA
 diag "$OUT/err"
-check "a plan that does not fit: exit 1" test "$FERRY_RC" = 1
+check "a plan that does not fit: refused before anything moves, exit 2" test "$FERRY_RC" = 2
 check "... naming each guest that does not fit, and why" \
     eval 'for g in $guests; do grep -q "does not fit: '"'"'$g'"'"'.*hostB: needs .* MiB of memory" "$OUT/out" || exit 1; done'
 check "... and saying nothing was moved" grep -q "hostA: 5 guest(s) do not fit: .*nothing was moved" "$OUT/err"
@@ -86,7 +86,9 @@ names=$(lv a list --all --name | sed '/^$/d')
 check "hostA holds no domain any more (its libvirtd lists none)" test -z "$names"
 check "hostA holds none of the moved disk images" \
     eval 'image_absent a ga-local && image_absent a gc-overlay && image_absent a t31-off'
-# ferry list agrees with the hosts: each guest's host and state, its disks' kinds
+# ferry list agrees with the hosts: each guest's host and state, its disks' kinds; and it
+# refreshes the definitions cache ferry rescue reads (emptied first: the moves recorded too)
+rm -rf "$FERRY_STATE_DIR/definitions"
 ferry list --json
 python3 - "$OUT/out" >"$OUT/list" <<'PY'
 import json, sys
@@ -105,6 +107,18 @@ listed_ok() {
         grep -qx "hostA-guests 0" "$OUT/list"
 }
 check "ferry list --json: every guest where the hosts have it, in that state; disks local/shared; hostA 0 guests" listed_ok
+cached_ok() {
+    local g h u
+    for g in $guests; do
+        h=$(where_is $g) || return 1
+        u=$(lv $h domuuid $g) || return 1
+        [ -s "$FERRY_STATE_DIR/definitions/host${h^^}/$u.xml" ] &&
+            [ -s "$FERRY_STATE_DIR/definitions/host${h^^}/$u.json" ] ||
+            { echo "# no cached definition of $g on host${h^^}" >&2; return 1; }
+    done
+    [ -z "$(ls -A "$FERRY_STATE_DIR/definitions/hostA" 2>/dev/null)" ]
+}
+check "after ferry list the definitions cache holds each guest's definition where it is, none on hostA" cached_ok
 # concurrency, from ferry's JSON: when each move began and how long it took
 python3 - "$OUT/evacuate.json" >"$OUT/overlap" <<'PY'
 import json, sys
@@ -139,9 +153,16 @@ echo '{"hostA": ["ga-local", "gb-shared", "gc-overlay", "gd-dirty", "t31-off"]}'
 ferry plan --host-map "$OUT/back.json"
 check "ferry plan: five moves to hostA, nothing changed" \
     eval '[ "$FERRY_RC" = 0 ] && [ "$(grep -c " -> hostA " "$OUT/out")" = 5 ] && unchanged_since_snapshot'
-ferry apply --yes --host-map "$OUT/back.json"
+ferry plan --host-map "$OUT/back.json" --json
+check "ferry plan --json: its result line has the same five moves to hostA, none in place" \
+    python3 -c 'import json,sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+sys.exit(not (r["command"] == "plan" and r["ok"] and r["error"] is None and r["in_place"] == []
+              and sorted(m["guest"] for m in r["moves"] if m["to"] == "hostA") == sorted(sys.argv[2].split())))' "$OUT/out" "$guests"
+ferry apply --yes --host-map "$OUT/back.json" --json
 [ "$FERRY_RC" = 0 ] || diag "$OUT/err"
-check "ferry apply --yes: exit 0, five moved" eval '[ "$FERRY_RC" = 0 ] && grep -q "^5 moved, 0 failed, 0 not begun" "$OUT/out"'
+check "ferry apply --yes --json: exit 0, its result: five moved, none failed or not begun" \
+    eval '[ "$FERRY_RC" = 0 ] && [ "$(json_result moved)/$(json_result failed)/$(json_result not_begun)/$(json_result ok)" = 5/0/0/true ]'
 for g in $guests; do
     check "$g back on hostA only, ${want[$g]}" only_on a $g "${want[$g]}"
 done

@@ -85,7 +85,9 @@ check "ferry status afterwards: done, last step 'end'" \
 ferry status --json
 check "ferry status --json: one object for it, state done, its log" \
     python3 -c 'import json,sys
-ops = [json.loads(l) for l in open(sys.argv[1])]
+lines = [json.loads(l) for l in open(sys.argv[1])]
+ops = [o for o in lines if o["event"] == "operation"]
+assert lines[-1]["event"] == "result" and lines[-1]["operations"] == len(ops)
 mine = [o for o in ops if o["op"].endswith("-%s" % sys.argv[2]) and o["domain"] == sys.argv[3]]
 sys.exit(not (len(mine) == 1 and mine[0]["state"] == "done" and mine[0]["log"] == sys.argv[4]
               and mine[0]["pid"] is None and mine[0]["job"] is None and mine[0]["last_step"] == "end"))' \

@@ -42,6 +42,11 @@ check "... the plan: the disk streamed to hostC's images dir, the bridge checked
     eval 'grep -q "^  destination: $C/$g.qcow2" "$OUT/out" && grep -q "bridge .br-vm. exists on hostC" "$OUT/err"'
 check "... the hosts' domains and files are as before" unchanged_since_snapshot
 check "... no journal, lock or log written" test ! -e "$FERRY_STATE_DIR"
+ferry migrate $g --to hostC --dry-run --json
+check "--dry-run --json: exit 0, its result line (dry_run, mode block, hostA -> hostC), nothing changed" \
+    eval '[ "$FERRY_RC" = 0 ] &&
+          [ "$(json_result command)/$(json_result dry_run)/$(json_result mode)/$(json_result source)/$(json_result destination)" = migrate/true/block/hostA/hostC ] &&
+          unchanged_since_snapshot && test ! -e "$FERRY_STATE_DIR"'
 
 # ---- 2. bridges ----------------------------------------------------------------------------
 awk '/^\[host hostC\]/ { c = 1 } /^\[/ && !/hostC/ { c = 0 } !(c && /^bridges/)' "$LAB/inventory.ini" >"$OUT/nomap.ini"
