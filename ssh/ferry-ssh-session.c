@@ -777,6 +777,9 @@ ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
     g_autoptr(FerrySshSession) self = g_new0(FerrySshSession, 1);
     const char *missing = NULL;
 
+    /* before any return: freeing @self closes fd, and 0 is someone else's (stdin, or whatever
+     * another thread opened next) */
+    self->fd = -1;
     g_return_val_if_fail(config != NULL, NULL);
     if (!config->host || !*config->host)
         missing = "host address";
@@ -795,7 +798,6 @@ ferry_ssh_session_open(const FerrySshConfig *config, GError **error)
     }
 
     ensure_libssh2_init();
-    self->fd = -1;
     self->host = g_strdup(config->host);
     self->name = g_strdup(config->name ? config->name : config->host);
     self->port = config->port ? config->port : DEFAULT_PORT;
