@@ -109,20 +109,19 @@ else
         trap 'nova_shared_stop; tests/lab/down.sh >"$logs/lab-down.log" 2>&1' EXIT
         trap 'exit 130' INT TERM
         # One Nova harness for every lab test that needs one (nova_harness_up in lib.sh resets
-        # its databases for each): starting one takes ~40 s.  If it does not come up, each test
-        # starts its own and says what failed.
+        # its databases for each) and for the nova suite below: starting one takes ~40 s.  If
+        # it does not come up, each test starts its own and says what failed.
         nova_shared_start
         for t in tests/labtests/[0-9]*.sh; do
             run_suite "lab/$(basename "$t" .sh)" 900 bash "$t"
         done
-        nova_shared_stop
         # Every --json line the lab tests printed (kept by lib.sh's keep_json) against the
         # schema docs/json-schema.json.
         run_suite lab/json-schema 300 bash -c '. tests/lab/env.sh && python3 tests/json/validate.py --tap "lab JSON: " "$LAB/json-out"'
         # The teardown must leave nothing behind (down.sh checks and says what is left).
         FERRY_ONLY= run_suite lab/teardown 300 sh -c 'if tests/lab/down.sh >&2; then echo "ok 1 - lab teardown leaves nothing behind"
             else echo "not ok 1 - lab teardown leaves nothing behind"; fi; echo 1..1'
-        trap - EXIT
+        trap 'nova_shared_stop' EXIT
     else
         echo "lab: tests/lab/up.sh failed; no lab test ran:"
         tail -20 "$logs/lab-up.log" | sed 's/^/    /'
@@ -137,6 +136,8 @@ else
     echo "== nova tests"
     run_suite nova/state-sync 1200 bash tests/nova/run-nova-tests.sh "$build"
 fi
+nova_shared_stop
+trap - EXIT
 
 fuzz_seconds=${FERRY_FUZZ_SECONDS:-$([ "${CI:-}" = true ] && echo 60 || echo 20)}
 if [ "${FERRY_SKIP_FUZZ:-0}" = 1 ]; then

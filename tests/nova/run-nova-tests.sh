@@ -8,7 +8,12 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BUILD=${1:-${BUILD_DIR:-$HERE/../../build}}
 TEST=$BUILD/tests/test-nova-sync
 [ -x "$TEST" ] || TEST=$BUILD/tests/nova/test-nova-sync
-if [ -z "${FERRY_NOVA_LAB:-}" ]; then
+# tests/run.sh may have one up already, shared with the lab tests (each test resets the
+# databases itself): then it is used as it is, and left to run.sh to stop.
+SHARED=${FERRY_NOVA_SHARED_LAB:-}
+if [ -n "$SHARED" ]; then
+    FERRY_NOVA_LAB=$SHARED
+elif [ -z "${FERRY_NOVA_LAB:-}" ]; then
     FERRY_NOVA_LAB=$(mktemp -d /tmp/ferry-nova-lab.XXXXXX)
     OWN_LAB=1
 fi
@@ -21,13 +26,16 @@ fi
 
 rc=1
 stop() {
+    [ -z "$SHARED" ] || return 0
     "$HERE/nova-up.sh" stop >&2 || true
     # The datadir is ~200 MB: keep it only when something failed, for its logs.
     if [ "${OWN_LAB:-0}" = 1 ] && [ "$rc" = 0 ]; then rm -rf "$FERRY_NOVA_LAB"; fi
 }
 trap stop EXIT
 
-if ! "$HERE/nova-up.sh" start >&2; then
+if [ -n "$SHARED" ]; then
+    "$HERE/nova-up.sh" db-start >&2 2>/dev/null || true # a lab test may have left it stopped
+elif ! "$HERE/nova-up.sh" start >&2; then
     echo "Bail out! the Nova harness did not come up (logs in $FERRY_NOVA_LAB/log)"
     exit 1
 fi
